@@ -1,0 +1,57 @@
+/**
+ * @module auth/secret
+ * The shared-secret front door of the ToyVpn protocol. A handshake carries
+ * `secret` or `secret:deviceid`; the secret is compared in constant time (both
+ * sides hashed with SHA-256 first, so neither length nor content leaks through
+ * timing). The secret can be replaced at runtime; it affects new handshakes only.
+ */
+
+import { createHash, timingSafeEqual } from "node:crypto";
+
+/** Device ids: printable ASCII without spaces or commas, 1..64 characters. */
+export const DEVICE_ID_RE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/;
+
+/** Outcome of checking a handshake credential. */
+export type AuthResult =
+  | { ok: true; deviceId: string | null; user: string | null; fixedAddr4: number | null }
+  | { ok: false; reason: "bad-secret" | "bad-device-id"; user?: string };
+
+/** Anything that can judge a credential. */
+export interface Authenticator {
+  check(credential: string): AuthResult;
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s, "utf8").digest();
+}
+
+/** Shared-secret authenticator (`secret` or `secret:deviceid`). */
+export class SecretAuth implements Authenticator {
+  #digest: Buffer;
+  #length: number;
+
+  constructor(secret: string) {
+    this.#digest = digest(secret);
+    this.#length = secret.length;
+  }
+
+  /** Replaces the secret (new handshakes only). */
+  setSecret(secret: string): void {
+    this.#digest = digest(secret);
+    this.#length = secret.length;
+  }
+
+  check(credential: string): AuthResult {
+    // Whole credential = secret: no device id.
+    if (timingSafeEqual(digest(credential), this.#digest)) return { ok: true, deviceId: null, user: null, fixedAddr4: null };
+    // `secret:id`: the secret is the part before the colon at the secret's length.
+    // (The length is not secret-dependent in a useful way: it only picks where to split.)
+    const n = this.#length;
+    const head = credential.length > n && credential[n] === ":" ? credential.slice(0, n) : "\u0000";
+    const match = timingSafeEqual(digest(head), this.#digest);
+    if (!match) return { ok: false, reason: "bad-secret" };
+    const id = credential.slice(n + 1);
+    if (!DEVICE_ID_RE.test(id)) return { ok: false, reason: "bad-device-id" };
+    return { ok: true, deviceId: id, user: null, fixedAddr4: null };
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * @module config/load
+ * File + environment + flags -> validated configuration, or a ConfigError that
+ * names the field. Precedence: flags over environment over the JSON file over
+ * defaults. Validation happens once, here; everything past this takes typed values.
+ */
+
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { ConfigError } from "../lib/errors.ts";
+
+/** Reads a JSON config file into a plain object. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "error";
+    throw new ConfigError("config", `cannot read ${path}: ${code}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError("config", `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new ConfigError("config", `${path} must hold a JSON object`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/** valibot issues -> one line: `field: message; field2: message`. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): { field: string; text: string } {
+  const parts: string[] = [];
+  let first = "";
+  for (const issue of issues) {
+    let path = v.getDotPath(issue) ?? "";
+    if (issue.kind === "schema" && issue.expected === "never" && path) {
+      // strictObject: an unknown key
+      parts.push(`${path}: unknown setting`);
+      first ||= path;
+      continue;
+    }
+    path ||= "config";
+    first ||= path;
+    parts.push(`${path}: ${issue.message}`);
+  }
+  return { field: first, text: parts.join("; ") };
+}
+
+/**
+ * Validates `raw` against `schema`. Undefined values in `raw` count as absent.
+ * Throws ConfigError naming every bad field on one line.
+ */
+export function validate<S extends v.GenericSchema>(schema: S, raw: Record<string, unknown>): v.InferOutput<S> {
+  const clean: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(raw)) if (val !== undefined) clean[k] = val;
+  const r = v.safeParse(schema, clean);
+  if (r.success) return r.output;
+  const { field, text } = describeIssues(r.issues);
+  const err = new ConfigError(field, text);
+  err.message = text;
+  throw err;
+}
+
+/** Merges file, environment and flags (in rising precedence), then validates. */
+export function loadConfig<S extends v.GenericSchema>(
+  schema: S,
+  flags: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  envMap: Record<string, string>,
+): v.InferOutput<S> {
+  const configPath = flags.config;
+  const file = typeof configPath === "string" ? readConfigFile(configPath) : {};
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(envMap)) if (env[name] !== undefined && env[name] !== "") fromEnv[key] = env[name];
+  const { config: _ignored, ...rest } = flags;
+  return validate(schema, { ...file, ...fromEnv, ...rest });
+}

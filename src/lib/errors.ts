@@ -1,0 +1,61 @@
+/**
+ * @module errors
+ * warren's error types. Every error a user can see carries a stable `code` and a
+ * one-line message; only `main.ts` maps codes to exit statuses (2 = bad config or
+ * usage, 1 = everything else).
+ */
+
+/** Base class: a stable code plus a message that reads well on one line. */
+export class WarrenError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = "WarrenError";
+  }
+}
+
+/** Bad configuration or command line; names the field. Exit status 2. */
+export class ConfigError extends WarrenError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("ERR_CONFIG", field ? `${field}: ${message}` : message);
+    this.field = field;
+    this.name = "ConfigError";
+  }
+}
+
+/** Names of the errno values warren meets, for messages such as `EACCES`. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
+  13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL",
+  24: "EMFILE", 28: "ENOSPC", 90: "EMSGSIZE", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 101: "ENETUNREACH",
+  105: "ENOBUFS", 111: "ECONNREFUSED", 113: "EHOSTUNREACH",
+};
+
+/** errno number -> symbolic name (`EACCES`), or `errno N` when unknown. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/**
+ * A failed system call: `cannot <what>: EACCES — <hint>`.
+ * `what` says what warren tried ("open /dev/net/tun"), `hint` how to fix it.
+ */
+export class SysError extends WarrenError {
+  readonly errno: number;
+  readonly syscall: string;
+  constructor(syscall: string, errno: number, what: string, hint?: string) {
+    super("ERR_SYSCALL", `cannot ${what}: ${errnoName(errno)}${hint ? ` — ${hint}` : ""}`);
+    this.errno = errno;
+    this.syscall = syscall;
+    this.name = "SysError";
+  }
+}
+
+/** Any thrown value as one line of text, for logs and the CLI. */
+export function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s*\n\s*/g, "; ").trim();
+}

@@ -1,0 +1,199 @@
+/**
+ * @module transport/udp
+ * The Transport on one Bun.udpSocket. A socket bound to `::` is dual-stack and
+ * reports IPv4 peers as `::ffff:a.b.c.d` (replies go back to that string).
+ *
+ * Sending: `queue()` collects datagrams during a TUN batch and `flush()` hands them
+ * to the kernel with one `sendMany`. A short count is backpressure (or a pending
+ * ICMP error, BUN-NOTES §1): the unsent rest is copied into a bounded retry queue
+ * and tried once more on `drain` or on the next turn, then dropped and counted.
+ * Every send is wrapped: an ICMP error pending on the socket makes Bun throw
+ * ECONNREFUSED from `send`, which must never reach the packet loop.
+ */
+
+import type { Transport, TransportSink, TransportStats } from "./transport.ts";
+import { SysError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+
+/** Datagrams one flush can carry (one TUN drain batch is capped below this). */
+export const MAX_BATCH = 1024;
+/** Datagrams kept for the one retry after a short sendMany. */
+export const RETRY_CAP = 256;
+
+type BunSocket = Bun.udp.Socket<"uint8array">;
+
+/** Opens the UDP socket on `host:port` (`::` = dual-stack). */
+export async function openUdp(host: string, port: number, log: Logger): Promise<UdpTransport> {
+  const t = new UdpTransport(log);
+  try {
+    const sock = await Bun.udpSocket({
+      hostname: host,
+      port,
+      binaryType: "uint8array",
+      socket: {
+        data: (_s, data, rport, raddr, flags) => t.sink?.datagram(data, raddr, rport, flags.truncated),
+        drain: () => t.onDrain(),
+        // Bun 1.4.4 calls this with the Error only (BUN-NOTES §1): take the last argument.
+        error: (...a: unknown[]) => t.onError(a[a.length - 1]),
+      },
+    });
+    t.attach(sock);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "";
+    const hint =
+      code === "EADDRINUSE"
+        ? "another process (another warren?) listens there; pick another --listen port"
+        : code === "EACCES"
+          ? "ports below 1024 need root or CAP_NET_BIND_SERVICE"
+          : code === "EADDRNOTAVAIL"
+            ? "that address is not configured on this host"
+            : "check --listen";
+    const errno = { EADDRINUSE: 98, EACCES: 13, EADDRNOTAVAIL: 99 }[code] ?? 22;
+    throw new SysError("bind", errno, `listen on UDP ${host.includes(":") ? `[${host}]` : host}:${port}`, hint);
+  }
+  return t;
+}
+
+/** One Bun.udpSocket as a Transport. Construct with `openUdp`. */
+export class UdpTransport implements Transport {
+  readonly stats: TransportStats = { sentDatagrams: 0, sendDrops: 0, socketErrors: 0 };
+  sink: TransportSink | null = null;
+  #sock: BunSocket | null = null;
+  readonly #log: Logger;
+  /** [data, port, address] triples for sendMany; reused across flushes. */
+  readonly #batch: (Uint8Array | number | string)[] = [];
+  #queued = 0;
+  readonly #retry: (Uint8Array | number | string)[] = [];
+  #retryScheduled = false;
+  #lastErrorLog = 0;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** @internal */
+  attach(sock: BunSocket): void {
+    this.#sock = sock;
+  }
+
+  get local(): { address: string; port: number } {
+    return { address: this.#sock?.hostname ?? "", port: this.#sock?.port ?? 0 };
+  }
+
+  start(sink: TransportSink): void {
+    this.sink = sink;
+  }
+
+  queue(data: Uint8Array, port: number, address: string): boolean {
+    if (this.#queued >= MAX_BATCH) {
+      this.stats.sendDrops++;
+      return false;
+    }
+    const i = this.#queued * 3;
+    this.#batch[i] = data;
+    this.#batch[i + 1] = port;
+    this.#batch[i + 2] = address;
+    this.#queued++;
+    return true;
+  }
+
+  flush(): void {
+    const n = this.#queued;
+    if (n === 0 || this.#sock === null) return;
+    this.#queued = 0;
+    const batch = this.#batch;
+    if (batch.length !== n * 3) batch.length = n * 3;
+    let sent: number;
+    try {
+      sent = this.#sock.sendMany(batch);
+    } catch {
+      sent = this.#sendEach(batch, 0, n);
+      this.stats.sentDatagrams += sent;
+      this.stats.sendDrops += n - sent;
+      return;
+    }
+    this.stats.sentDatagrams += sent;
+    if (sent < n) this.#keepForRetry(batch, sent, n);
+  }
+
+  sendNow(data: Uint8Array, port: number, address: string): boolean {
+    if (this.#sock === null) return false;
+    try {
+      if (this.#sock.send(data, port, address)) {
+        this.stats.sentDatagrams++;
+        return true;
+      }
+    } catch {
+      // ECONNREFUSED from a pending ICMP error, or an unroutable address: drop.
+    }
+    this.stats.sendDrops++;
+    return false;
+  }
+
+  /** @internal Kernel buffer has room again. */
+  onDrain(): void {
+    if (this.#retry.length > 0) this.#flushRetry();
+  }
+
+  /** @internal */
+  onError(err: unknown): void {
+    this.stats.socketErrors++;
+    const code = (err as { code?: string } | null)?.code;
+    if (code === "ECONNREFUSED") return; // ICMP port unreachable from a gone client
+    const now = performance.now();
+    if (now - this.#lastErrorLog > 5000) {
+      this.#lastErrorLog = now;
+      this.#log.warn(`udp socket error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  close(): void {
+    this.#sock?.close();
+    this.#sock = null;
+    this.#retry.length = 0;
+  }
+
+  #sendEach(batch: (Uint8Array | number | string)[], from: number, to: number): number {
+    let ok = 0;
+    for (let k = from; k < to; k++) {
+      try {
+        if (this.#sock?.send(batch[k * 3] as Uint8Array, batch[k * 3 + 1] as number, batch[k * 3 + 2] as string)) ok++;
+      } catch {
+        // dropped below
+      }
+    }
+    return ok;
+  }
+
+  /** Copies the unsent tail (its buffers belong to the TUN arena) for one more try. */
+  #keepForRetry(batch: (Uint8Array | number | string)[], from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      if (this.#retry.length >= RETRY_CAP * 3) {
+        this.stats.sendDrops += to - k;
+        break;
+      }
+      this.#retry.push((batch[k * 3] as Uint8Array).slice(), batch[k * 3 + 1] as number, batch[k * 3 + 2] as string);
+    }
+    if (!this.#retryScheduled) {
+      this.#retryScheduled = true;
+      setImmediate(() => this.#flushRetry());
+    }
+  }
+
+  /** The one retry: whatever does not go now is dropped. */
+  #flushRetry(): void {
+    this.#retryScheduled = false;
+    const r = this.#retry;
+    const n = r.length / 3;
+    if (n === 0 || this.#sock === null) return;
+    let sent: number;
+    try {
+      sent = this.#sock.sendMany(r);
+    } catch {
+      sent = this.#sendEach(r, 0, n);
+    }
+    this.stats.sentDatagrams += sent;
+    this.stats.sendDrops += n - sent;
+    r.length = 0;
+  }
+}

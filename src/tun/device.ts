@@ -1,0 +1,49 @@
+/**
+ * @module tun/device
+ * The TUN device as the engine sees it: a source of whole IP packets and a sink
+ * for them. The Linux implementation lives in `tun/linux.ts` (bun:ffi, via
+ * `platform/linux/`); tests use `test/fakes/fake-tun.ts`.
+ */
+
+/** Receives packets read from the TUN, in batches. */
+export interface TunSink {
+  /**
+   * One whole IP packet (no packet-info header). `pkt` is a view into the device's
+   * read arena: it stays valid until `flush()` of the same batch returns, never longer.
+   * Copy anything that must outlive the batch.
+   */
+  packet(pkt: Uint8Array): void;
+  /** End of a batch: send what was queued. Called once after every run of `packet()` calls. */
+  flush(): void;
+}
+
+/** Counters the device keeps itself. */
+export interface TunStats {
+  /** Packets read from the kernel. */
+  readPackets: number;
+  /** Packets written to the kernel. */
+  writePackets: number;
+  /** Writes the kernel refused (EAGAIN, EIO, ...): dropped. */
+  writeErrors: number;
+}
+
+/** An open, configured TUN interface (IFF_TUN | IFF_NO_PI). */
+export interface TunDevice {
+  /** Interface name, e.g. `warren0`. */
+  readonly name: string;
+  /** Interface MTU in bytes. */
+  readonly mtu: number;
+  readonly stats: TunStats;
+  /**
+   * Starts delivering packets to `sink`. Never blocks the event loop and never polls
+   * while idle. Call once.
+   */
+  start(sink: TunSink): void;
+  /**
+   * Writes one whole IP packet. Synchronous; the caller keeps ownership of `pkt`
+   * (it is not retained). Returns false when the kernel refused it (dropped, counted).
+   */
+  write(pkt: Uint8Array): boolean;
+  /** Stops reading and closes the fd; the kernel removes a non-persistent interface. Idempotent. */
+  close(): void;
+}
