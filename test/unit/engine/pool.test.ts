@@ -1,0 +1,72 @@
+import { describe, expect, test } from "bun:test";
+import { Pool4 } from "../../../src/engine/pool.ts";
+import { formatIpv4, parseIpv4 } from "../../../src/protocol/ip.ts";
+
+const ip = (s: string) => parseIpv4(s) as number;
+const show = (a: number | null) => (a === null ? null : formatIpv4(a));
+
+describe("Pool4", () => {
+  test("server takes the first address, clients the next ones, broadcast never", () => {
+    const p = new Pool4(ip("10.8.0.0"), 29); // .0 net, .1 server, .2-.6 clients, .7 broadcast
+    expect(show(p.serverAddress)).toBe("10.8.0.1");
+    expect(p.capacity).toBe(5);
+    const got = [1, 2, 3, 4, 5].map(() => show(p.lease(null)));
+    expect(got).toEqual(["10.8.0.2", "10.8.0.3", "10.8.0.4", "10.8.0.5", "10.8.0.6"]);
+    expect(p.lease(null)).toBeNull(); // exhausted
+    expect(p.used).toBe(5);
+  });
+
+  test("release returns the address", () => {
+    const p = new Pool4(ip("10.8.0.0"), 30); // one client address: .2
+    const a = p.lease(null);
+    expect(show(a)).toBe("10.8.0.2");
+    expect(p.lease(null)).toBeNull();
+    p.release(a as number);
+    expect(show(p.lease(null))).toBe("10.8.0.2");
+  });
+
+  test("a device id gets its address back, and others avoid it while alternatives exist", () => {
+    const p = new Pool4(ip("10.8.0.0"), 24);
+    const a = p.lease("phone-a") as number;
+    const b = p.lease("phone-b") as number;
+    p.release(a);
+    // Anonymous and new devices do not take phone-a's remembered address...
+    const c = p.lease(null) as number;
+    const d = p.lease("phone-d") as number;
+    expect([c, d]).not.toContain(a);
+    // ...and phone-a gets it back.
+    expect(p.lease("phone-a")).toBe(a);
+    expect(b).not.toBe(a);
+  });
+
+  test("remembered addresses are handed out when nothing else is free", () => {
+    const p = new Pool4(ip("10.8.0.0"), 30);
+    const a = p.lease("x") as number;
+    p.release(a);
+    expect(p.lease("y")).toBe(a);
+    // now y remembers it; x gets it only when y is gone
+    expect(p.lease("x")).toBeNull();
+  });
+
+  test("leaseExact for fixed addresses", () => {
+    const p = new Pool4(ip("10.8.0.0"), 24);
+    expect(p.leaseExact(ip("10.8.0.50"), "u")).toBe(true);
+    expect(p.leaseExact(ip("10.8.0.50"), "v")).toBe(false); // in use
+    expect(p.leaseExact(ip("10.8.0.1"), "v")).toBe(false); // the server's
+    expect(p.leaseExact(ip("10.8.0.255"), "v")).toBe(false); // broadcast
+    expect(p.leaseExact(ip("10.9.0.5"), "v")).toBe(false); // outside
+  });
+
+  test("membership", () => {
+    const p = new Pool4(ip("10.8.0.0"), 24);
+    expect(p.contains(ip("10.8.0.200"))).toBe(true);
+    expect(p.contains(ip("10.8.1.0"))).toBe(false);
+    expect(p.isClientAddress(ip("10.8.0.1"))).toBe(false);
+    expect(p.isClientAddress(ip("10.8.0.254"))).toBe(true);
+    expect(p.isClientAddress(ip("10.8.0.255"))).toBe(false);
+  });
+
+  test("too small a prefix is refused", () => {
+    expect(() => new Pool4(ip("10.8.0.0"), 31)).toThrow(/too small/);
+  });
+});
