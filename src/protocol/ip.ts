@@ -106,7 +106,7 @@ export function formatIpv4(n: number): string {
 
 /** IPv6 text (with `::` compression and an optional dotted-quad tail) -> 16 bytes, or null. */
 export function parseIpv6(text: string): Uint8Array | null {
-  if (text.length < 2 || text.length > 45) return null;
+  if (text.length < 2 || text.length > 45 || text.includes("%")) return null;
   let head = text;
   let tail4: number | null = null;
   const lastColon = text.lastIndexOf(":");
@@ -141,10 +141,16 @@ export function parseIpv6(text: string): Uint8Array | null {
   return out;
 }
 
-/** 16 bytes -> RFC 5952 text (lower case, longest zero run of ≥2 groups compressed). */
+/**
+ * 16 bytes -> RFC 5952 text: lower case, the longest run of two or more zero groups
+ * compressed (the first on a tie), IPv4-mapped addresses with a dotted tail (§5).
+ */
 export function formatIpv6(b: Uint8Array, off = 0): string {
   const w: number[] = [];
   for (let i = 0; i < 8; i++) w.push((((b[off + i * 2] as number) << 8) | (b[off + i * 2 + 1] as number)) >>> 0);
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
+    return `::ffff:${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
+  }
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
