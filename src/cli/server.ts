@@ -16,6 +16,7 @@ import { configureLogging, getLogger } from "../lib/log.ts";
 import { formatCidr, formatIpv4 } from "../protocol/ip.ts";
 import { openUdp } from "../transport/udp.ts";
 import { openLinuxTun } from "../tun/linux.ts";
+import { setSocketBuffers } from "../platform/linux/sockbuf.ts";
 import { versionLine } from "../version.ts";
 import { parseCommand, type OptionSpec } from "./args.ts";
 
@@ -33,6 +34,7 @@ const OPTIONS: OptionSpec = {
   isolate: { type: "boolean" },
   "idle-timeout": { type: "string", key: "idleTimeout" },
   "max-clients": { type: "string", key: "maxClients" },
+  "udp-buffer": { type: "string", key: "udpBuffer" },
   "log-level": { type: "string", key: "logLevel" },
   "log-format": { type: "string", key: "logFormat" },
   help: { type: "boolean", short: "h" },
@@ -59,6 +61,8 @@ options (config file keys in parentheses; flags override the file):
       --isolate            no traffic between clients (isolate)
       --idle-timeout SEC   end sessions idle this long (idleTimeout)  180
       --max-clients N      refuse new sessions beyond N, 0 = pool size (maxClients)
+      --udp-buffer BYTES   UDP socket receive/send buffers, 0 = kernel
+                           default (udpBuffer)                     4194304
       --log-level LEVEL    silent|error|warn|info|debug|trace (logLevel)  info
       --log-format FMT     auto|text|json (logFormat)              auto
   -h, --help               this text
@@ -98,7 +102,18 @@ export async function runServer(argv: string[]): Promise<number> {
   const secret = cfg.secret ?? generateSecret();
   const server = await Server.start(cfg, {
     openTun: (spec) => openLinuxTun({ ...spec, onError: (e) => getLogger("warren:tun").error(`tun read stopped: ${oneLine(e)}`) }),
-    openTransport: (host, port) => openUdp(host, port, getLogger("warren:udp")),
+    openTransport: async (host, port) => {
+      const t = await openUdp(host, port, getLogger("warren:udp"));
+      if (cfg.udpBuffer > 0 && t.fd !== null) {
+        try {
+          const got = setSocketBuffers(t.fd, cfg.udpBuffer);
+          log.debug(`udp buffers: receive ${got.rcvbuf} B, send ${got.sndbuf} B (kernel counts double)`);
+        } catch (e) {
+          log.warn(`${oneLine(e)}; keeping the kernel default`);
+        }
+      }
+      return t;
+    },
     auth: new SecretAuth(secret),
     clock: systemClock,
     log,

@@ -107,6 +107,7 @@ export const ServerConfigSchema = v.strictObject(
     isolate: v.optional(bool, false),
     idleTimeout: v.optional(intIn(10, 86400, "seconds"), 180),
     maxClients: v.optional(intIn(0, 1 << 24), 0),
+    udpBuffer: v.optional(intIn(0, 1 << 30, "bytes"), 4 << 20),
     logLevel: v.optional(v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(", ")}`), "info"),
     logFormat: v.optional(v.picklist(["auto", "text", "json"], "expected auto, text or json"), "auto"),
   },

@@ -76,6 +76,15 @@ export class UdpTransport implements Transport {
     this.#sock = sock;
   }
 
+  /**
+   * The socket's file descriptor, for buffer tuning in platform/ (Bun exposes an
+   * untyped `fd` getter on UDP sockets), or null when unavailable.
+   */
+  get fd(): number | null {
+    const fd = (this.#sock as unknown as { fd?: unknown } | null)?.fd;
+    return typeof fd === "number" && fd >= 0 ? fd : null;
+  }
+
   get local(): { address: string; port: number } {
     return { address: this.#sock?.hostname ?? "", port: this.#sock?.port ?? 0 };
   }

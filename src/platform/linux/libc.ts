@@ -26,6 +26,8 @@ const lib = dlopen("libc.so.6", {
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
   if_nametoindex: { args: ["ptr"], returns: "u32" },
   eventfd: { args: ["u32", "i32"], returns: "i32" },
+  setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+  getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 });
 
