@@ -76,5 +76,26 @@ export function loadConfig<S extends v.GenericSchema>(
   const fromEnv: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(envMap)) if (env[name] !== undefined && env[name] !== "") fromEnv[key] = env[name];
   const { config: _ignored, ...rest } = flags;
-  return validate(schema, { ...file, ...fromEnv, ...rest });
+  return validate(schema, mergeDotted({ ...file, ...fromEnv }, rest));
+}
+
+/**
+ * `base` with `over` laid on top; a key `a.b` (a flag for a nested setting, e.g.
+ * `nat.enabled`) sets field `b` of object `a`, keeping its other fields from `base`.
+ */
+export function mergeDotted(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, val] of Object.entries(over)) {
+    if (val === undefined) continue;
+    const dot = key.indexOf(".");
+    if (dot < 0) {
+      out[key] = val;
+      continue;
+    }
+    const head = key.slice(0, dot);
+    const inner = out[head];
+    const obj = inner !== null && typeof inner === "object" && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {};
+    out[head] = { ...obj, [key.slice(dot + 1)]: val };
+  }
+  return out;
 }
