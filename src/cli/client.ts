@@ -1,0 +1,165 @@
+/**
+ * @module cli/client
+ * `warren client`: flags + config file -> a Client engine on a real TUN, connected UDP
+ * sockets and the Linux route table; one `connected: ...` line on stdout once the tunnel
+ * is up; on SIGINT/SIGTERM everything it added is removed and the exit status is 0.
+ */
+
+import { ClientConfigSchema, type ClientConfig, type ServerAddress } from "../config/client-schema.ts";
+import { loadConfig } from "../config/load.ts";
+import { Client } from "../engine/client.ts";
+import { ClientNetConfig, type NetOps } from "../engine/client-net.ts";
+import { mtuOf, primaryAddress } from "../engine/client-params.ts";
+import { systemClock } from "../lib/clock.ts";
+import { ConfigError, oneLine } from "../lib/errors.ts";
+import { configureLogging, getLogger } from "../lib/log.ts";
+import { FileStateStore } from "../platform/linux/client-state.ts";
+import { addRoute4, addRoute6, delRoute4, delRoute6, setMtu } from "../platform/linux/netconf.ts";
+import { routeTo } from "../platform/linux/route-lookup.ts";
+import type { Params } from "../protocol/toyvpn.ts";
+import { openClientUdp, resolveServer } from "../transport/client-udp.ts";
+import { openLinuxTun } from "../tun/linux.ts";
+import { parseCommand, type OptionSpec } from "./args.ts";
+
+const OPTIONS: OptionSpec = {
+  config: { type: "string", short: "c" },
+  server: { type: "string", short: "s" },
+  secret: { type: "string" },
+  id: { type: "string" },
+  tun: { type: "string" },
+  routes: { type: "string" },
+  dns: { type: "string" },
+  "state-dir": { type: "string", key: "stateDir" },
+  "log-level": { type: "string", key: "logLevel" },
+  "log-format": { type: "string", key: "logFormat" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** Help text of `warren client`. */
+export const CLIENT_HELP = `usage: warren client --server HOST:PORT --secret S [options]
+
+Connects to a ToyVpn server (warren, or any server speaking the Android ToyVpn
+protocol), configures a TUN from the parameters it pushes and keeps the tunnel up,
+reconnecting by itself, until Ctrl-C or SIGTERM. Needs root or CAP_NET_ADMIN.
+
+options (config file keys in parentheses; flags override the file):
+  -c, --config FILE        JSON config file
+  -s, --server HOST:PORT   server name or address; [v6]:PORT for IPv6 (server)  port 8000
+      --secret S           shared secret; env WARREN_SECRET (secret)
+      --id ID              device id: the server keeps this device's address (id)
+      --tun NAME           TUN interface name (tun)                 warren1
+      --routes MODE        pushed: install the pushed routes; none: only the
+                           interface address (routes)               pushed
+      --dns show           pushed DNS servers are printed, never written to the
+                           system (dns)                             show
+      --state-dir DIR      where the client remembers the routes it added, so a
+                           killed run is cleaned up by the next (stateDir)  /run/warren
+      --log-level LEVEL    silent|error|warn|info|debug|trace (logLevel)  info
+      --log-format FMT     auto|text|json (logFormat)               auto
+  -h, --help               this text
+
+A pushed default route (r,0.0.0.0,0 / r,::,0) is installed as 0.0.0.0/1 + 128.0.0.0/1
+(::/1 + 8000::/1) next to a host route to the server via the current gateway, so the
+tunnel never captures its own datagrams and the real default route is never touched.
+ToyVpn sends the secret and all traffic unencrypted: use it only on trusted networks.`;
+
+/** The validated configuration, with the fields the client cannot do without. */
+export type ClientSettings = ClientConfig & { server: ServerAddress; secret: string };
+
+/** Parses and validates `warren client` arguments. */
+export function clientConfigFromArgs(argv: string[], env: Record<string, string | undefined>): ClientSettings | "help" {
+  const { values, positionals } = parseCommand(argv, OPTIONS);
+  if (values.help) return "help";
+  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])}`);
+  delete values.help;
+  const cfg = loadConfig(ClientConfigSchema, values, env, { WARREN_SECRET: "secret" });
+  if (cfg.server === undefined) throw new ConfigError("server", "required: give --server HOST:PORT");
+  if (cfg.secret === undefined) throw new ConfigError("secret", "required: give --secret or set WARREN_SECRET");
+  return { ...cfg, server: cfg.server, secret: cfg.secret };
+}
+
+/** `host:port`, IPv6 in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The one line printed on stdout when the tunnel is up. */
+export function connectedLine(p: Params, server: string): string {
+  return `connected: ${primaryAddress(p)} via ${server} (mtu ${mtuOf(p)})`;
+}
+
+type Ending = { signal: string } | { error: Error };
+
+/** Runs the client until SIGINT/SIGTERM. Returns the exit status; throws (one line) on failure. */
+export async function runClient(argv: string[]): Promise<number> {
+  const cfg = clientConfigFromArgs(argv, process.env);
+  if (cfg === "help") {
+    console.log(CLIENT_HELP);
+    return 0;
+  }
+  configureLogging({ level: cfg.logLevel, format: cfg.logFormat });
+  const log = getLogger("warren:client");
+  const label = hostPort(cfg.server.host, cfg.server.port);
+  const server = await resolveServer(cfg.server.host, cfg.server.port);
+
+  let end: (e: Ending) => void = () => {};
+  const ended = new Promise<Ending>((resolve) => {
+    end = resolve;
+  });
+  const onSignal = (signal: string) => end({ signal });
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  // Sockets come and go while reconnecting and the engine's timers are unref'd: hold the loop.
+  const hold = setInterval(() => {}, 1 << 30);
+
+  const ops: NetOps = {
+    openTun: (spec) => openLinuxTun({ ...spec, onError: (e) => end({ error: new Error(`tun ${spec.name} stopped: ${oneLine(e)}`) }) }),
+    setMtu,
+    addRoute: (r) => (r.family === 4 ? addRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : addRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
+    delRoute: (r) => (r.family === 4 ? delRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : delRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
+    routeTo,
+  };
+  const net = new ClientNetConfig(
+    { tun: cfg.tun, routes: cfg.routes, server: { family: server.family, address: server.address }, pid: process.pid },
+    ops,
+    new FileStateStore(cfg.stateDir, cfg.tun),
+    getLogger("warren:net"),
+  );
+  const client = new Client(
+    { credential: cfg.id !== undefined ? `${cfg.secret}:${cfg.id}` : cfg.secret, serverLabel: label },
+    {
+      openTransport: () => openClientUdp(server, getLogger("warren:udp")),
+      net,
+      clock: systemClock,
+      log,
+      onFatal: (error) => end({ error }),
+    },
+  );
+  try {
+    net.cleanupStale();
+    const first = await Promise.race([client.start().then((params) => ({ params }), (error: Error) => ({ error })), ended]);
+    if ("error" in first) throw first.error;
+    if ("signal" in first) return 0;
+    process.stdout.write(`${connectedLine(first.params, label)}\n`);
+    describeTunnel(first.params, cfg.tun, log);
+    const last = await ended;
+    if ("error" in last) throw last.error;
+    log.info(`${last.signal}: removing the tunnel`);
+    return 0;
+  } finally {
+    client.stop();
+    clearInterval(hold);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function describeTunnel(p: Params, tun: string, log: ReturnType<typeof getLogger>): void {
+  const addrs = p.addresses.map((a) => `${a.address}/${a.prefixLen}`).join(" ");
+  log.info(`tunnel ${tun}: ${addrs}, mtu ${mtuOf(p)}`);
+  if (p.dns.length > 0 || p.searchDomains.length > 0) {
+    const search = p.searchDomains.length > 0 ? ` search ${p.searchDomains.join(" ")}` : "";
+    log.info(`pushed DNS: ${p.dns.join(" ") || "-"}${search} (shown only; the system resolver is not changed)`);
+  }
+  log.warn("ToyVpn mode sends the secret and all traffic unencrypted; use it only on trusted networks");
+}

@@ -1,0 +1,247 @@
+/**
+ * @module transport/client-udp
+ * The client's side of the UDP path: one *connected* Bun.udpSocket per connection
+ * attempt (a reconnect opens a new one, so it leaves from a new source port like the
+ * Android app), plus server name resolution (`node:dns` lookup, IPv4 or IPv6).
+ *
+ * A connected socket receives only the server's datagrams, and the kernel reports
+ * ICMP errors for it (port unreachable while the server is down) through Bun's
+ * `error` callback; they reach the engine as `unreachable()`.
+ *
+ * Sending mirrors `transport/udp.ts`: `queue()` during a TUN batch, `flush()` hands
+ * the batch to the kernel with one `sendMany`; a short count is copied into a bounded
+ * retry queue and tried once more on `drain` or the next turn, then dropped (UDP).
+ */
+
+import { lookup } from "node:dns/promises";
+import { WarrenError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
+import type { TransportStats } from "./transport.ts";
+
+/** Datagrams one flush can carry. */
+export const CLIENT_MAX_BATCH = 1024;
+/** Datagrams kept for the one retry after a short sendMany. */
+export const CLIENT_RETRY_CAP = 256;
+
+/** Receives what the server sends on one connected socket. */
+export interface ClientTransportSink {
+  /** One datagram from the server; `data` is valid only during the call. */
+  datagram(data: Uint8Array, truncated: boolean): void;
+  /** The kernel reported the server unreachable (ICMP; `code` is e.g. ECONNREFUSED). */
+  unreachable(code: string): void;
+}
+
+/** One connected UDP socket to the server, as the client engine sees it. */
+export interface ClientTransport {
+  /** Local address and port the socket is bound to. */
+  readonly local: { address: string; port: number };
+  readonly stats: TransportStats;
+  start(sink: ClientTransportSink): void;
+  /** Queues one datagram until `flush()`; `data` must stay valid until then. False = dropped. */
+  queue(data: Uint8Array): boolean;
+  /** Sends the queue with one sendMany. */
+  flush(): void;
+  /** Sends one datagram now (control messages). False = dropped (counted). */
+  sendNow(data: Uint8Array): boolean;
+  /** Closes the socket; queued datagrams are dropped. Idempotent. */
+  close(): void;
+}
+
+/** A resolved server endpoint. */
+export interface ServerEndpoint {
+  address: string;
+  family: 4 | 6;
+  port: number;
+}
+
+/** Resolves `host` (IP literal or name) with the system resolver; the first answer wins. */
+export async function resolveServer(host: string, port: number): Promise<ServerEndpoint> {
+  if (isIpLiteral(host)) return { address: host, family: parseIpv4(host) !== null ? 4 : 6, port };
+  try {
+    const r = await lookup(host);
+    return { address: r.address, family: r.family === 6 ? 6 : 4, port };
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "error";
+    throw new WarrenError("ERR_RESOLVE", `cannot resolve server ${host}: ${code}`);
+  }
+}
+
+type BunConnected = Bun.udp.ConnectedSocket<"uint8array">;
+
+/** Opens a UDP socket connected to `server` (bound to `::` or `0.0.0.0`, any port). */
+export async function openClientUdp(server: ServerEndpoint, log: Logger): Promise<ConnectedUdp> {
+  const t = new ConnectedUdp(log);
+  try {
+    const sock = await Bun.udpSocket({
+      hostname: server.family === 6 ? "::" : "0.0.0.0",
+      port: 0,
+      binaryType: "uint8array",
+      connect: { hostname: server.address, port: server.port },
+      socket: {
+        data: (_s, data, _port, _addr, flags) => t.sink?.datagram(data, flags?.truncated === true),
+        drain: () => t.onDrain(),
+        // Bun 1.4.4 calls this with the Error only (BUN-NOTES §1): take the last argument.
+        error: (...a: unknown[]) => t.onError(a[a.length - 1]),
+      },
+    });
+    t.attach(sock);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "error";
+    const where = server.family === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
+    throw new WarrenError("ERR_CONNECT", `cannot open a UDP socket to ${where}: ${code}`);
+  }
+  return t;
+}
+
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** A connected Bun.udpSocket as a ClientTransport. Construct with `openClientUdp`. */
+export class ConnectedUdp implements ClientTransport {
+  readonly stats: TransportStats = { sentDatagrams: 0, sendDrops: 0, socketErrors: 0 };
+  sink: ClientTransportSink | null = null;
+  #sock: BunConnected | null = null;
+  readonly #log: Logger;
+  /** Datagrams for sendMany; reused across flushes. */
+  readonly #batch: Uint8Array[] = [];
+  #queued = 0;
+  readonly #retry: Uint8Array[] = [];
+  #retryScheduled = false;
+  #lastErrorLog = -Infinity;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** @internal */
+  attach(sock: BunConnected): void {
+    this.#sock = sock;
+  }
+
+  get local(): { address: string; port: number } {
+    return { address: this.#sock?.hostname ?? "", port: this.#sock?.port ?? 0 };
+  }
+
+  start(sink: ClientTransportSink): void {
+    this.sink = sink;
+  }
+
+  queue(data: Uint8Array): boolean {
+    if (this.#queued >= CLIENT_MAX_BATCH) {
+      this.stats.sendDrops++;
+      return false;
+    }
+    this.#batch[this.#queued++] = data;
+    return true;
+  }
+
+  flush(): void {
+    const n = this.#queued;
+    if (n === 0) return;
+    this.#queued = 0;
+    const batch = this.#batch;
+    if (this.#sock === null) {
+      this.stats.sendDrops += n;
+      return;
+    }
+    if (batch.length !== n) batch.length = n;
+    let sent: number;
+    try {
+      sent = this.#sock.sendMany(batch);
+    } catch {
+      sent = this.#sendEach(batch, 0, n);
+      this.stats.sentDatagrams += sent;
+      this.stats.sendDrops += n - sent;
+      return;
+    }
+    this.stats.sentDatagrams += sent;
+    if (sent < n) this.#keepForRetry(batch, sent, n);
+  }
+
+  sendNow(data: Uint8Array): boolean {
+    if (this.#sock !== null) {
+      try {
+        if (this.#sock.send(data)) {
+          this.stats.sentDatagrams++;
+          return true;
+        }
+      } catch {
+        // ECONNREFUSED from a pending ICMP error, or no route: dropped below.
+      }
+    }
+    this.stats.sendDrops++;
+    return false;
+  }
+
+  /** @internal Kernel buffer has room again. */
+  onDrain(): void {
+    if (this.#retry.length > 0) this.#flushRetry();
+  }
+
+  /** @internal */
+  onError(err: unknown): void {
+    this.stats.socketErrors++;
+    const code = (err as { code?: string } | null)?.code ?? "";
+    if (UNREACHABLE_CODES.has(code)) {
+      this.sink?.unreachable(code);
+      return;
+    }
+    const now = performance.now();
+    if (now - this.#lastErrorLog > 5000) {
+      this.#lastErrorLog = now;
+      this.#log.warn(`udp socket error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  close(): void {
+    this.#sock?.close();
+    this.#sock = null;
+    this.sink = null;
+    this.#queued = 0;
+    this.#retry.length = 0;
+  }
+
+  #sendEach(batch: Uint8Array[], from: number, to: number): number {
+    let ok = 0;
+    for (let k = from; k < to; k++) {
+      try {
+        if (this.#sock?.send(batch[k] as Uint8Array)) ok++;
+      } catch {
+        // dropped by the caller's count
+      }
+    }
+    return ok;
+  }
+
+  /** Copies the unsent tail (its buffers belong to the TUN arena) for one more try. */
+  #keepForRetry(batch: Uint8Array[], from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      if (this.#retry.length >= CLIENT_RETRY_CAP) {
+        this.stats.sendDrops += to - k;
+        break;
+      }
+      this.#retry.push((batch[k] as Uint8Array).slice());
+    }
+    if (!this.#retryScheduled) {
+      this.#retryScheduled = true;
+      setImmediate(() => this.#flushRetry());
+    }
+  }
+
+  /** The one retry: whatever does not go now is dropped. */
+  #flushRetry(): void {
+    this.#retryScheduled = false;
+    const r = this.#retry;
+    const n = r.length;
+    if (n === 0 || this.#sock === null) return;
+    let sent: number;
+    try {
+      sent = this.#sock.sendMany(r);
+    } catch {
+      sent = this.#sendEach(r, 0, n);
+    }
+    this.stats.sentDatagrams += sent;
+    this.stats.sendDrops += n - sent;
+    r.length = 0;
+  }
+}

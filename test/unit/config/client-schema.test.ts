@@ -1,0 +1,93 @@
+/**
+ * @module client-schema.test
+ * `warren client` configuration: --server forms, required fields, defaults, the
+ * environment secret, file + flag precedence, and one-line errors naming the field.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { clientConfigFromArgs, connectedLine, hostPort } from "../../../src/cli/client.ts";
+import { ServerAddressSchema } from "../../../src/config/client-schema.ts";
+import { ConfigError } from "../../../src/lib/errors.ts";
+import { parseParams } from "../../../src/protocol/toyvpn.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "warren-client-cfg-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const server = (s: string) => v.parse(ServerAddressSchema, s);
+
+describe("--server", () => {
+  test("host names, IPv4 and bracketed IPv6, port 8000 when left out", () => {
+    expect(server("vpn.example.org:8000")).toEqual({ host: "vpn.example.org", port: 8000 });
+    expect(server("10.77.1.1:9000")).toEqual({ host: "10.77.1.1", port: 9000 });
+    expect(server("[2001:db8::1]:8000")).toEqual({ host: "2001:db8::1", port: 8000 });
+    expect(server("vpn")).toEqual({ host: "vpn", port: 8000 });
+    expect(server("[fd00::1]")).toEqual({ host: "fd00::1", port: 8000 });
+  });
+
+  test("rejects bad ports, bare IPv6 and junk, with a hint", () => {
+    for (const bad of ["vpn:0", "vpn:70000", "vpn:", "-vpn:80", "a b:80", "[zz::1]:80", ""]) {
+      expect(() => server(bad)).toThrow("expected HOST:PORT");
+    }
+    expect(() => server("2001:db8::1")).toThrow("put an IPv6 address in brackets");
+  });
+});
+
+describe("clientConfigFromArgs", () => {
+  test("defaults", () => {
+    const c = clientConfigFromArgs(["--server", "vpn:8000", "--secret", "s"], {});
+    expect(c).toEqual({
+      server: { host: "vpn", port: 8000 }, secret: "s", tun: "warren1", routes: "pushed", dns: "show",
+      stateDir: "/run/warren", logLevel: "info", logFormat: "auto",
+    });
+  });
+
+  test("secret from WARREN_SECRET; the flag wins", () => {
+    expect(clientConfigFromArgs(["-s", "vpn"], { WARREN_SECRET: "env" })).toMatchObject({ secret: "env" });
+    expect(clientConfigFromArgs(["-s", "vpn", "--secret", "flag"], { WARREN_SECRET: "env" })).toMatchObject({ secret: "flag" });
+  });
+
+  test("config file, overridden by flags", () => {
+    const file = join(dir, "c.json");
+    writeFileSync(file, JSON.stringify({ server: "vpn.example.org:8001", secret: "f", id: "laptop-1", routes: "none", tun: "wc9" }));
+    expect(clientConfigFromArgs(["--config", file, "--tun", "wc1"], {})).toMatchObject({
+      server: { host: "vpn.example.org", port: 8001 }, secret: "f", id: "laptop-1", routes: "none", tun: "wc1",
+    });
+  });
+
+  test("missing or bad fields: ConfigError naming the field, one line", () => {
+    const err = (argv: string[], env: Record<string, string> = {}) => {
+      try {
+        clientConfigFromArgs(argv, env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        expect((e as Error).message).not.toContain("\n");
+        return e as ConfigError;
+      }
+      throw new Error("no error");
+    };
+    expect(err(["--secret", "s"]).field).toBe("server");
+    expect(err(["--server", "vpn"]).field).toBe("secret");
+    expect(err(["--server", "vpn", "--secret", "s", "--routes", "all"]).message).toContain("routes: expected pushed or none");
+    expect(err(["--server", "vpn", "--secret", "s", "--dns", "apply"]).message).toContain("not implemented");
+    expect(err(["--server", "vpn", "--secret", "s", "--id", "has space"]).field).toBe("id");
+    expect(err(["--server", "vpn", "--secret", "s", "--tun", "much-too-long-name"]).field).toBe("tun");
+    expect(err(["--server", "vpn", "--secret", "s", "--state-dir", "rel/dir"]).field).toBe("stateDir");
+    expect(err(["--server", "vpn", "--secret", "s", "--bogus"]).message).toContain("unknown option --bogus");
+  });
+
+  test("--help", () => {
+    expect(clientConfigFromArgs(["--help"], {})).toBe("help");
+  });
+});
+
+describe("output", () => {
+  test("the connected line", () => {
+    const r = parseParams("m,1400 a,10.8.0.5,32 a,fd00:8::5,128 r,0.0.0.0,0");
+    if (!r.ok) throw new Error(r.error);
+    expect(connectedLine(r.params, hostPort("vpn.example.org", 8000))).toBe("connected: 10.8.0.5/32 via vpn.example.org:8000 (mtu 1400)");
+    expect(hostPort("2001:db8::1", 8000)).toBe("[2001:db8::1]:8000");
+  });
+});
