@@ -10,6 +10,7 @@
  */
 
 import { createConsola, type ConsolaInstance, type LogObject } from "consola";
+import { RotatingFile } from "./logfile.ts";
 
 /** Level names warren accepts, in order of verbosity. */
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const;
@@ -37,11 +38,13 @@ const state: {
   format: LogFormat;
   sink: LogSink;
   instances: Set<ConsolaInstance>;
+  file: RotatingFile | null;
 } = {
   level: "info",
   format: process.stderr.isTTY ? "fancy" : "text",
   sink: (line) => process.stderr.write(line),
   instances: new Set(),
+  file: null,
 };
 
 function textOf(o: LogObject): string {
@@ -104,8 +107,27 @@ export function getLogLevel(): LogLevelName {
   return state.level;
 }
 
-/** Changes format and/or sink; existing loggers are rebuilt. */
-export function configureLogging(opts: { level?: LogLevelName; format?: "text" | "json" | "auto"; sink?: LogSink }): void {
+/** A log file with size-based rotation (see logfile.ts). */
+export interface LogFileSpec {
+  path: string;
+  maxSize: number;
+  keep: number;
+}
+
+/**
+ * Changes format and/or sink; existing loggers are rebuilt. `file` opens a rotating log
+ * file and makes it the sink (throws a one-line error when it cannot be opened).
+ */
+export function configureLogging(opts: { level?: LogLevelName; format?: "text" | "json" | "auto"; sink?: LogSink; file?: LogFileSpec }): void {
+  if (opts.file) {
+    const f = new RotatingFile(opts.file.path, opts.file.maxSize, opts.file.keep);
+    state.file?.close();
+    state.file = f;
+    opts = { ...opts, sink: (line) => f.write(line) };
+  } else if (opts.sink && state.file) {
+    state.file.close();
+    state.file = null;
+  }
   if (opts.format !== undefined) {
     state.format = opts.format === "auto" ? (process.stderr.isTTY && !opts.sink ? "fancy" : "text") : opts.format;
   }
@@ -116,6 +138,12 @@ export function configureLogging(opts: { level?: LogLevelName; format?: "text" |
   if (opts.level) state.level = opts.level;
   state.instances.clear();
   for (const [tag, ref] of loggers) ref.current = make(tag);
+}
+
+/** The log file in use and its current size, or null when logging to stderr. */
+export function logFileInfo(): { path: string; size: number; maxSize: number; keep: number } | null {
+  const f = state.file;
+  return f ? { path: f.path, size: f.size, maxSize: f.maxSize, keep: f.keep } : null;
 }
 
 /**

@@ -1,0 +1,164 @@
+/**
+ * @module admin/commands
+ * What each control request does to the running server. The control socket (and
+ * SIGHUP, for reload) call `handle`; everything here runs on the event loop between
+ * packet batches and only reads snapshots, closes sessions, or flips settings.
+ *
+ * Audit trail: changes (kick, set, reload, capture) are logged at info with who they
+ * touched; reads (snapshot, get) at debug. A secret is never logged or returned.
+ */
+
+import { basename, join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import type { ServerConfig } from "../config/schema.ts";
+import type { Server } from "../engine/server.ts";
+import type { Session } from "../engine/sessions.ts";
+import { displayEndpoint } from "../engine/handshake.ts";
+import type { Logger } from "../lib/log.ts";
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
+import type { CaptureManager } from "./capture.ts";
+import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
+import { applyValue, configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "./settings.ts";
+import type { Snapshot } from "./snapshot.ts";
+
+/** What the commands act on. */
+export interface CommandContext {
+  server: Server;
+  live: LiveTarget;
+  captures: CaptureManager;
+  log: Logger;
+  snapshot(): Snapshot;
+  /** Re-reads the configuration (file + env + flags); throws ConfigError. */
+  reloadConfig(): ServerConfig;
+  /** The config file path, for messages (null when none was given). */
+  configFile: string | null;
+  /** The config the last (re)load produced. Updated by reload. */
+  config: ServerConfig;
+  pid: number;
+  version: string;
+}
+
+/** Sessions a kick/capture target names: id, device id, #serial, tunnel address, endpoint (with or without port). */
+export function findSessions(sessions: Session[], target: string): Session[] {
+  const t = target.trim();
+  const byId = sessions.filter((s) => s.label === t || s.deviceId === t || `#${s.serial}` === t);
+  if (byId.length > 0) return byId;
+  const a4 = parseIpv4(t);
+  if (a4 !== null) {
+    const hit = sessions.filter((s) => s.addr4 === a4);
+    if (hit.length > 0) return hit;
+  }
+  const a6 = parseIpv6(t);
+  if (a6 !== null) {
+    const text = formatIpv6(a6);
+    const hit = sessions.filter((s) => s.addr6 !== null && formatIpv6(s.addr6) === text);
+    if (hit.length > 0) return hit;
+  }
+  const ep = sessions.filter((s) => displayEndpoint(s.address, s.port) === t);
+  if (ep.length > 0) return ep;
+  return sessions.filter((s) => {
+    const host = displayEndpoint(s.address, s.port).replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+    return host === t;
+  });
+}
+
+/** `20261122T050351Z`, for capture file names. */
+export function compactTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
+}
+
+/** A device id as a safe file name part. */
+export function fileSafe(id: string): string {
+  return id.replace(/^#/, "session").replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+/** Default capture path of a client: `<dir>/<id>-<time>.pcap`. */
+export function capturePath(dir: string, id: string, wallMs: number): string {
+  return join(dir, `${fileSafe(id)}-${compactTime(wallMs)}.pcap`);
+}
+
+/** Runs one control request. */
+export async function handle(ctx: CommandContext, req: Request): Promise<Response> {
+  switch (req.cmd) {
+    case "hello":
+      return ok({ pid: ctx.pid, version: ctx.version } satisfies ResultOf<"hello">);
+    case "snapshot":
+      ctx.log.debug("control: snapshot");
+      return ok(ctx.snapshot());
+    case "get": {
+      ctx.log.debug(`control: get ${req.key}`);
+      const r = getSetting(ctx.live, req.key);
+      return r.ok ? ok({ key: req.key, value: r.value } satisfies ResultOf<"get">) : fail(r.code, r.error);
+    }
+    case "set": {
+      const r = setSetting(ctx.live, req.key, req.value);
+      if (!r.ok) return fail(r.code, r.error);
+      ctx.log.info(`control: set ${req.key} ${r.value} (was ${r.previous})${req.key === "secret" ? "; new handshakes only" : ""}`);
+      return ok({ key: req.key, value: r.value, previous: r.previous } satisfies ResultOf<"set">);
+    }
+    case "kick": {
+      const hit = findSessions(ctx.server.sessions.all(), req.target);
+      if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(req.target)}`);
+      const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
+      for (const s of hit) {
+        ctx.log.info(`control: kick ${s.label} (${formatIpv4(s.addr4)})`);
+        ctx.server.kick(s);
+      }
+      return ok({ kicked } satisfies ResultOf<"kick">);
+    }
+    case "reload":
+      return reload(ctx, "control socket");
+    case "capture-start": {
+      const hit = findSessions(ctx.server.sessions.all(), req.target);
+      if (hit.length !== 1) return noSingle(req.target, hit);
+      const s = hit[0] as Session;
+      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
+      const maxBytes = req.maxBytes ?? ctx.live.captureMaxBytes;
+      try {
+        const i = ctx.captures.start(s, file, maxBytes);
+        return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
+      } catch (e) {
+        return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
+      }
+    }
+    case "capture-stop": {
+      const hit = findSessions(ctx.server.sessions.all(), req.target);
+      if (hit.length !== 1) return noSingle(req.target, hit);
+      const i = await ctx.captures.stop(hit[0] as Session);
+      if (i === null) return fail("ERR_NOT_FOUND", `${(hit[0] as Session).label} is not being captured`);
+      return ok({ id: i.id, file: i.file, packets: i.packets, bytes: i.bytes, dropped: i.dropped } satisfies ResultOf<"capture-stop">);
+    }
+  }
+}
+
+function noSingle(target: string, hit: Session[]): Response {
+  if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(target)}`);
+  return fail("ERR_AMBIGUOUS", `${JSON.stringify(target)} matches ${hit.length} clients (${hit.map((s) => s.label).join(", ")}); name one by id or tunnel address`);
+}
+
+/**
+ * Re-reads the configuration and applies what can change live (sessions stay up).
+ * Used by the `reload` request and by SIGHUP (`source` says which, for the log).
+ */
+export function reload(ctx: CommandContext, source: string): Response {
+  let next: ServerConfig;
+  try {
+    next = ctx.reloadConfig();
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    ctx.log.warn(`reload (${source}) failed, nothing changed: ${msg}`);
+    return fail("ERR_CONFIG", msg);
+  }
+  const plan = planReload(ctx.config, next);
+  for (const c of plan.changed) applyValue(ctx.live, c.key, next[c.key]);
+  ctx.config = configAfterReload(ctx.config, next, plan);
+  const file = ctx.configFile;
+  const changed = plan.changed.map((c) => `${c.key} ${c.from} -> ${c.to}`).join(", ") || "nothing";
+  const restart = plan.restart.length ? `; needs a restart: ${plan.restart.join(", ")}` : "";
+  ctx.log.info(`reload (${source}${file ? `, ${basename(file)}` : ""}): changed ${changed}${restart}`);
+  return ok({
+    file,
+    changed: plan.changed.map((c) => ({ key: c.key, from: c.from, to: c.to })),
+    restart: plan.restart.map(String),
+  } satisfies ResultOf<"reload">);
+}

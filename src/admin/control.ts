@@ -1,0 +1,163 @@
+/**
+ * @module admin/control
+ * The server end of the control socket: a Unix stream socket (mode 0600, its folder
+ * created 0700) speaking control-protocol.ts, one JSON line per request and per
+ * response, answered in order. Never on the packet path: requests run on the event
+ * loop between packet batches and only read snapshots or flip settings.
+ *
+ * Lifecycle:
+ *   1. claimSocket(path): create the folder; a socket file nobody answers on is stale
+ *      and removed; one a live server answers on is refused (ERR_CONTROL_IN_USE).
+ *   2. listenControl(path, handler): bind with umask 0177 (no window with wider mode).
+ *   3. stop(): close the listener; the socket file is removed (if it is still ours).
+ */
+
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Socket } from "bun";
+import { WarrenError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { encodeLine, fail, MAX_LINE, parseRequestLine, type Request, type Response } from "./control-protocol.ts";
+import { controlRequest } from "./control-client.ts";
+
+/** Answers one request. May be async; errors become `ERR_INTERNAL` responses. */
+export type ControlHandler = (req: Request) => Response | Promise<Response>;
+
+/** A listening control socket. */
+export interface ControlServer {
+  readonly path: string;
+  /** Stops listening and removes the socket file. Idempotent. */
+  stop(): void;
+}
+
+/**
+ * Makes `path` usable: creates its folder (0700), removes a stale socket file, and
+ * throws ERR_CONTROL_IN_USE when another server answers there, ERR_CONTROL when the
+ * path holds something that is not a socket.
+ */
+export async function claimSocket(path: string): Promise<void> {
+  const dir = dirname(path);
+  if (!existsSync(dir)) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new WarrenError("ERR_CONTROL", `cannot create ${dir} for the control socket: ${codeOf(e)}`);
+    }
+  }
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // nothing there
+  }
+  if (!st.isSocket()) throw new WarrenError("ERR_CONTROL", `${path} exists and is not a socket; not touching it`);
+  try {
+    const hello = await controlRequest(path, { cmd: "hello" }, 2000);
+    throw new WarrenError("ERR_CONTROL_IN_USE", `another warren (pid ${hello.pid}) answers on ${path}; use --control-socket to pick another path`);
+  } catch (e) {
+    if (e instanceof WarrenError && e.code === "ERR_CONTROL_IN_USE") throw e;
+    if (e instanceof WarrenError && e.code === "ERR_NO_SERVER") {
+      unlinkSync(path); // stale: left by a server that died
+      return;
+    }
+    throw new WarrenError("ERR_CONTROL_IN_USE", `something answers on ${path} (${e instanceof Error ? e.message : String(e)}); use --control-socket to pick another path`);
+  }
+}
+
+interface ConnState {
+  dec: TextDecoder;
+  buf: string;
+  out: Uint8Array | null;
+  chain: Promise<void>;
+  closed: boolean;
+}
+
+/** Listens on `path` (call claimSocket first). Throws a one-line WarrenError when it cannot bind. */
+export function listenControl(path: string, handler: ControlHandler, log: Logger): ControlServer {
+  const send = (sock: Socket<ConnState>, text: string): void => {
+    const st = sock.data;
+    if (st.closed) return;
+    const bytes = Buffer.from(text);
+    const pending = st.out ? Buffer.concat([st.out, bytes]) : bytes;
+    const n = sock.write(pending);
+    st.out = n < pending.length ? pending.subarray(Math.max(0, n)) : null;
+  };
+  const answer = async (req: Request): Promise<Response> => {
+    try {
+      return await handler(req);
+    } catch (e) {
+      log.warn(`control: ${req.cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return fail("ERR_INTERNAL", e instanceof Error ? e.message : String(e));
+    }
+  };
+  const oldMask = process.umask(0o177);
+  let listener: ReturnType<typeof Bun.listen<ConnState>>;
+  try {
+    listener = Bun.listen<ConnState>({
+      unix: path,
+      socket: {
+        open(sock) {
+          sock.data = { dec: new TextDecoder(), buf: "", out: null, chain: Promise.resolve(), closed: false };
+        },
+        data(sock, chunk) {
+          const st = sock.data;
+          st.buf += st.dec.decode(chunk, { stream: true });
+          if (st.buf.length > MAX_LINE) {
+            send(sock, encodeLine(fail("ERR_TOO_LONG", `request longer than ${MAX_LINE} bytes`)));
+            sock.end();
+            return;
+          }
+          let nl: number;
+          while ((nl = st.buf.indexOf("\n")) >= 0) {
+            const line = st.buf.slice(0, nl).trim();
+            st.buf = st.buf.slice(nl + 1);
+            if (line === "") continue;
+            const parsed = parseRequestLine(line);
+            st.chain = st.chain.then(async () => {
+              const res = parsed.ok ? await answer(parsed.request) : fail("ERR_BAD_REQUEST", parsed.error);
+              send(sock, encodeLine(res));
+            });
+          }
+        },
+        drain(sock) {
+          const st = sock.data;
+          if (st.out) {
+            const pending = st.out;
+            const n = sock.write(pending);
+            st.out = n < pending.length ? pending.subarray(Math.max(0, n)) : null;
+          }
+        },
+        close(sock) {
+          sock.data.closed = true;
+        },
+        error(_sock, e) {
+          log.debug(`control: connection error: ${e.message}`);
+        },
+      },
+    });
+  } catch (e) {
+    throw new WarrenError("ERR_CONTROL", `cannot listen on control socket ${path}: ${codeOf(e)}`);
+  } finally {
+    process.umask(oldMask);
+  }
+  chmodSync(path, 0o600);
+  const ino = statSync(path).ino;
+  let stopped = false;
+  return {
+    path,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      listener.stop(true);
+      try {
+        if (statSync(path).ino === ino) unlinkSync(path);
+      } catch {
+        /* already gone (Bun removes it on stop) */
+      }
+    },
+  };
+}
+
+function codeOf(e: unknown): string {
+  return (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+}

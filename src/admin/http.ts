@@ -1,0 +1,65 @@
+/**
+ * @module admin/http
+ * The optional HTTP listener (`--metrics HOST:PORT`, off by default), read-only:
+ *   GET /            the dashboard (dashboard.ts)
+ *   GET /api/status  the snapshot as JSON (what the dashboard polls)
+ *   GET /metrics     Prometheus text (metrics.ts)
+ *   GET /healthz     "ok" while the server runs
+ * Anything else is 404, methods other than GET/HEAD 405. Nothing here can change the
+ * server: changes go through the control socket, which only local root can reach.
+ */
+
+import { WarrenError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { dashboardResponse } from "./dashboard.ts";
+import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.ts";
+import type { Snapshot } from "./snapshot.ts";
+
+/** A running HTTP listener. */
+export interface HttpListener {
+  /** `host:port` it is bound to. */
+  readonly url: string;
+  stop(): void;
+}
+
+const PLAIN = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
+
+/** Answers one request from a fresh snapshot (pure routing; used by the listener and tests). */
+export function route(req: Request, snapshot: () => Snapshot): Response {
+  if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { ...PLAIN, allow: "GET, HEAD" } });
+  const path = new URL(req.url).pathname;
+  switch (path) {
+    case "/":
+    case "/index.html":
+      return dashboardResponse();
+    case "/api/status":
+      return new Response(JSON.stringify(snapshot()), { headers: { "content-type": "application/json", "cache-control": "no-store" } });
+    case "/metrics":
+      return new Response(metricsText(snapshot()), { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } });
+    case "/healthz":
+      return new Response("ok\n", { headers: PLAIN });
+    default:
+      return new Response("not found\n", { status: 404, headers: PLAIN });
+  }
+}
+
+/** Starts the listener on `host:port`; throws a one-line WarrenError when it cannot bind. */
+export function listenHttp(host: string, port: number, snapshot: () => Snapshot, log: Logger): HttpListener {
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: host,
+      port,
+      fetch: (req) => route(req, snapshot),
+      error(e) {
+        log.warn(`http: ${e.message}`);
+        return new Response("internal error\n", { status: 500, headers: PLAIN });
+      },
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+    throw new WarrenError("ERR_METRICS", `cannot listen for metrics on ${host.includes(":") ? `[${host}]` : host}:${port}: ${code}`);
+  }
+  const url = `${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  return { url, stop: () => void server.stop(true) };
+}

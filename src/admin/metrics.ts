@@ -1,0 +1,83 @@
+/**
+ * @module admin/metrics
+ * The Prometheus text exposition format (version 0.0.4,
+ * https://prometheus.io/docs/instrumenting/exposition_formats/) from a snapshot.
+ * Pure: snapshot in, text out. Every family has `# HELP` and `# TYPE`; counters end in
+ * `_total`; label values are escaped (backslash, double quote, newline).
+ *
+ * Per-client series carry `client="<id>"` (device id, else #serial) and vanish when
+ * the client disconnects; the `warren_server_*` counters keep the totals.
+ */
+
+import type { Snapshot } from "./snapshot.ts";
+
+/** Content-Type of the text format. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Escapes a label value. */
+export function escapeLabel(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** Escapes HELP text. */
+export function escapeHelp(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+type Labels = Record<string, string>;
+
+/** Builds the text one family at a time. */
+class Exposition {
+  readonly #lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge", help: string, samples: Array<[Labels, number]>): void {
+    this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
+      this.#lines.push(`${name}${l ? `{${l}}` : ""} ${formatValue(value)}`);
+    }
+  }
+
+  text(): string {
+    return `${this.#lines.join("\n")}\n`;
+  }
+}
+
+/** A sample value: integers as such, NaN/Inf in Prometheus spelling. */
+export function formatValue(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "+Inf";
+  if (n === -Infinity) return "-Inf";
+  return String(n);
+}
+
+/** The whole /metrics body for one snapshot. */
+export function metricsText(snap: Snapshot): string {
+  const st = snap.status;
+  const e = new Exposition();
+  const one = (v: number): Array<[Labels, number]> => [[{}, v]];
+  const perClient = (f: (c: Snapshot["clients"][number]) => number): Array<[Labels, number]> => snap.clients.map((c) => [{ client: c.id }, f(c)]);
+
+  e.family("warren_build_info", "gauge", "Version of the running warren (always 1).", [[{ version: st.version }, 1]]);
+  e.family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.", one(st.startedAt / 1000));
+  e.family("warren_sessions", "gauge", "Connected clients.", one(st.sessions));
+  e.family("warren_pool_addresses", "gauge", "Client addresses in the IPv4 pool.", one(st.pool.total));
+  e.family("warren_pool_used", "gauge", "IPv4 pool addresses leased to clients.", one(st.pool.used));
+  e.family("warren_receive_bytes_total", "counter", "Bytes received from a client (IP packets delivered).", perClient((c) => c.rxBytes));
+  e.family("warren_receive_packets_total", "counter", "Packets received from a client (delivered).", perClient((c) => c.rxPackets));
+  e.family("warren_transmit_bytes_total", "counter", "Bytes sent to a client.", perClient((c) => c.txBytes));
+  e.family("warren_transmit_packets_total", "counter", "Packets sent to a client.", perClient((c) => c.txPackets));
+  e.family("warren_client_last_seen_seconds", "gauge", "When a client last sent anything, since the Unix epoch in seconds.", perClient((c) => Math.floor(c.lastSeen / 1000)));
+  e.family("warren_server_receive_bytes_total", "counter", "Bytes received from all clients since start.", one(st.totals.rxBytes));
+  e.family("warren_server_receive_packets_total", "counter", "Packets received from all clients since start.", one(st.totals.rxPackets));
+  e.family("warren_server_transmit_bytes_total", "counter", "Bytes sent to all clients since start.", one(st.totals.txBytes));
+  e.family("warren_server_transmit_packets_total", "counter", "Packets sent to all clients since start.", one(st.totals.txPackets));
+  e.family("warren_hub_packets_total", "counter", "Client-to-client packets forwarded in userspace.", one(st.totals.hubPackets));
+  e.family("warren_keepalives_total", "counter", "Keepalives answered.", one(st.totals.keepalives));
+  e.family("warren_junk_datagrams_total", "counter", "Datagrams that were not ToyVpn at all.", one(st.totals.junk));
+  e.family("warren_drops_total", "counter", "Packets dropped, by reason.", Object.entries(st.drops).map(([reason, n]) => [{ reason }, n]));
+  e.family("warren_handshakes_total", "counter", "Handshakes, by result.", Object.entries(st.handshakes).map(([result, n]) => [{ result }, n]));
+  e.family("warren_captures", "gauge", "Running packet captures.", one(st.capture.active));
+  e.family("warren_capture_dropped_packets_total", "counter", "Packets a capture could not buffer.", one(st.capture.droppedPackets));
+  return e.text();
+}

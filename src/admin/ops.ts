@@ -1,0 +1,185 @@
+/**
+ * @module admin/ops
+ * Wires the operator's tools to a running Server, and takes them down again:
+ *
+ *   1. prepare (before Server.start): claim the control socket path. If another live
+ *      server answers there, or the path cannot be used, the server still runs, without
+ *      a control socket, and says so in a warning (a second warren on one host needs
+ *      its own --control-socket).
+ *   2. start (right after Server.start, before any packet is handled): session
+ *      listeners (hooks, --capture-dir), the control socket, the HTTP listener
+ *      (--metrics), and SIGHUP = reload.
+ *   3. stop (after Server.stop, so disconnect hooks and final capture bytes still run):
+ *      SIGHUP handler, HTTP, control socket (file removed), captures flushed and closed,
+ *      hooks given their time limit to finish.
+ */
+
+import { mkdirSync } from "node:fs";
+import type { ServerConfig } from "../config/schema.ts";
+import type { Server } from "../engine/server.ts";
+import type { Session } from "../engine/sessions.ts";
+import { oneLine } from "../lib/errors.ts";
+import { getLogLevel, logFileInfo, type Logger, setLogLevel } from "../lib/log.ts";
+import { versionLine } from "../version.ts";
+import { CaptureManager } from "./capture.ts";
+import { type CommandContext, capturePath, handle, reload } from "./commands.ts";
+import { claimSocket, type ControlServer, listenControl } from "./control.ts";
+import { Hooks } from "./hooks.ts";
+import { type HttpListener, listenHttp } from "./http.ts";
+import type { LiveTarget } from "./settings.ts";
+import { buildSnapshot, type Snapshot } from "./snapshot.ts";
+
+/** What ops needs from the CLI. */
+export interface OpsOptions {
+  config: ServerConfig;
+  /** Re-reads file + env + flags, validated (throws ConfigError). */
+  reloadConfig(): ServerConfig;
+  /** The --config file, for messages. */
+  configFile: string | null;
+  /** The Clock the server runs on (converts session times to wall time). */
+  now(): number;
+  log: Logger;
+}
+
+/** The running operator tools of one server. */
+export class Ops {
+  readonly #opts: OpsOptions;
+  readonly #log: Logger;
+  #controlPath: string | null;
+  #control: ControlServer | null = null;
+  #http: HttpListener | null = null;
+  #hooks: Hooks;
+  #captures: CaptureManager | null = null;
+  #ctx: CommandContext | null = null;
+  #onHup: (() => void) | null = null;
+  /** Wall clock minus engine clock, fixed once so reported times do not jitter. */
+  readonly #wallOffset: number;
+  /** Extra work a reload does after the config (e.g. re-reading users files). */
+  readonly onReload: Array<() => void> = [];
+
+  private constructor(opts: OpsOptions, controlPath: string | null) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#controlPath = controlPath;
+    this.#wallOffset = Date.now() - opts.now();
+    this.#hooks = new Hooks(opts.log, { onConnect: opts.config.onConnect, onDisconnect: opts.config.onDisconnect });
+  }
+
+  /** Step 1: claim the control socket path (never fatal, see the module comment). */
+  static async prepare(opts: OpsOptions): Promise<Ops> {
+    const path = opts.config.controlSocket;
+    try {
+      await claimSocket(path);
+      return new Ops(opts, path);
+    } catch (e) {
+      opts.log.warn(`control socket disabled: ${oneLine(e)}`);
+      return new Ops(opts, null);
+    }
+  }
+
+  /** The current snapshot. */
+  snapshot(): Snapshot {
+    const ctx = this.#ctx;
+    if (!ctx) throw new Error("ops not started");
+    const caps = this.#captures as CaptureManager;
+    return buildSnapshot(ctx.server, {
+      version: versionLine(),
+      pid: process.pid,
+      logLevel: getLogLevel(),
+      logFile: logFileInfo(),
+      captureOf: (s) => caps.fileOf(s),
+      captureActive: caps.active,
+      captureDropped: caps.dropped,
+      controlSocket: this.#control?.path ?? null,
+      metrics: this.#http?.url ?? null,
+    }, this.#opts.now(), this.#opts.now() + this.#wallOffset);
+  }
+
+  /** Step 2: attach to the started server. Throws (one line) only when --metrics cannot bind. */
+  start(server: Server): void {
+    const cfg = this.#opts.config;
+    const captures = new CaptureManager(server.router, this.#log);
+    this.#captures = captures;
+    const hooks = this.#hooks;
+    const auth = server.handshaker.auth as Partial<{ setSecret(s: string): void }>;
+    const setSecret = typeof auth.setSecret === "function" ? (s: string) => auth.setSecret?.(s) : null;
+    const live: LiveTarget = {
+      getLogLevel,
+      setLogLevel,
+      get idleTimeoutMs() { return server.idleTimeoutMs; },
+      set idleTimeoutMs(v) { server.idleTimeoutMs = v; },
+      get isolate() { return server.router.isolate; },
+      set isolate(v) { server.router.isolate = v; },
+      get maxClients() { return server.handshaker.maxClients; },
+      set maxClients(v) { server.handshaker.maxClients = v; },
+      setSecret,
+      get onConnect() { return hooks.onConnect; },
+      set onConnect(v) { hooks.onConnect = v; },
+      get onDisconnect() { return hooks.onDisconnect; },
+      set onDisconnect(v) { hooks.onDisconnect = v; },
+      captureMaxBytes: cfg.captureMaxBytes,
+    };
+    const ctx: CommandContext = {
+      server, live, captures, log: this.#log,
+      snapshot: () => this.snapshot(),
+      reloadConfig: () => {
+        try {
+          return this.#opts.reloadConfig();
+        } finally {
+          for (const f of this.onReload) f(); // independent of the config file's fate
+        }
+      },
+      configFile: this.#opts.configFile,
+      config: cfg,
+      pid: process.pid,
+      version: versionLine(),
+    };
+    this.#ctx = ctx;
+    const captureDir = cfg.captureDir;
+    if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true, mode: 0o700 });
+    server.sessionListeners.push({
+      up: (s) => {
+        hooks.connected(s);
+        if (captureDir !== undefined) this.#autoCapture(captures, s, captureDir, live.captureMaxBytes);
+      },
+      down: (s, reason) => {
+        hooks.disconnected(s, reason, (this.#opts.now() - s.createdAt) / 1000);
+        void captures.stop(s, `stopped (session ${reason})`);
+      },
+    });
+    if (this.#controlPath !== null) {
+      try {
+        this.#control = listenControl(this.#controlPath, (req) => handle(ctx, req), this.#log);
+        this.#log.info(`control socket ${this.#controlPath}`);
+      } catch (e) {
+        this.#log.warn(`control socket disabled: ${oneLine(e)}`);
+      }
+    }
+    if (cfg.metrics) {
+      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log);
+      this.#log.info(`metrics and dashboard on http://${this.#http.url}/`);
+    }
+    this.#onHup = () => void reload(ctx, "SIGHUP");
+    process.on("SIGHUP", this.#onHup);
+  }
+
+  #autoCapture(captures: CaptureManager, s: Session, dir: string, maxBytes: number): void {
+    try {
+      captures.start(s, capturePath(dir, s.label, Date.now()), maxBytes);
+    } catch (e) {
+      this.#log.warn(`capture of ${s.label} not started: ${oneLine(e)}`);
+    }
+  }
+
+  /** Step 3: take everything down (after Server.stop). Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#onHup) process.off("SIGHUP", this.#onHup);
+    this.#onHup = null;
+    this.#http?.stop();
+    this.#http = null;
+    this.#control?.stop();
+    this.#control = null;
+    await this.#captures?.stopAll();
+    await this.#hooks.drain();
+  }
+}

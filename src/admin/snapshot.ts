@@ -1,0 +1,172 @@
+/**
+ * @module admin/snapshot
+ * A running server's state as plain JSON: the one view the control socket, the
+ * Prometheus text and the dashboard all read. The valibot schemas below are the
+ * single source of the snapshot types; the CLI validates what the socket returns
+ * against them.
+ *
+ * Building one is pure: it reads the Server's counters and sessions (never writes),
+ * and converts engine times (the Clock's milliseconds) to wall-clock milliseconds with
+ * the `now` / `wallNow` pair the caller passes in. Secrets never appear here.
+ */
+
+import * as v from "valibot";
+import type { Server } from "../engine/server.ts";
+import { displayEndpoint } from "../engine/handshake.ts";
+import type { Session } from "../engine/sessions.ts";
+import { formatCidr, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
+
+const count = v.number();
+const Counts = v.record(v.string(), v.number());
+
+/** One connected client. Times are wall-clock milliseconds since the Unix epoch. */
+export const ClientSchema = v.object({
+  /** Device id, else `#serial` (what `warren kick` takes). */
+  id: v.string(),
+  serial: count,
+  deviceId: v.nullable(v.string()),
+  user: v.nullable(v.string()),
+  /** UDP endpoint, `1.2.3.4:5555` or `[2001:db8::1]:5555`. */
+  endpoint: v.string(),
+  address: v.string(),
+  address6: v.nullable(v.string()),
+  connectedAt: count,
+  lastSeen: count,
+  /** From the client (rx) and to the client (tx). */
+  rxPackets: count,
+  rxBytes: count,
+  txPackets: count,
+  txBytes: count,
+  drops: Counts,
+  /** File being written when this client is captured. */
+  capture: v.nullable(v.string()),
+});
+/** One connected client. */
+export type ClientInfo = v.InferOutput<typeof ClientSchema>;
+
+/** Server-wide state. */
+export const StatusSchema = v.object({
+  version: v.string(),
+  pid: count,
+  startedAt: count,
+  uptimeSec: count,
+  listen: v.string(),
+  tun: v.string(),
+  mtu: count,
+  pool: v.object({ prefix: v.string(), total: count, used: count }),
+  pool6: v.nullable(v.string()),
+  sessions: count,
+  totals: v.object({
+    rxPackets: count,
+    rxBytes: count,
+    txPackets: count,
+    txBytes: count,
+    hubPackets: count,
+    keepalives: count,
+    rehandshakeRequests: count,
+    junk: count,
+  }),
+  drops: Counts,
+  handshakes: v.object({ ok: count, rejected: count, refused: count, duplicate: count }),
+  settings: v.object({ logLevel: v.string(), idleTimeout: count, isolate: v.boolean(), maxClients: count }),
+  log: v.object({ file: v.nullable(v.string()), size: v.nullable(count) }),
+  capture: v.object({ active: count, droppedPackets: count }),
+  controlSocket: v.nullable(v.string()),
+  metrics: v.nullable(v.string()),
+});
+/** Server-wide state. */
+export type StatusInfo = v.InferOutput<typeof StatusSchema>;
+
+/** Everything at one instant: the server and its clients (sorted by tunnel address). */
+export const SnapshotSchema = v.object({ time: count, status: StatusSchema, clients: v.array(ClientSchema) });
+/** Everything at one instant. */
+export type Snapshot = v.InferOutput<typeof SnapshotSchema>;
+
+/** What the snapshot needs besides the Server itself. */
+export interface SnapshotExtras {
+  version: string;
+  pid: number;
+  logLevel: string;
+  logFile: { path: string; size: number } | null;
+  /** The capture file of a session, or null. */
+  captureOf(s: Session): string | null;
+  captureActive: number;
+  captureDropped: number;
+  controlSocket: string | null;
+  metrics: string | null;
+}
+
+/** `host:port` with IPv6 hosts in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** One session as a ClientInfo; `wall(t)` converts an engine time to wall-clock ms. */
+export function clientInfo(s: Session, wall: (t: number) => number, capture: string | null): ClientInfo {
+  return {
+    id: s.label,
+    serial: s.serial,
+    deviceId: s.deviceId,
+    user: s.user,
+    endpoint: displayEndpoint(s.address, s.port),
+    address: formatIpv4(s.addr4),
+    address6: s.addr6 ? formatIpv6(s.addr6) : null,
+    connectedAt: wall(s.createdAt),
+    lastSeen: wall(s.lastSeen),
+    rxPackets: s.rxPackets,
+    rxBytes: s.rxBytes,
+    txPackets: s.txPackets,
+    txBytes: s.txBytes,
+    drops: { ...s.drops },
+    capture,
+  };
+}
+
+/**
+ * Builds the snapshot. `now` is the server's Clock time, `wallNow` the wall clock
+ * (Date.now()) at the same instant.
+ */
+export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wallNow: number): Snapshot {
+  const wall = (t: number) => Math.round(wallNow - (now - t));
+  const c = server.config;
+  const st = server.stats;
+  const sessions = server.sessions.all().sort((a, b) => a.addr4 - b.addr4);
+  return {
+    time: wallNow,
+    status: {
+      version: x.version,
+      pid: x.pid,
+      startedAt: wall(st.startedAt),
+      uptimeSec: Math.max(0, Math.floor((now - st.startedAt) / 1000)),
+      listen: hostPort(c.listen.host, c.listen.port),
+      tun: server.tun.name,
+      mtu: c.mtu,
+      pool: { prefix: formatCidr(c.pool), total: server.pool4.capacity, used: server.pool4.used },
+      pool6: c.pool6 ? formatCidr(c.pool6) : null,
+      sessions: sessions.length,
+      totals: {
+        rxPackets: st.rxPackets,
+        rxBytes: st.rxBytes,
+        txPackets: st.txPackets,
+        txBytes: st.txBytes,
+        hubPackets: st.hubPackets,
+        keepalives: st.keepalives,
+        rehandshakeRequests: st.rehandshakeRequests,
+        junk: st.junk,
+      },
+      drops: { ...st.drops },
+      handshakes: { ...st.handshakes },
+      settings: {
+        logLevel: x.logLevel,
+        idleTimeout: Math.round(server.idleTimeoutMs / 1000),
+        isolate: server.router.isolate,
+        maxClients: server.handshaker.maxClients,
+      },
+      log: { file: x.logFile?.path ?? null, size: x.logFile?.size ?? null },
+      capture: { active: x.captureActive, droppedPackets: x.captureDropped },
+      controlSocket: x.controlSocket,
+      metrics: x.metrics,
+    },
+    clients: sessions.map((s) => clientInfo(s, wall, x.captureOf(s))),
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * @module logfile
+ * A log file with size-based rotation: `warren.log` is the live file; when the next
+ * line would push it past `maxSize`, it becomes `warren.log.1`, the old `.1` becomes
+ * `.2`, and so on up to `.keep`; the oldest falls off. With keep = 0 the file is just
+ * truncated. Writes are synchronous appends (log lines are few and rate-limited on the
+ * packet path), so a line is on disk before the next one is formatted.
+ *
+ * The rename plan is a pure function (`rotationPlan`), tested without a filesystem.
+ */
+
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { WarrenError } from "./errors.ts";
+
+/** Most rotated files warren manages (the config's upper bound for logKeep). */
+export const MAX_LOG_KEEP = 100;
+const FILE_MODE = 0o640;
+
+/** What one rotation does, in order: delete `remove` (if any), then each rename. */
+export interface RotationPlan {
+  remove: string | null;
+  renames: Array<[from: string, to: string]>;
+}
+
+/**
+ * The renames that rotate `path` keeping `keep` old files: `path.keep` is removed,
+ * `path.(i)` -> `path.(i+1)` from the oldest down, then `path` -> `path.1`.
+ * keep = 0: `path` itself is removed.
+ */
+export function rotationPlan(path: string, keep: number): RotationPlan {
+  if (keep <= 0) return { remove: path, renames: [] };
+  const renames: Array<[string, string]> = [];
+  for (let i = keep - 1; i >= 1; i--) renames.push([`${path}.${i}`, `${path}.${i + 1}`]);
+  renames.push([path, `${path}.1`]);
+  return { remove: `${path}.${keep}`, renames };
+}
+
+/** True when writing `lineBytes` more to a file of `size` bytes must rotate it first. */
+export function mustRotate(size: number, lineBytes: number, maxSize: number): boolean {
+  return size > 0 && size + lineBytes > maxSize;
+}
+
+/** An append-only log file that rotates itself by size. */
+export class RotatingFile {
+  readonly path: string;
+  readonly maxSize: number;
+  readonly keep: number;
+  #fd: number;
+  #size: number;
+  /** Lines that could not be written (disk full, file gone); reported once on stderr. */
+  #failed = 0;
+
+  /** Opens (creates, with its folder) `path` for appending; throws a one-line WarrenError when it cannot. */
+  constructor(path: string, maxSize: number, keep: number) {
+    this.path = path;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    } catch {
+      /* openLog reports the problem */
+    }
+    this.maxSize = maxSize;
+    this.keep = Math.min(Math.max(0, Math.floor(keep)), MAX_LOG_KEEP);
+    this.#fd = openLog(path);
+    this.#size = fstatSync(this.#fd).size;
+    // Files beyond `keep` (left by an earlier run with a larger keep) are removed.
+    for (let i = this.keep + 1; i <= MAX_LOG_KEEP; i++) removeQuietly(`${path}.${i}`);
+  }
+
+  /** Current size of the live file in bytes. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends one line (the caller includes the newline); rotates first when needed. Never throws. */
+  write(line: string): void {
+    const bytes = Buffer.byteLength(line);
+    try {
+      if (mustRotate(this.#size, bytes, this.maxSize)) this.rotate();
+      this.#size += writeSync(this.#fd, line);
+    } catch (e) {
+      if (this.#failed++ === 0) process.stderr.write(`warren: cannot write log file ${this.path}: ${(e as { code?: string }).code ?? String(e)}\n`);
+    }
+  }
+
+  /** Rotates now (also used by `write`). */
+  rotate(): void {
+    closeSync(this.#fd);
+    const plan = rotationPlan(this.path, this.keep);
+    if (plan.remove !== null) removeQuietly(plan.remove);
+    for (const [from, to] of plan.renames) if (existsSync(from)) renameSync(from, to);
+    this.#fd = openLog(this.path);
+    this.#size = 0;
+  }
+
+  /** Closes the file; later writes are dropped. */
+  close(): void {
+    try {
+      closeSync(this.#fd);
+    } catch {
+      /* already closed */
+    }
+    this.#fd = -1;
+  }
+}
+
+function openLog(path: string): number {
+  try {
+    return openSync(path, "a", FILE_MODE);
+  } catch (e) {
+    throw new WarrenError("ERR_LOG_FILE", `cannot open log file ${path}: ${(e as { code?: string }).code ?? String(e)}`);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* not there */
+  }
+}

@@ -1,0 +1,37 @@
+/** cli/format: the status screen and the clients table. */
+import { describe, expect, test } from "bun:test";
+import { formatBytes, formatClients, formatDuration, formatStatus } from "../../../src/cli/format.ts";
+import { client, snapshot } from "../../lib/snapshot-fixture.ts";
+
+describe("format", () => {
+  test("units", () => {
+    expect([formatBytes(0), formatBytes(1023), formatBytes(1536), formatBytes(2_500_000), formatBytes(50 * 1024 ** 3)]).toEqual(["0 B", "1023 B", "1.50 KiB", "2.38 MiB", "50.0 GiB"]);
+    expect([formatDuration(7), formatDuration(250), formatDuration(3725), formatDuration(90_061)]).toEqual(["7s", "4m 10s", "1h 2m", "1d 1h"]);
+  });
+
+  test("status: the server block, then one block per client", () => {
+    const text = formatStatus(snapshot([client(), client({ id: "tab", serial: 2, address: "10.8.0.3", drops: { spoofed: 2 }, capture: "/tmp/tab.pcap" })]));
+    expect(text).toContain("warren 0.1.0 (commit dev, built dev), pid 4242");
+    expect(text).toMatch(/^ {2}uptime {6}1d 1h \(since 2026-11-21 \d\d:\d\d:\d\d UTC\)$/m);
+    expect(text).toContain("  pool        10.8.0.0/24: 2 / 253 used");
+    expect(text).toContain("  handshakes  5 ok, 2 rejected, 0 refused, 10 duplicate");
+    expect(text).toContain("  drops       spoofed 1, no-session 3");
+    expect(text).toContain("  log         stderr");
+    expect(text).toContain("\nclient phone1\n  endpoint   192.0.2.10:40001\n  address    10.8.0.2\n  connected  1h 2m ago; last seen 2s ago\n  transfer   1.46 KiB in (12 packets), 2.38 MiB out (10 packets)");
+    expect(text).toContain("client tab");
+    expect(text).toContain("  drops      spoofed 2");
+    expect(text).toContain("  capture    /tmp/tab.pcap");
+  });
+
+  test("clients: header, aligned columns, numbers right-aligned", () => {
+    const lines = formatClients(snapshot([client(), client({ id: "a-much-longer-id", address: "10.8.0.10", rxPackets: 123456 })])).split("\n");
+    expect(lines[0]).toMatch(/^ID {15}\s*ENDPOINT\s+ADDRESS\s+CONNECTED\s+LAST SEEN\s+IN PKTS\s+IN BYTES\s+OUT PKTS\s+OUT BYTES\s+DROPS$/);
+    expect(lines.length).toBe(3);
+    const col = (l: string | undefined) => (l ?? "").indexOf("192.0.2.10");
+    expect(col(lines[1])).toBe(col(lines[2]));
+    expect(col(lines[1])).toBe((lines[0] ?? "").indexOf("ENDPOINT"));
+    const end = (l: string | undefined, s: string) => (l ?? "").indexOf(s) + s.length;
+    expect(end(lines[1], " 12 ")).toBe(end(lines[2], " 123456 "));
+    expect(formatClients(snapshot([]))).toBe("no clients connected");
+  });
+});
