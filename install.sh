@@ -1,0 +1,413 @@
+#!/bin/sh
+# warren installer.
+#
+#   curl -fsSL <base>/install.sh | sh                  install, supervised by systemd or cron
+#   curl -fsSL <base>/install.sh | sh -s -- --cron     options after "sh -s --"
+#   sh install.sh --help
+#
+# Downloads warren-linux-<arch> and SHA256SUMS from WARREN_BASE_URL, refuses a binary
+# whose sha256 does not match, installs $PREFIX/bin/warren, creates $CONFDIR/warren.json
+# with a random secret when it does not exist (never overwrites it), and sets up
+# supervision: a systemd unit, or a cron line running `warren watchdog` every minute.
+# Running it again changes nothing unless something changed upstream. POSIX sh.
+#
+# Environment (defaults in brackets):
+#   WARREN_BASE_URL  where the release files are [DEFAULT_BASE_URL below]; http(s)://,
+#                    file:///dir or a local /dir
+#   PREFIX [/usr/local]  CONFDIR [/etc/warren]  SYSTEMD_DIR [/etc/systemd/system]
+#   CRON_DIR [/etc/cron.d]  RUN_DIR [/run/warren]  LOG_DIR [/var/log/warren]
+#   WARREN_ARCH      x64 or arm64 instead of `uname -m`
+#   WARREN_NO_START  1 = never call systemctl, never start or stop a server
+# Services are started (and stopped on --uninstall) only when the unit or cron file goes
+# to its default directory, so an install into other directories (tests) starts nothing.
+
+# Placeholder until the project publishes releases: set WARREN_BASE_URL meanwhile.
+DEFAULT_BASE_URL="https://warren.example/releases/latest"
+
+set -eu
+
+PROG="install.sh"
+BASE_URL="${WARREN_BASE_URL:-$DEFAULT_BASE_URL}"
+PREFIX="${PREFIX:-/usr/local}"
+CONFDIR="${CONFDIR:-/etc/warren}"
+SYSTEMD_DIR="${SYSTEMD_DIR:-/etc/systemd/system}"
+CRON_DIR="${CRON_DIR:-/etc/cron.d}"
+RUN_DIR="${RUN_DIR:-/run/warren}"
+LOG_DIR="${LOG_DIR:-/var/log/warren}"
+NO_START="${WARREN_NO_START:-0}"
+
+BIN="$PREFIX/bin/warren"
+CONF="$CONFDIR/warren.json"
+UNIT="$SYSTEMD_DIR/warren.service"
+CRONFILE="$CRON_DIR/warren"
+PIDFILE="$RUN_DIR/warren.pid"
+LOGFILE="$LOG_DIR/warren.log"
+MARKER="# Installed by warren install.sh"
+
+ACTION=install
+SERVICE=auto
+DRY_RUN=0
+PURGE=0
+TMP=""
+CHANGED=0
+SECRET_NEW=""
+
+usage() {
+  cat <<EOF
+usage: install.sh [--systemd | --cron | --no-service] [--dry-run]
+       install.sh --uninstall [--purge] [--dry-run]
+       install.sh --print-unit
+
+  --systemd     supervise with a systemd unit ($SYSTEMD_DIR/warren.service)
+  --cron        supervise with a cron watchdog ($CRON_DIR/warren, every minute)
+  --no-service  no supervision (removes a unit or cron file installed earlier)
+                default: --systemd when systemd is running, else --cron
+  --uninstall   stop and remove warren; keeps $CONF unless --purge
+  --purge       with --uninstall: also remove the config and $LOG_DIR
+  --dry-run     print what would be done, change nothing
+  --print-unit  print the systemd unit and exit
+EOF
+}
+
+say() { printf '%s\n' "$*"; }
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+usage_error() {
+  printf '%s: error: %s (see --help)\n' "$PROG" "$*" >&2
+  exit 2
+}
+cleanup() { if [ -n "$TMP" ]; then rm -rf "$TMP"; fi; }
+
+# Whether this run manages services for files in directory $1: only when it is the
+# default $2 (systemd and cron read no other) and WARREN_NO_START is not 1.
+may_start() {
+  [ "$NO_START" != 1 ] && [ "$1" = "$2" ]
+}
+systemd_running() { [ -d /run/systemd/system ]; }
+# Whether $1 is a file this script installed (its second line is the marker).
+ours() { [ -f "$1" ] && sed -n 2p "$1" 2>/dev/null | grep -qxF "$MARKER"; }
+
+parse_args() {
+  for arg in "$@"; do
+    case "$arg" in
+      --systemd) SERVICE=systemd ;;
+      --cron) SERVICE=cron ;;
+      --no-service) SERVICE=none ;;
+      --uninstall) ACTION=uninstall ;;
+      --purge) PURGE=1 ;;
+      --dry-run) DRY_RUN=1 ;;
+      --print-unit) ACTION=print-unit ;;
+      -h | --help) ACTION=help ;;
+      *) usage_error "unknown option $arg" ;;
+    esac
+  done
+  if [ "$PURGE" = 1 ] && [ "$ACTION" != uninstall ]; then usage_error "--purge only goes with --uninstall"; fi
+}
+
+detect_arch() {
+  if [ -n "${WARREN_ARCH:-}" ]; then
+    case "$WARREN_ARCH" in x64 | arm64) ARCH="$WARREN_ARCH" ;; *) die "WARREN_ARCH must be x64 or arm64, not $WARREN_ARCH" ;; esac
+    return
+  fi
+  [ "$(uname -s)" = Linux ] || die "warren runs on Linux only, this is $(uname -s)"
+  m=$(uname -m)
+  case "$m" in
+    x86_64 | amd64) ARCH=x64 ;;
+    aarch64 | arm64) ARCH=arm64 ;;
+    *) die "no warren build for this CPU ($m); builds exist for x86_64 and aarch64" ;;
+  esac
+}
+
+# fetch NAME DEST: $BASE_URL/NAME -> DEST, by curl, wget, or a copy for file:// and /dirs.
+fetch() {
+  case "$BASE_URL" in
+    file://*) src="${BASE_URL#file://}/$1" ;;
+    /*) src="$BASE_URL/$1" ;;
+    *) src="" ;;
+  esac
+  if [ -n "$src" ]; then
+    cp "$src" "$2" 2>/dev/null || die "cannot read $src"
+  elif command -v curl >/dev/null 2>&1; then
+    curl -fsSL --retry 2 -o "$2" "$BASE_URL/$1" </dev/null 2>/dev/null || die "cannot download $BASE_URL/$1 (curl failed)"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -O "$2" "$BASE_URL/$1" </dev/null 2>/dev/null || die "cannot download $BASE_URL/$1 (wget failed)"
+  else
+    die "neither curl nor wget is installed"
+  fi
+}
+
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | cut -d' ' -f1
+  elif command -v shasum >/dev/null 2>&1; then
+    shasum -a 256 "$1" | cut -d' ' -f1
+  elif command -v openssl >/dev/null 2>&1; then
+    openssl dgst -sha256 -r "$1" | cut -d' ' -f1
+  else
+    die "no sha256sum, shasum or openssl to verify the download"
+  fi
+}
+
+# mkdir_p DIR: creates DIR (and parents) unless it exists.
+mkdir_p() {
+  [ -d "$1" ] && return 0
+  if [ "$DRY_RUN" = 1 ]; then say "would create directory $1"; return 0; fi
+  mkdir -p "$1" 2>/dev/null || die "cannot create $1 (run as root, or set PREFIX/CONFDIR/... to a writable place)"
+}
+
+# put_file PATH MODE SRC: installs SRC as PATH with MODE unless PATH already has that
+# content and mode. Atomic (temp file + rename). Sets CHANGED=1 when it wrote.
+put_file() {
+  if [ -f "$1" ] && cmp -s "$3" "$1" && [ "$(stat -c %a "$1")" = "$2" ]; then
+    say "unchanged $1"
+    return 0
+  fi
+  CHANGED=1
+  if [ "$DRY_RUN" = 1 ]; then say "would write $1 (mode $2)"; return 0; fi
+  mkdir_p "$(dirname "$1")"
+  tmpf="$(dirname "$1")/.$(basename "$1").new.$$"
+  { cp "$3" "$tmpf" && chmod "$2" "$tmpf" && mv -f "$tmpf" "$1"; } 2>/dev/null || {
+    rm -f "$tmpf"
+    die "cannot write $1 (run as root, or set PREFIX/CONFDIR/... to a writable place)"
+  }
+  say "wrote $1"
+}
+
+# remove PATH: deletes a file if present.
+remove() {
+  [ -e "$1" ] || return 0
+  if [ "$DRY_RUN" = 1 ]; then say "would remove $1"; return 0; fi
+  rm -f "$1" 2>/dev/null || die "cannot remove $1"
+  say "removed $1"
+}
+
+# run CMD...: runs a command (stdin closed), or prints it on --dry-run.
+run() {
+  if [ "$DRY_RUN" = 1 ]; then say "would run: $*"; return 0; fi
+  "$@" </dev/null >/dev/null 2>&1 || die "failed: $*"
+}
+
+unit_text() {
+  cat <<EOF
+[Unit]
+$MARKER
+Description=warren VPN server (ToyVpn protocol)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=$BIN server --config $CONF --pid-file /run/warren/warren.pid
+ExecReload=/bin/kill -HUP \$MAINPID
+Restart=on-failure
+RestartSec=2s
+RuntimeDirectory=warren
+LogsDirectory=warren
+UMask=0077
+# The TUN device and its addresses and routes need CAP_NET_ADMIN; a port below 1024
+# needs CAP_NET_BIND_SERVICE. Nothing else: the bounding set drops every other
+# capability, also for root. (Ambient capabilities matter when you add User=.)
+AmbientCapabilities=CAP_NET_ADMIN CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=-/run/warren -/var/log/warren
+ProtectHome=yes
+PrivateTmp=yes
+DevicePolicy=closed
+DeviceAllow=/dev/net/tun rw
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+# Not set on purpose: PrivateDevices (hides /dev/net/tun), PrivateNetwork (the VPN
+# needs the host's network), ProtectKernelTunables (read-only /proc/sys would block
+# net.ipv4.ip_forward), MemoryDenyWriteExecute (breaks the JavaScript JIT).
+# --nat prefers nft (netlink). With iptables-legacy instead, add CAP_NET_RAW to both
+# capability lines and ReadWritePaths=/run/xtables.lock.
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+cron_text() {
+  extra=""
+  [ "$RUN_DIR" = /run/warren ] || extra="$extra --pid-file $PIDFILE"
+  [ "$LOG_DIR" = /var/log/warren ] || extra="$extra --log-file $LOGFILE"
+  cat <<EOF
+# warren watchdog: starts the server when it is not running (see: warren watchdog --help)
+$MARKER
+SHELL=/bin/sh
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+* * * * * root $BIN watchdog --config $CONF$extra
+EOF
+}
+
+# stop_server: SIGTERM to the server named by the pid file, if it is a warren.
+stop_server() {
+  [ -f "$PIDFILE" ] || return 0
+  pid=$(head -n 1 "$PIDFILE" 2>/dev/null | tr -cd 0-9)
+  if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then return 0; fi
+  tr '\000' ' ' <"/proc/$pid/cmdline" | grep -q warren || return 0
+  if [ "$DRY_RUN" = 1 ]; then say "would stop the server (pid $pid)"; return 0; fi
+  kill "$pid" 2>/dev/null || return 0
+  i=0
+  while [ -d "/proc/$pid" ] && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
+  say "stopped the server (pid $pid)"
+}
+
+remove_unit() {
+  ours "$UNIT" || return 0
+  if may_start "$SYSTEMD_DIR" /etc/systemd/system && systemd_running; then
+    if [ "$DRY_RUN" = 1 ]; then
+      say "would run: systemctl disable --now warren.service"
+    else
+      systemctl disable --now warren.service </dev/null >/dev/null 2>&1 || true
+    fi
+    remove "$UNIT"
+    run systemctl daemon-reload
+  else
+    remove "$UNIT"
+  fi
+}
+
+remove_cron() {
+  ours "$CRONFILE" || return 0
+  remove "$CRONFILE"
+  if may_start "$CRON_DIR" /etc/cron.d; then stop_server; fi
+}
+
+setup_systemd() {
+  remove_cron
+  unit_text >"$TMP/unit"
+  CHANGED=0
+  put_file "$UNIT" 644 "$TMP/unit"
+  if ! may_start "$SYSTEMD_DIR" /etc/systemd/system; then
+    say "not starting the service (unit outside /etc/systemd/system, or WARREN_NO_START=1)"
+  elif ! systemd_running; then
+    say "systemd is not running: start the server later with: systemctl enable --now warren"
+  else
+    if [ "$CHANGED" = 1 ]; then run systemctl daemon-reload; fi
+    run systemctl enable warren.service
+    if [ "$CHANGED" = 1 ] || [ "$BIN_CHANGED" = 1 ]; then run systemctl restart warren.service; else run systemctl start warren.service; fi
+  fi
+  SERVICE_TEXT="systemd unit $UNIT (journalctl -u warren)"
+}
+
+setup_cron() {
+  remove_unit
+  cron_text >"$TMP/cron"
+  put_file "$CRONFILE" 644 "$TMP/cron"
+  if ! may_start "$CRON_DIR" /etc/cron.d; then
+    say "not starting the server now (cron file outside /etc/cron.d, or WARREN_NO_START=1)"
+  elif [ "$DRY_RUN" = 1 ]; then
+    say "would run: $BIN watchdog --config $CONF"
+  else
+    if [ "$BIN_CHANGED" = 1 ]; then stop_server; fi
+    out=$("$BIN" watchdog --config "$CONF" </dev/null 2>&1) || die "the server did not start: $(printf '%s' "$out" | tail -n 1)"
+    say "server running (started or checked by: $BIN watchdog --config $CONF)"
+  fi
+  SERVICE_TEXT="cron watchdog $CRONFILE (log: $LOGFILE)"
+}
+
+write_config() {
+  if [ -e "$CONF" ]; then
+    say "kept existing $CONF"
+    return 0
+  fi
+  SECRET_NEW=$(LC_ALL=C tr -dc 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789' </dev/urandom 2>/dev/null | head -c 22) || true
+  [ "${#SECRET_NEW}" -eq 22 ] || die "cannot read /dev/urandom to make a secret"
+  printf '{\n  "listen": "[::]:8000",\n  "secret": "%s"\n}\n' "$SECRET_NEW" >"$TMP/conf"
+  mkdir_p "$CONFDIR"
+  put_file "$CONF" 600 "$TMP/conf"
+}
+
+connect_text() {
+  port=$(sed -n 's/.*"listen"[[:space:]]*:[[:space:]]*"[^"]*:\([0-9][0-9]*\)".*/\1/p' "$CONF" 2>/dev/null | head -n 1)
+  host=$(hostname -I 2>/dev/null | cut -d' ' -f1)
+  secret="the \"secret\" in $CONF"
+  [ -z "$SECRET_NEW" ] || secret="$SECRET_NEW"
+  say ""
+  say "warren is installed: $BIN ($VERSION_LINE)"
+  say "  config    $CONF"
+  say "  service   $SERVICE_TEXT"
+  say "  connect   ToyVpn app: Server Address ${host:-<server address>}, Server Port ${port:-8000}, Shared Secret $secret"
+  say "  firewall  allow UDP port ${port:-8000} in"
+}
+
+install() {
+  detect_arch
+  asset="warren-linux-$ARCH"
+  if [ "$SERVICE" = auto ]; then
+    if systemd_running; then SERVICE=systemd; else SERVICE=cron; fi
+  fi
+  if [ "$DRY_RUN" = 1 ]; then
+    say "would download $BASE_URL/$asset and $BASE_URL/SHA256SUMS and check the sha256"
+    say "would install $BIN"
+  else
+    fetch SHA256SUMS "$TMP/SHA256SUMS"
+    fetch "$asset" "$TMP/warren"
+    want=$(awk -v n="$asset" '$2 == n || $2 == "*" n { print $1; exit }' "$TMP/SHA256SUMS")
+    [ -n "$want" ] || die "SHA256SUMS from $BASE_URL lists no $asset"
+    got=$(sha256_of "$TMP/warren")
+    [ "$got" = "$want" ] || die "checksum mismatch for $asset (expected $want, got $got): refusing to install"
+    chmod 755 "$TMP/warren"
+    VERSION_LINE=$("$TMP/warren" --version </dev/null 2>/dev/null) || die "the downloaded $asset does not run on this host"
+  fi
+  CHANGED=0
+  mkdir_p "$PREFIX/bin"
+  if [ "$DRY_RUN" = 0 ]; then put_file "$BIN" 755 "$TMP/warren"; fi
+  BIN_CHANGED=$CHANGED
+  write_config
+  case "$SERVICE" in
+    systemd) setup_systemd ;;
+    cron) setup_cron ;;
+    none)
+      remove_unit
+      remove_cron
+      SERVICE_TEXT="none: run '$BIN server --config $CONF' yourself, or '$BIN server --config $CONF --daemon --pid-file $PIDFILE --log-file $LOGFILE'"
+      ;;
+  esac
+  if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing was changed"; else connect_text; fi
+}
+
+uninstall() {
+  remove_unit
+  remove_cron
+  if may_start "$CRON_DIR" /etc/cron.d || may_start "$SYSTEMD_DIR" /etc/systemd/system; then stop_server; fi
+  remove "$BIN"
+  if [ "$PURGE" = 1 ]; then
+    remove "$CONF"
+    if [ -d "$CONFDIR" ] && [ "$DRY_RUN" = 0 ]; then rmdir "$CONFDIR" 2>/dev/null || true; fi
+    for f in "$LOG_DIR"/warren.log*; do remove "$f"; done
+    if [ -d "$LOG_DIR" ] && [ "$DRY_RUN" = 0 ]; then rmdir "$LOG_DIR" 2>/dev/null || true; fi
+  elif [ -e "$CONF" ]; then
+    say "kept $CONF (--uninstall --purge removes it)"
+  fi
+  if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing was changed"; else say "warren is uninstalled"; fi
+}
+
+main() {
+  parse_args "$@"
+  case "$ACTION" in
+    help) usage; exit 0 ;;
+    print-unit) unit_text; exit 0 ;;
+  esac
+  TMP=$(mktemp -d 2>/dev/null) || die "cannot create a temporary directory"
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  if [ "$ACTION" = uninstall ]; then uninstall; else install; fi
+}
+
+# Last line, so a download cut short runs nothing.
+main "$@"
