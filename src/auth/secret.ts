@@ -11,14 +11,48 @@ import { createHash, timingSafeEqual } from "node:crypto";
 /** Device ids: printable ASCII without spaces or commas, 1..64 characters. */
 export const DEVICE_ID_RE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/;
 
+/**
+ * Why a credential was refused (the `reason=` of the log line). The first group are
+ * failures of the client (they count towards a source's lockout); `busy` and
+ * `rate-limited` mean "not now" and do not.
+ */
+export type RejectReason =
+  | "bad-secret"
+  | "bad-credentials"
+  | "bad-device-id"
+  | "bad-token"
+  | "expired-token"
+  | "revoked-token"
+  | "user-disabled"
+  | "bad-address"
+  | "busy"
+  | "rate-limited";
+
+/** What a credential proved, kept per session so a reload can end sessions it no longer allows. */
+export type Grant =
+  | { kind: "user"; id: string; hash: string }
+  | { kind: "token"; id: string; tokenHash: string; expiresAt: number };
+
 /** Outcome of checking a handshake credential. */
 export type AuthResult =
-  | { ok: true; deviceId: string | null; user: string | null; fixedAddr4: number | null }
-  | { ok: false; reason: "bad-secret" | "bad-device-id"; user?: string };
+  | {
+      ok: true;
+      deviceId: string | null;
+      user: string | null;
+      fixedAddr4: number | null;
+      /** Several fixed addresses (a user with several devices): the handshaker takes a free one. */
+      fixedAddrs4?: readonly number[];
+      grant?: Grant;
+    }
+  | { ok: false; reason: RejectReason; user?: string };
 
-/** Anything that can judge a credential. */
+/**
+ * Anything that can judge a credential. `source` identifies the client's address
+ * (see auth/ratelimit.ts sourceKey) for per-source bookkeeping. A slow check
+ * (a password hash) returns a promise; the promise never rejects.
+ */
 export interface Authenticator {
-  check(credential: string): AuthResult;
+  check(credential: string, source?: string): AuthResult | Promise<AuthResult>;
 }
 
 function digest(s: string): Buffer {

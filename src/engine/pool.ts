@@ -30,6 +30,8 @@ export class Pool4 {
   readonly #byDevice = new Map<string, number>();
   readonly #remembered = new Map<number, string>();
   readonly #rememberCap: number;
+  /** Kept out of dynamic leases (users' fixed addresses); leaseExact still grants them. */
+  #reserved: ReadonlySet<number> = new Set();
   #cursor: number;
 
   /**
@@ -73,6 +75,11 @@ export class Pool4 {
     return this.#used.has(addr);
   }
 
+  /** Replaces the set of reserved addresses (fixed per-user addresses; see auth/). */
+  reserve(addrs: ReadonlySet<number>): void {
+    this.#reserved = addrs;
+  }
+
   /**
    * Leases an address: the device's remembered one when free, else a fresh one.
    * Returns null when the pool is full.
@@ -80,14 +87,14 @@ export class Pool4 {
   lease(deviceId: string | null): number | null {
     if (deviceId !== null) {
       const prev = this.#byDevice.get(deviceId);
-      if (prev !== undefined && !this.#used.has(prev)) return this.#take(prev, deviceId);
+      if (prev !== undefined && !this.#used.has(prev) && !this.#reserved.has(prev)) return this.#take(prev, deviceId);
     }
     const cap = this.capacity;
     if (this.#used.size >= cap) return null;
     let fallback = -1;
     let a = this.#cursor;
     for (let i = 0; i < cap; i++, a = a >= this.#last ? this.#first : a + 1) {
-      if (this.#used.has(a)) continue;
+      if (this.#used.has(a) || this.#reserved.has(a)) continue;
       if (!this.#remembered.has(a)) {
         this.#cursor = a >= this.#last ? this.#first : a + 1;
         return this.#take(a, deviceId);
