@@ -6,12 +6,28 @@
 
 import { ConfigError, oneLine } from "./lib/errors.ts";
 import { runServer, SERVER_HELP } from "./cli/server.ts";
+import { runClient } from "./cli/client.ts";
+import { runUser } from "./cli/user.ts";
+import { runToken } from "./cli/token.ts";
+import { runWatchdog, WATCHDOG_HELP } from "./cli/watchdog.ts";
+import { reportFailure } from "./cli/daemon.ts";
+import { ADMIN_HELP, isAdminCommand, runAdmin } from "./cli/admin.ts";
 import { versionLine } from "./version.ts";
 
 const HELP = `usage: warren <command> [options]
 
 commands:
   server     run the VPN server (ToyVpn protocol)            warren server --help
+  client     connect this Linux host to a ToyVpn server      warren client --help
+  user       manage the users file (user:password logins)    warren user --help
+  token      keys and tokens for controller-issued access    warren token --help
+  watchdog   start the server unless it runs (for cron)      warren watchdog --help
+  status     summary of the running server and its clients   warren help admin
+  clients    connected clients with counters (--json)
+  kick       end a client's session now
+  set, get   change or show a setting live (log-level, idle-timeout, ...)
+  reload     re-read the config file (same as SIGHUP)
+  capture    start/stop a per-client pcap capture
   help       this text
 
   --version  print version, commit and build date
@@ -25,6 +41,14 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "server":
       return runServer(rest);
+    case "client":
+      return runClient(rest);
+    case "user":
+      return runUser(rest);
+    case "token":
+      return runToken(rest);
+    case "watchdog":
+      return runWatchdog(rest);
     case "--version":
     case "-V":
     case "version":
@@ -34,9 +58,10 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      console.log(rest[0] === "server" ? SERVER_HELP : HELP);
+      console.log(rest[0] === "server" ? SERVER_HELP : rest[0] === "watchdog" ? WATCHDOG_HELP : isAdminCommand(rest[0]) || rest[0] === "admin" ? ADMIN_HELP : HELP);
       return 0;
     default:
+      if (isAdminCommand(cmd)) return runAdmin(cmd, rest);
       throw new ConfigError("", `unknown command ${JSON.stringify(cmd)}; see warren --help`);
   }
 }
@@ -47,7 +72,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const usage = err instanceof ConfigError;
-    process.stderr.write(`warren: ${usage && err.field ? "config: " : ""}${oneLine(err)}\n`);
+    const line = `warren: ${usage && err.field ? "config: " : ""}${oneLine(err)}`;
+    process.stderr.write(`${line}\n`);
+    reportFailure(line); // a --daemon child tells its parent
     process.exitCode = usage ? 2 : 1;
   },
 );

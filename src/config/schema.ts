@@ -12,6 +12,8 @@ import { MAX_PARAM_MTU } from "../protocol/toyvpn.ts";
 import { LOG_LEVELS } from "../lib/log.ts";
 import { MAX_POOL_PREFIX } from "../engine/pool.ts";
 import { MAX_POOL6_PREFIX } from "../engine/pool6.ts";
+import { opsEntries, PathSchema } from "./ops.ts";
+import { authEntries } from "./auth-schema.ts";
 
 /** Smallest MTU warren pushes (IPv4 minimum datagram size). */
 export const MIN_MTU = 576;
@@ -90,7 +92,14 @@ export const SecretSchema = v.pipe(
   v.check((s) => s.length >= 1 && s.length <= 512 && !s.includes("\u0000"), "expected 1-512 characters without NUL"),
 );
 
-const bool = v.union([v.boolean(), v.pipe(v.picklist(["true", "false", "1", "0", "yes", "no", "on", "off"]), v.transform((s) => ["true", "1", "yes", "on"].includes(s)))], (i) => `expected true or false, got ${show(i.input)}`);
+/** true/false (also "yes", "on", "1", ...). */
+export const bool = v.union([v.boolean(), v.pipe(v.picklist(["true", "false", "1", "0", "yes", "no", "on", "off"]), v.transform((s) => ["true", "1", "yes", "on"].includes(s)))], (i) => `expected true or false, got ${show(i.input)}`);
+
+/** Managed NAT: `{ enabled, outInterface }`; outInterface defaults to the one holding the default route. */
+export const NatSchema = v.strictObject(
+  { enabled: v.optional(bool, false), outInterface: v.optional(IfNameSchema) },
+  (i) => `unknown setting ${show(i.input === undefined ? i.path?.[0]?.key : i.input)}`,
+);
 
 /** `warren server` configuration (file keys = these names; flags override). */
 export const ServerConfigSchema = v.strictObject(
@@ -105,11 +114,16 @@ export const ServerConfigSchema = v.strictObject(
     routes: v.optional(v.array(RouteSchema, "expected a list of CIDR prefixes"), ["0.0.0.0/0"]),
     searchDomains: v.optional(v.array(DomainSchema, "expected a list of domain names"), []),
     isolate: v.optional(bool, false),
+    nat: v.optional(NatSchema, { enabled: false }),
     idleTimeout: v.optional(intIn(10, 86400, "seconds"), 180),
     maxClients: v.optional(intIn(0, 1 << 24), 0),
     udpBuffer: v.optional(intIn(0, 1 << 30, "bytes"), 4 << 20),
     logLevel: v.optional(v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(", ")}`), "info"),
     logFormat: v.optional(v.picklist(["auto", "text", "json"], "expected auto, text or json"), "auto"),
+    /** Pid file written while the server runs (--daemon, watchdog); absent = none. */
+    pidFile: v.optional(PathSchema),
+    ...opsEntries(ListenSchema),
+    ...authEntries(),
   },
   (i) => `unknown setting ${show(i.input === undefined ? i.path?.[0]?.key : i.input)}`,
 );

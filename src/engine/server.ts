@@ -10,6 +10,8 @@
 import { formatCidr, formatIpv4, formatIpv6, type Cidr } from "../protocol/ip.ts";
 import { buildParamsDatagram, encodeParams, type Params } from "../protocol/toyvpn.ts";
 import type { Authenticator } from "../auth/secret.ts";
+import { HandshakeLimiter } from "../auth/ratelimit.ts";
+import { handshakeLimits } from "../config/auth-schema.ts";
 import type { ServerConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
@@ -39,6 +41,12 @@ export interface ServerDeps {
   log: Logger;
 }
 
+/** Observes sessions coming up and going down (hooks, capture, ...). */
+export interface SessionListener {
+  up?(s: Session): void;
+  down?(s: Session, reason: CloseReason): void;
+}
+
 /** Longest gap between idle sweeps. */
 export const SWEEP_INTERVAL_MS = 5000;
 
@@ -57,6 +65,8 @@ export class Server {
   readonly paramsTemplate: string;
   /** Idle timeout in ms; changeable at runtime. */
   idleTimeoutMs: number;
+  /** Session observers, called after the log line, in order; one that throws is logged and skipped. */
+  readonly sessionListeners: SessionListener[] = [];
   readonly #deps: ServerDeps;
   #stopSweep: () => void = () => {};
   #stopped = false;
@@ -80,6 +90,7 @@ export class Server {
       stats: this.stats,
       log: deps.log,
       auth: deps.auth,
+      limiter: new HandshakeLimiter(handshakeLimits(config), deps.clock.now()),
       params: (a4, a6) =>
         buildParamsDatagram(
           encodeParams({
@@ -91,8 +102,22 @@ export class Server {
     this.handshaker.maxClients = config.maxClients;
     this.router = new Router({ sessions: this.sessions, pool4, pool6, tun, transport, clock: deps.clock, stats: this.stats, handshakes: this.handshaker });
     this.router.isolate = config.isolate;
-    this.sessions.onUp = (s) => deps.log.info(`session up ${describe(s)}`);
-    this.sessions.onDown = (s, reason) => deps.log.info(`session down ${describe(s)} reason=${reason} ${traffic(s)}`);
+    this.sessions.onUp = (s) => {
+      deps.log.info(`session up ${describe(s)}`);
+      for (const l of this.sessionListeners) this.#notify(() => l.up?.(s));
+    };
+    this.sessions.onDown = (s, reason) => {
+      deps.log.info(`session down ${describe(s)} reason=${reason} ${traffic(s)}`);
+      for (const l of this.sessionListeners) this.#notify(() => l.down?.(s, reason));
+    };
+  }
+
+  #notify(call: () => void): void {
+    try {
+      call();
+    } catch (e) {
+      this.#deps.log.warn(`session listener failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Opens everything and starts moving packets. Cleans up what it opened if a step fails. */
@@ -135,6 +160,7 @@ export class Server {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopSweep();
+    this.handshaker.close();
     const now = this.#deps.clock.now();
     for (const s of this.sessions.all()) this.sessions.close(s, "shutdown", now);
     this.transport.close();
