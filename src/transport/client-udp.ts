@@ -17,6 +17,7 @@ import { lookup } from "node:dns/promises";
 import { WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
+import { BatchSender } from "./batch.ts";
 import type { TransportStats } from "./transport.ts";
 
 /** Datagrams one flush can carry. */
@@ -102,15 +103,17 @@ export class ConnectedUdp implements ClientTransport {
   sink: ClientTransportSink | null = null;
   #sock: BunConnected | null = null;
   readonly #log: Logger;
-  /** Datagrams for sendMany; reused across flushes. */
-  readonly #batch: Uint8Array[] = [];
-  #queued = 0;
-  readonly #retry: Uint8Array[] = [];
-  #retryScheduled = false;
+  readonly #sender: BatchSender;
   #lastErrorLog = -Infinity;
 
   constructor(log: Logger) {
     this.#log = log;
+    this.#sender = new BatchSender(1, CLIENT_MAX_BATCH, CLIENT_RETRY_CAP, this.stats, () => {
+      const sock = this.#sock;
+      return sock === null
+        ? null
+        : { sendMany: (items) => sock.sendMany(items as Uint8Array[]), sendOne: (items, at) => sock.send(items[at] as Uint8Array) };
+    });
   }
 
   /** @internal */
@@ -127,35 +130,11 @@ export class ConnectedUdp implements ClientTransport {
   }
 
   queue(data: Uint8Array): boolean {
-    if (this.#queued >= CLIENT_MAX_BATCH) {
-      this.stats.sendDrops++;
-      return false;
-    }
-    this.#batch[this.#queued++] = data;
-    return true;
+    return this.#sender.queue(data);
   }
 
   flush(): void {
-    const n = this.#queued;
-    if (n === 0) return;
-    this.#queued = 0;
-    const batch = this.#batch;
-    if (this.#sock === null) {
-      this.stats.sendDrops += n;
-      return;
-    }
-    if (batch.length !== n) batch.length = n;
-    let sent: number;
-    try {
-      sent = this.#sock.sendMany(batch);
-    } catch {
-      sent = this.#sendEach(batch, 0, n);
-      this.stats.sentDatagrams += sent;
-      this.stats.sendDrops += n - sent;
-      return;
-    }
-    this.stats.sentDatagrams += sent;
-    if (sent < n) this.#keepForRetry(batch, sent, n);
+    this.#sender.flush();
   }
 
   sendNow(data: Uint8Array): boolean {
@@ -175,7 +154,7 @@ export class ConnectedUdp implements ClientTransport {
 
   /** @internal Kernel buffer has room again. */
   onDrain(): void {
-    if (this.#retry.length > 0) this.#flushRetry();
+    this.#sender.onDrain();
   }
 
   /** @internal */
@@ -197,51 +176,6 @@ export class ConnectedUdp implements ClientTransport {
     this.#sock?.close();
     this.#sock = null;
     this.sink = null;
-    this.#queued = 0;
-    this.#retry.length = 0;
-  }
-
-  #sendEach(batch: Uint8Array[], from: number, to: number): number {
-    let ok = 0;
-    for (let k = from; k < to; k++) {
-      try {
-        if (this.#sock?.send(batch[k] as Uint8Array)) ok++;
-      } catch {
-        // dropped by the caller's count
-      }
-    }
-    return ok;
-  }
-
-  /** Copies the unsent tail (its buffers belong to the TUN arena) for one more try. */
-  #keepForRetry(batch: Uint8Array[], from: number, to: number): void {
-    for (let k = from; k < to; k++) {
-      if (this.#retry.length >= CLIENT_RETRY_CAP) {
-        this.stats.sendDrops += to - k;
-        break;
-      }
-      this.#retry.push((batch[k] as Uint8Array).slice());
-    }
-    if (!this.#retryScheduled) {
-      this.#retryScheduled = true;
-      setImmediate(() => this.#flushRetry());
-    }
-  }
-
-  /** The one retry: whatever does not go now is dropped. */
-  #flushRetry(): void {
-    this.#retryScheduled = false;
-    const r = this.#retry;
-    const n = r.length;
-    if (n === 0 || this.#sock === null) return;
-    let sent: number;
-    try {
-      sent = this.#sock.sendMany(r);
-    } catch {
-      sent = this.#sendEach(r, 0, n);
-    }
-    this.stats.sentDatagrams += sent;
-    this.stats.sendDrops += n - sent;
-    r.length = 0;
+    this.#sender.clear();
   }
 }

@@ -3,14 +3,13 @@
  * The Transport on one Bun.udpSocket. A socket bound to `::` is dual-stack and
  * reports IPv4 peers as `::ffff:a.b.c.d` (replies go back to that string).
  *
- * Sending: `queue()` collects datagrams during a TUN batch and `flush()` hands them
- * to the kernel with one `sendMany`. A short count is backpressure (or a pending
- * ICMP error, BUN-NOTES §1): the unsent rest is copied into a bounded retry queue
- * and tried once more on `drain` or on the next turn, then dropped and counted.
- * Every send is wrapped: an ICMP error pending on the socket makes Bun throw
- * ECONNREFUSED from `send`, which must never reach the packet loop.
+ * Sending: `queue()`/`flush()` batch with one `sendMany` (transport/batch.ts: bounded
+ * retry on backpressure, then drop and count). Every send is wrapped: an ICMP error
+ * pending on the socket makes Bun throw ECONNREFUSED from `send`, which must never
+ * reach the packet loop.
  */
 
+import { BatchSender } from "./batch.ts";
 import type { Transport, TransportSink, TransportStats } from "./transport.ts";
 import { SysError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
@@ -60,15 +59,20 @@ export class UdpTransport implements Transport {
   sink: TransportSink | null = null;
   #sock: BunSocket | null = null;
   readonly #log: Logger;
-  /** [data, port, address] triples for sendMany; reused across flushes. */
-  readonly #batch: (Uint8Array | number | string)[] = [];
-  #queued = 0;
-  readonly #retry: (Uint8Array | number | string)[] = [];
-  #retryScheduled = false;
+  readonly #sender: BatchSender;
   #lastErrorLog = 0;
 
   constructor(log: Logger) {
     this.#log = log;
+    this.#sender = new BatchSender(3, MAX_BATCH, RETRY_CAP, this.stats, () => {
+      const sock = this.#sock;
+      return sock === null
+        ? null
+        : {
+            sendMany: (items) => sock.sendMany(items),
+            sendOne: (items, at) => sock.send(items[at] as Uint8Array, items[at + 1] as number, items[at + 2] as string),
+          };
+    });
   }
 
   /** @internal */
@@ -94,35 +98,11 @@ export class UdpTransport implements Transport {
   }
 
   queue(data: Uint8Array, port: number, address: string): boolean {
-    if (this.#queued >= MAX_BATCH) {
-      this.stats.sendDrops++;
-      return false;
-    }
-    const i = this.#queued * 3;
-    this.#batch[i] = data;
-    this.#batch[i + 1] = port;
-    this.#batch[i + 2] = address;
-    this.#queued++;
-    return true;
+    return this.#sender.queue(data, port, address);
   }
 
   flush(): void {
-    const n = this.#queued;
-    if (n === 0 || this.#sock === null) return;
-    this.#queued = 0;
-    const batch = this.#batch;
-    if (batch.length !== n * 3) batch.length = n * 3;
-    let sent: number;
-    try {
-      sent = this.#sock.sendMany(batch);
-    } catch {
-      sent = this.#sendEach(batch, 0, n);
-      this.stats.sentDatagrams += sent;
-      this.stats.sendDrops += n - sent;
-      return;
-    }
-    this.stats.sentDatagrams += sent;
-    if (sent < n) this.#keepForRetry(batch, sent, n);
+    this.#sender.flush();
   }
 
   sendNow(data: Uint8Array, port: number, address: string): boolean {
@@ -141,7 +121,7 @@ export class UdpTransport implements Transport {
 
   /** @internal Kernel buffer has room again. */
   onDrain(): void {
-    if (this.#retry.length > 0) this.#flushRetry();
+    this.#sender.onDrain();
   }
 
   /** @internal */
@@ -159,50 +139,6 @@ export class UdpTransport implements Transport {
   close(): void {
     this.#sock?.close();
     this.#sock = null;
-    this.#retry.length = 0;
-  }
-
-  #sendEach(batch: (Uint8Array | number | string)[], from: number, to: number): number {
-    let ok = 0;
-    for (let k = from; k < to; k++) {
-      try {
-        if (this.#sock?.send(batch[k * 3] as Uint8Array, batch[k * 3 + 1] as number, batch[k * 3 + 2] as string)) ok++;
-      } catch {
-        // dropped below
-      }
-    }
-    return ok;
-  }
-
-  /** Copies the unsent tail (its buffers belong to the TUN arena) for one more try. */
-  #keepForRetry(batch: (Uint8Array | number | string)[], from: number, to: number): void {
-    for (let k = from; k < to; k++) {
-      if (this.#retry.length >= RETRY_CAP * 3) {
-        this.stats.sendDrops += to - k;
-        break;
-      }
-      this.#retry.push((batch[k * 3] as Uint8Array).slice(), batch[k * 3 + 1] as number, batch[k * 3 + 2] as string);
-    }
-    if (!this.#retryScheduled) {
-      this.#retryScheduled = true;
-      setImmediate(() => this.#flushRetry());
-    }
-  }
-
-  /** The one retry: whatever does not go now is dropped. */
-  #flushRetry(): void {
-    this.#retryScheduled = false;
-    const r = this.#retry;
-    const n = r.length / 3;
-    if (n === 0 || this.#sock === null) return;
-    let sent: number;
-    try {
-      sent = this.#sock.sendMany(r);
-    } catch {
-      sent = this.#sendEach(r, 0, n);
-    }
-    this.stats.sentDatagrams += sent;
-    this.stats.sendDrops += n - sent;
-    r.length = 0;
+    this.#sender.clear();
   }
 }
