@@ -237,10 +237,15 @@ export class Lab {
     return internet ? { server, clients: hosts, internet } : { server, clients: hosts };
   }
 
-  /** Starts `argv` in `ns` in the background; its log is `<dir>/<name>.log`. */
+  /**
+   * Starts `argv` in `ns` in the background; its log is `<dir>/<name>.log`. A warren
+   * started here gets its own control socket in the lab directory (WARREN_CONTROL_SOCKET)
+   * unless `opts.env` names one, so servers never meet at the host-wide default path.
+   */
   spawn(ns: Netns, name: string, argv: string[], opts: SpawnOptions = {}): BgProcess {
     mkdirSync(this.dir, { recursive: true });
-    const p = ns.spawnBg(name, argv, join(this.dir, `${name}.log`), opts);
+    const env = { WARREN_CONTROL_SOCKET: join(this.dir, `${name}.sock`), ...opts.env };
+    const p = ns.spawnBg(name, argv, join(this.dir, `${name}.log`), { ...opts, env });
     this.#procs.push(p);
     return p;
   }
