@@ -8,6 +8,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { pidAlive } from "../../src/lib/pidfile.ts";
 
 /** How long a stopped process gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 3000;
@@ -70,16 +71,8 @@ export async function waitFor<T>(
   }
 }
 
-/** True while `pid` exists and is not a zombie. */
-export function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
+/** True while `pid` exists and is not a zombie (the server's own check). */
+export { pidAlive };
 
 /** SIGTERM `pid`, wait up to 3 s, then SIGKILL. By PID only. Resolves when it is gone (bounded). */
 export async function killPid(pid: number, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
