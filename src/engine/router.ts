@@ -7,8 +7,9 @@
  *   2. control: a lone 0x00 is a keepalive (echoed to a known endpoint); anything
  *      longer is a handshake, handed to the Handshaker
  *   3. data: session by endpoint (none: drop "no-session", and ask a recently closed
- *      endpoint to handshake again) -> header sane ("malformed") -> source address
- *      must be the session's ("spoofed") -> destination:
+ *      endpoint to handshake again) -> header sane ("malformed") -> IPv6 link-local
+ *      source ("link-local") -> source address must be the session's ("spoofed") ->
+ *      destination:
  *        another client's address: hub-forward in userspace, or drop "isolated"
  *        an unleased pool address: drop "no-route"
  *        anything else: write to the TUN
@@ -122,6 +123,8 @@ export class Router implements TunSink, TransportSink {
     const deps = this.#d;
     const len = claimedLength(d);
     if (len < 0) return this.#drop(s, "malformed");
+    // fe80::/10: the client's kernel talking to its own link (not spoofing, not routable)
+    if (d[IPV6_SRC_OFF] === 0xfe && ((d[IPV6_SRC_OFF + 1] as number) & 0xc0) === 0x80) return this.#drop(s, "link-local");
     const a6 = s.addr6;
     if (a6 === null) return this.#drop(s, "no-route");
     for (let i = 0; i < 16; i++) if (d[IPV6_SRC_OFF + i] !== a6[i]) return this.#drop(s, "spoofed");

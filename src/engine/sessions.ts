@@ -16,6 +16,8 @@ import type { Pool6 } from "./pool6.ts";
 /** Why a packet was dropped; per session and in the global totals. */
 export const DROP_REASONS = [
   "spoofed",
+  /** IPv6 from the client's own link-local address (router solicitations, MLD): never routed. */
+  "link-local",
   "isolated",
   "malformed",
   "no-session",

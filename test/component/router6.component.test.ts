@@ -76,14 +76,15 @@ describe("IPv6 in the tunnel (server engine on fakes)", () => {
     expect(r.server.stats.rxPackets).toBe(1);
   });
 
-  test("anti-spoofing: another pool address, a link-local and a foreign source are dropped", () => {
+  test("anti-spoofing: another pool address and foreign sources are spoofed; link-local is its own reason", () => {
     connect(r, PHONE_A);
     connect(r, PHONE_B);
-    for (const src of ["fd00:8::3", "fe80::1", "2001:db8::1", "fd00:9::2"]) r.udp.receive(ping(src, "fd00:8::1"), PHONE_A.address, PHONE_A.port);
+    for (const src of ["fd00:8::3", "fe80::1", "2001:db8::1", "fd00:9::2", "febf::5"]) r.udp.receive(ping(src, "fd00:8::1"), PHONE_A.address, PHONE_A.port);
     expect(r.tun.written.length).toBe(0);
     expect(r.udp.take(PHONE_B.address, PHONE_B.port).length).toBe(0);
-    expect(r.server.sessions.all()[0]?.drops.spoofed).toBe(4);
-    expect(r.server.stats.drops.spoofed).toBe(4);
+    expect(r.server.sessions.all()[0]?.drops.spoofed).toBe(3);
+    expect(r.server.stats.drops.spoofed).toBe(3);
+    expect(r.server.sessions.all()[0]?.drops["link-local"]).toBe(2);
   });
 
   test("the server's IPv6 address goes to the TUN; an unleased pool address is no-route", () => {
