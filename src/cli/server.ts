@@ -203,7 +203,7 @@ export async function runServer(argv: string[]): Promise<number> {
         outInterface: cfg.nat.outInterface, stateDir: process.env.WARREN_STATE_DIR || NAT_STATE_DIR, log: getLogger("warren:nat"),
       });
     }
-    emitSummary(summary(server, generated ? (secret ?? null) : null, authSetup.describe()) + `\n  nat       ${nat ? nat.describe() : "off (--nat to forward and masquerade)"}\n`);
+    emitSummary(summary(server, generated ? (secret ?? null) : null, authSetup.describe()) + `\n  nat       ${nat ? nat.describe() : natOffNote(cfg.routes)}\n`);
   } catch (e) {
     server.stop();
     authSetup.stop();
@@ -226,6 +226,14 @@ export async function runServer(argv: string[]): Promise<number> {
   await ops.stop();
   log.info("stopped");
   return 0;
+}
+
+/** The summary's nat line when NAT is off: say what a pushed default route then means. */
+function natOffNote(routes: ServerConfig["routes"]): string {
+  const pushesDefault = routes.some((r) => r.prefixLen === 0);
+  return pushesDefault
+    ? "off: clients send all traffic here but reach only this host and each other; --nat gives them the internet"
+    : "off (--nat to forward and masquerade)";
 }
 
 function hostPort(host: string, port: number): string {
