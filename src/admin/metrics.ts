@@ -67,6 +67,12 @@ export function metricsText(snap: Snapshot): string {
   e.family("warren_receive_packets_total", "counter", "Packets received from a client (delivered).", perClient((c) => c.rxPackets));
   e.family("warren_transmit_bytes_total", "counter", "Bytes sent to a client.", perClient((c) => c.txBytes));
   e.family("warren_transmit_packets_total", "counter", "Packets sent to a client.", perClient((c) => c.txPackets));
+  e.family(
+    "warren_client_drops_total",
+    "counter",
+    "Packets of a client dropped, by reason (reasons with a count only).",
+    snap.clients.flatMap((c) => Object.entries(c.drops).filter(([, n]) => n > 0).map(([reason, n]): [Labels, number] => [{ client: c.id, reason }, n])),
+  );
   e.family("warren_client_last_seen_seconds", "gauge", "When a client last sent anything, since the Unix epoch in seconds.", perClient((c) => Math.floor(c.lastSeen / 1000)));
   e.family("warren_server_receive_bytes_total", "counter", "Bytes received from all clients since start.", one(st.totals.rxBytes));
   e.family("warren_server_receive_packets_total", "counter", "Packets received from all clients since start.", one(st.totals.rxPackets));

@@ -3,7 +3,7 @@ import type { ClientInfo, Snapshot } from "../../src/admin/snapshot.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
-const drops = (over: Record<string, number> = {}) => ({ spoofed: 0, isolated: 0, malformed: 0, "no-session": 0, "no-route": 0, "tun-write": 0, send: 0, ...over });
+export const drops = (over: Record<string, number> = {}) => ({ spoofed: 0, "link-local": 0, isolated: 0, malformed: 0, "no-session": 0, "no-route": 0, "tun-write": 0, send: 0, ...over });
 
 /** One client; `over` replaces fields. */
 export function client(over: Partial<ClientInfo> = {}): ClientInfo {

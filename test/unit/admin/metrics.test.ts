@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { escapeLabel, formatValue, metricsText } from "../../../src/admin/metrics.ts";
 import { parseExposition, valueOf } from "../../lib/prom-text.ts";
-import { client, snapshot } from "../../lib/snapshot-fixture.ts";
+import { client, drops, snapshot } from "../../lib/snapshot-fixture.ts";
 
 describe("metrics text", () => {
   test("parses strictly; every family has HELP and TYPE; values match the snapshot", () => {
@@ -21,6 +21,14 @@ describe("metrics text", () => {
     expect(f.get("warren_receive_bytes_total")?.type).toBe("counter");
     expect(f.get("warren_sessions")?.type).toBe("gauge");
     for (const fam of f.values()) expect(fam.help.length).toBeGreaterThan(0);
+  });
+
+  test("per-client drops by reason, only the reasons that happened", () => {
+    const f = parseExposition(metricsText(snapshot([client({ drops: drops({ spoofed: 4, "link-local": 2 }) }), client({ id: "quiet", serial: 9 })])));
+    expect(valueOf(f, "warren_client_drops_total", { client: "phone1", reason: "spoofed" })).toBe(4);
+    expect(valueOf(f, "warren_client_drops_total", { client: "phone1", reason: "link-local" })).toBe(2);
+    expect(f.get("warren_client_drops_total")?.samples.length).toBe(2);
+    expect(f.get("warren_client_drops_total")?.type).toBe("counter");
   });
 
   test("no clients: per-client families are present but empty", () => {
