@@ -2,12 +2,14 @@
  * @module cli/client
  * `warren client`: flags + config file -> a Client engine on a real TUN, connected UDP
  * sockets and the Linux route table; one `connected: ...` line on stdout once the tunnel
- * is up; on SIGINT/SIGTERM everything it added is removed and the exit status is 0.
+ * is up; on SIGINT/SIGTERM everything it added is removed (and, with `--dns apply`,
+ * resolv.conf restored) and the exit status is 0.
  */
 
 import { ClientConfigSchema, type ClientConfig, type ServerAddress } from "../config/client-schema.ts";
 import { loadConfig } from "../config/load.ts";
 import { Client } from "../engine/client.ts";
+import { ClientDns, withDns } from "../engine/client-dns.ts";
 import { ClientNetConfig, type NetOps } from "../engine/client-net.ts";
 import { mtuOf, primaryAddress } from "../engine/client-params.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -15,6 +17,7 @@ import { ConfigError, oneLine } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";
 import { FileStateStore } from "../platform/linux/client-state.ts";
 import { addRoute4, addRoute6, delRoute4, delRoute6, setMtu } from "../platform/linux/netconf.ts";
+import { FileDnsBackup, readResolvConf, writeResolvConf } from "../platform/linux/resolvconf.ts";
 import { routeTo } from "../platform/linux/route-lookup.ts";
 import type { Params } from "../protocol/toyvpn.ts";
 import { openClientUdp, resolveServer } from "../transport/client-udp.ts";
@@ -29,6 +32,7 @@ const OPTIONS: OptionSpec = {
   tun: { type: "string" },
   routes: { type: "string" },
   dns: { type: "string" },
+  "resolv-conf": { type: "string", key: "resolvConf" },
   "state-dir": { type: "string", key: "stateDir" },
   "log-level": { type: "string", key: "logLevel" },
   "log-format": { type: "string", key: "logFormat" },
@@ -50,10 +54,15 @@ options (config file keys in parentheses; flags override the file):
       --tun NAME           TUN interface name (tun)                 warren1
       --routes MODE        pushed: install the pushed routes; none: only the
                            interface address (routes)               pushed
-      --dns show           pushed DNS servers are printed, never written to the
-                           system (dns)                             show
-      --state-dir DIR      where the client remembers the routes it added, so a
-                           killed run is cleaned up by the next (stateDir)  /run/warren
+      --dns MODE           show: pushed DNS servers are only printed; apply: they
+                           (and search domains) replace the resolv.conf content
+                           while the tunnel is up, the original comes back at
+                           stop (dns)                               show
+      --resolv-conf FILE   the file --dns apply rewrites in place (resolvConf)
+                                                                    /etc/resolv.conf
+      --state-dir DIR      where the client remembers the routes it added and the
+                           original resolv.conf, so a killed run is cleaned up by
+                           the next (stateDir)                      /run/warren
       --log-level LEVEL    silent|error|warn|info|debug|trace (logLevel)  info
       --log-format FMT     auto|text|json (logFormat)               auto
   -h, --help               this text
@@ -100,6 +109,15 @@ export async function runClient(argv: string[]): Promise<number> {
   configureLogging({ level: cfg.logLevel, format: cfg.logFormat });
   const log = getLogger("warren:client");
   const label = hostPort(cfg.server.host, cfg.server.port);
+  const dns = new ClientDns(
+    { tun: cfg.tun, pid: process.pid, path: cfg.resolvConf },
+    { read: readResolvConf, write: writeResolvConf },
+    new FileDnsBackup(cfg.stateDir, cfg.tun),
+    getLogger("warren:dns"),
+  );
+  // First of all (a killed run's resolv.conf may point at servers only its tunnel reached,
+  // and the server's name is looked up next); in either --dns mode.
+  dns.cleanupStale();
   const server = await resolveServer(cfg.server.host, cfg.server.port);
 
   let end: (e: Ending) => void = () => {};
@@ -129,7 +147,7 @@ export async function runClient(argv: string[]): Promise<number> {
     { credential: cfg.id !== undefined ? `${cfg.secret}:${cfg.id}` : cfg.secret, serverLabel: label },
     {
       openTransport: () => openClientUdp(server, getLogger("warren:udp")),
-      net,
+      net: cfg.dns === "apply" ? withDns(net, dns) : net,
       clock: systemClock,
       log,
       onFatal: (error) => end({ error }),
@@ -141,7 +159,7 @@ export async function runClient(argv: string[]): Promise<number> {
     if ("error" in first) throw first.error;
     if ("signal" in first) return 0;
     process.stdout.write(`${connectedLine(first.params, label)}\n`);
-    describeTunnel(first.params, cfg.tun, log);
+    describeTunnel(first.params, cfg.tun, cfg.dns, log);
     const last = await ended;
     if ("error" in last) throw last.error;
     log.info(`${last.signal}: removing the tunnel`);
@@ -154,12 +172,12 @@ export async function runClient(argv: string[]): Promise<number> {
   }
 }
 
-function describeTunnel(p: Params, tun: string, log: ReturnType<typeof getLogger>): void {
+function describeTunnel(p: Params, tun: string, dns: ClientSettings["dns"], log: ReturnType<typeof getLogger>): void {
   const addrs = p.addresses.map((a) => `${a.address}/${a.prefixLen}`).join(" ");
   log.info(`tunnel ${tun}: ${addrs}, mtu ${mtuOf(p)}`);
-  if (p.dns.length > 0 || p.searchDomains.length > 0) {
+  if (dns === "show" && (p.dns.length > 0 || p.searchDomains.length > 0)) {
     const search = p.searchDomains.length > 0 ? ` search ${p.searchDomains.join(" ")}` : "";
-    log.info(`pushed DNS: ${p.dns.join(" ") || "-"}${search} (shown only; the system resolver is not changed)`);
+    log.info(`pushed DNS: ${p.dns.join(" ") || "-"}${search} (shown only; --dns apply writes them to resolv.conf)`);
   }
   log.warn("ToyVpn mode sends the secret and all traffic unencrypted; use it only on trusted networks");
 }

@@ -40,7 +40,7 @@ describe("clientConfigFromArgs", () => {
     const c = clientConfigFromArgs(["--server", "vpn:8000", "--secret", "s"], {});
     expect(c).toEqual({
       server: { host: "vpn", port: 8000 }, secret: "s", tun: "warren1", routes: "pushed", dns: "show",
-      stateDir: "/run/warren", logLevel: "info", logFormat: "auto",
+      resolvConf: "/etc/resolv.conf", stateDir: "/run/warren", logLevel: "info", logFormat: "auto",
     });
   });
 
@@ -71,11 +71,21 @@ describe("clientConfigFromArgs", () => {
     expect(err(["--secret", "s"]).field).toBe("server");
     expect(err(["--server", "vpn"]).field).toBe("secret");
     expect(err(["--server", "vpn", "--secret", "s", "--routes", "all"]).message).toContain("routes: expected pushed or none");
-    expect(err(["--server", "vpn", "--secret", "s", "--dns", "apply"]).message).toContain("not implemented");
+    expect(err(["--server", "vpn", "--secret", "s", "--dns", "write"]).message).toContain("dns: expected show or apply");
+    expect(err(["--server", "vpn", "--secret", "s", "--resolv-conf", "etc/resolv.conf"]).field).toBe("resolvConf");
     expect(err(["--server", "vpn", "--secret", "s", "--id", "has space"]).field).toBe("id");
     expect(err(["--server", "vpn", "--secret", "s", "--tun", "much-too-long-name"]).field).toBe("tun");
     expect(err(["--server", "vpn", "--secret", "s", "--state-dir", "rel/dir"]).field).toBe("stateDir");
     expect(err(["--server", "vpn", "--secret", "s", "--bogus"]).message).toContain("unknown option --bogus");
+  });
+
+  test("--dns apply with another resolv.conf, from flags or the file", () => {
+    expect(clientConfigFromArgs(["-s", "vpn", "--secret", "s", "--dns", "apply", "--resolv-conf", "/tmp/r.conf"], {})).toMatchObject({
+      dns: "apply", resolvConf: "/tmp/r.conf",
+    });
+    const file = join(dir, "dns.json");
+    writeFileSync(file, JSON.stringify({ server: "vpn", secret: "f", dns: "apply" }));
+    expect(clientConfigFromArgs(["--config", file], {})).toMatchObject({ dns: "apply", resolvConf: "/etc/resolv.conf" });
   });
 
   test("--help", () => {

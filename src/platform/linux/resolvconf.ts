@@ -1,0 +1,104 @@
+/**
+ * @module platform/linux/resolvconf
+ * The file side of `--dns apply`: reading and rewriting resolv.conf, and the backup of
+ * its original content (`/run/warren/client-<tun>.dns.json` by default, beside the
+ * client's state file).
+ *
+ * resolv.conf is rewritten in place (open with O_TRUNC, write, fsync), never replaced by
+ * a rename: it is often a bind mount (containers) or a symlink whose target belongs to
+ * another program, and a rename would break both. It is never created either: a missing
+ * file is an error. The backup, warren's own file, is replaced atomically by a rename.
+ */
+
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
+import { WarrenError } from "../../lib/errors.ts";
+import { isWarrenClient } from "./client-state.ts";
+
+/** The system resolver's configuration. */
+export const DEFAULT_RESOLV_CONF = "/etc/resolv.conf";
+
+const codeOf = (e: unknown): string => (e as { code?: string }).code ?? "error";
+
+/** The bytes of `path`; throws `cannot read PATH: CODE`. */
+export function readResolvConf(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new WarrenError("ERR_RESOLV_CONF", `cannot read ${path}: ${codeOf(e)}`);
+  }
+}
+
+/** Replaces the content of the existing file `path` in place; throws `cannot write PATH: CODE`. */
+export function writeResolvConf(path: string, data: Uint8Array): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
+  } catch (e) {
+    throw new WarrenError("ERR_RESOLV_CONF", `cannot write ${path}: ${codeOf(e)}`);
+  }
+  try {
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+  } catch (e) {
+    throw new WarrenError("ERR_RESOLV_CONF", `cannot write ${path}: ${codeOf(e)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Path of the DNS backup for TUN `tun` in `dir`. */
+export function dnsBackupPath(dir: string, tun: string): string {
+  return join(dir, `client-${tun}.dns.json`);
+}
+
+const BackupSchema = v.object({ pid: v.number(), tun: v.string(), path: v.string(), original: v.string() });
+
+/** The engine's DnsBackupStore on one JSON file (the original content base64-encoded). */
+export class FileDnsBackup {
+  readonly path: string;
+  readonly #dir: string;
+
+  constructor(dir: string, tun: string) {
+    this.#dir = dir;
+    this.path = dnsBackupPath(dir, tun);
+  }
+
+  load(): { pid: number; tun: string; path: string; original: Uint8Array } | null {
+    let text: string;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch {
+      return null;
+    }
+    try {
+      const r = v.safeParse(BackupSchema, JSON.parse(text));
+      if (r.success) return { ...r.output, original: new Uint8Array(Buffer.from(r.output.original, "base64")) };
+    } catch {
+      // not JSON: discarded below
+    }
+    this.remove();
+    return null;
+  }
+
+  save(b: { pid: number; tun: string; path: string; original: Uint8Array }): void {
+    const tmp = `${this.path}.tmp`;
+    try {
+      mkdirSync(this.#dir, { recursive: true, mode: 0o755 });
+      const record = { pid: b.pid, tun: b.tun, path: b.path, original: Buffer.from(b.original).toString("base64") };
+      writeFileSync(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+      renameSync(tmp, this.path);
+    } catch (e) {
+      throw new WarrenError("ERR_STATE_FILE", `cannot write the DNS backup ${this.path}: ${codeOf(e)} (set --state-dir)`);
+    }
+  }
+
+  remove(): void {
+    rmSync(this.path, { force: true });
+  }
+
+  isAlive(pid: number): boolean {
+    return isWarrenClient(pid);
+  }
+}
