@@ -10,11 +10,11 @@ import { AuthSetup } from "../auth/setup.ts";
 import { Pool4 } from "../engine/pool.ts";
 import { loadConfig } from "../config/load.ts";
 import { ServerConfigSchema, type ServerConfig } from "../config/schema.ts";
-import { Server } from "../engine/server.ts";
+import { Server, serverAddress6 } from "../engine/server.ts";
 import { systemClock } from "../lib/clock.ts";
 import { ConfigError, oneLine } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";
-import { formatCidr, formatIpv4 } from "../protocol/ip.ts";
+import { formatCidr, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 import { openUdp } from "../transport/udp.ts";
 import { openLinuxTun } from "../tun/linux.ts";
 import { setSocketBuffers } from "../platform/linux/sockbuf.ts";
@@ -259,7 +259,7 @@ function summary(server: Server, generatedSecret: string | null, auth: string): 
   const lines = [
     versionLine(),
     `  listen    udp ${hostPort(c.listen.host, c.listen.port)}${c.listen.host === "::" ? " (IPv4 and IPv6)" : ""}`,
-    `  tun       ${c.tun} ${formatIpv4(p.serverAddress)}/${c.pool.prefixLen}${c.pool6 ? ` ${formatCidr(c.pool6).replace(/::\/(\d+)$/, "::1/$1")}` : ""}, mtu ${c.mtu}`,
+    `  tun       ${c.tun} ${formatIpv4(p.serverAddress)}/${c.pool.prefixLen}${server.pool6 ? ` ${formatIpv6(serverAddress6(server.pool6))}/${server.pool6.prefixLen}` : ""}, mtu ${c.mtu}`,
     `  pool      ${formatCidr(c.pool)}: ${first} - ${last} (${p.capacity} clients)${c.pool6 ? `, IPv6 ${formatCidr(c.pool6)}` : ""}`,
     `  pushed    ${server.paramsTemplate}`,
     `  clients   ${c.isolate ? "isolated from each other" : "can reach each other (hub)"}; idle timeout ${c.idleTimeout} s`,
