@@ -6,10 +6,11 @@
  * Writes go to a temporary file that is renamed over the old one (atomic).
  */
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { WarrenError } from "../../lib/errors.ts";
+import { loadStateFile, saveStateFile } from "./state-file.ts";
 
 /** Default folder of the state files (tmpfs, emptied at boot, like the routes themselves). */
 export const DEFAULT_STATE_DIR = "/run/warren";
@@ -53,28 +54,12 @@ export class FileStateStore {
   }
 
   load(): StoredState | null {
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch {
-      return null;
-    }
-    try {
-      const r = v.safeParse(StateSchema, JSON.parse(text));
-      if (r.success) return r.output;
-    } catch {
-      // not JSON: discarded below
-    }
-    this.remove();
-    return null;
+    return loadStateFile(this.path, StateSchema);
   }
 
   save(state: StoredState): void {
-    const tmp = `${this.path}.tmp`;
     try {
-      mkdirSync(this.#dir, { recursive: true, mode: 0o755 });
-      writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
-      renameSync(tmp, this.path);
+      saveStateFile(this.path, state, { dir: 0o755, file: 0o644 });
     } catch (e) {
       const code = (e as { code?: string }).code ?? "error";
       throw new WarrenError("ERR_STATE_FILE", `cannot write the state file ${this.path}: ${code} (set --state-dir)`);

@@ -18,9 +18,10 @@
  * never touches anything warren did not add.
  */
 
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { oneLine, WarrenError } from "../../lib/errors.ts";
+import { saveStateFile } from "./state-file.ts";
 import type { Logger } from "../../lib/log.ts";
 import {
   clampMss, type Family, dropForwardChains, iptablesAddCommands, iptablesChainRefs, isIptablesForward, type NatPlan,
@@ -282,10 +283,7 @@ function readState(path: string): NatState | null {
 
 function writeState(path: string, state: NatState): void {
   try {
-    mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(state)}\n`, { mode: 0o600 });
-    // rename is atomic: a crash never leaves half a state file
-    renameSync(`${path}.tmp`, path);
+    saveStateFile(path, state, { dir: 0o700, file: 0o600 });
   } catch (e) {
     throw new WarrenError("ERR_NAT_STATE", `cannot write the NAT state file ${path}: ${oneLine(e)}`, { cause: e });
   }

@@ -10,10 +10,11 @@
  * file is an error. The backup, warren's own file, is replaced atomically by a rename.
  */
 
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { WarrenError } from "../../lib/errors.ts";
+import { loadStateFile, saveStateFile } from "./state-file.ts";
 import { isWarrenClient } from "./client-state.ts";
 
 /** The system resolver's configuration. */
@@ -66,29 +67,14 @@ export class FileDnsBackup {
   }
 
   load(): { pid: number; tun: string; path: string; original: Uint8Array } | null {
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch {
-      return null;
-    }
-    try {
-      const r = v.safeParse(BackupSchema, JSON.parse(text));
-      if (r.success) return { ...r.output, original: new Uint8Array(Buffer.from(r.output.original, "base64")) };
-    } catch {
-      // not JSON: discarded below
-    }
-    this.remove();
-    return null;
+    const r = loadStateFile(this.path, BackupSchema);
+    return r === null ? null : { ...r, original: new Uint8Array(Buffer.from(r.original, "base64")) };
   }
 
   save(b: { pid: number; tun: string; path: string; original: Uint8Array }): void {
-    const tmp = `${this.path}.tmp`;
     try {
-      mkdirSync(this.#dir, { recursive: true, mode: 0o755 });
       const record = { pid: b.pid, tun: b.tun, path: b.path, original: Buffer.from(b.original).toString("base64") };
-      writeFileSync(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
-      renameSync(tmp, this.path);
+      saveStateFile(this.path, record, { dir: 0o755, file: 0o644 });
     } catch (e) {
       throw new WarrenError("ERR_STATE_FILE", `cannot write the DNS backup ${this.path}: ${codeOf(e)} (set --state-dir)`);
     }
