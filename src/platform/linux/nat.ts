@@ -18,10 +18,11 @@
  * never touches anything warren did not add.
  */
 
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import * as v from "valibot";
 import { oneLine, WarrenError } from "../../lib/errors.ts";
-import { saveStateFile } from "./state-file.ts";
+import { loadStateFile, saveStateFile } from "./state-file.ts";
 import type { Logger } from "../../lib/log.ts";
 import {
   clampMss, type Family, dropForwardChains, iptablesAddCommands, iptablesChainRefs, isIptablesForward, type NatPlan,
@@ -258,27 +259,28 @@ class NatOps {
   }
 }
 
+/** The state file as written by writeState; unknown families and foreign sysctl keys are dropped. */
+const NatStateSchema = v.object({
+  version: v.literal(1),
+  pid: v.optional(v.number(), 0),
+  tun: v.string(),
+  nftTable: v.optional(v.nullable(v.string()), null),
+  iptables: v.pipe(
+    v.optional(v.array(v.unknown()), []),
+    v.transform((a) => a.filter((f): f is Family => f === 4 || f === 6)),
+  ),
+  sysctls: v.pipe(
+    v.optional(v.record(v.string(), v.unknown()), {}),
+    v.transform((o): SysctlSnapshot => {
+      const out: SysctlSnapshot = {};
+      for (const [k, val] of Object.entries(o)) if (SYSCTL_KEY.test(k) && typeof val === "string") out[k] = val;
+      return out;
+    }),
+  ),
+});
+
 function readState(path: string): NatState | null {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-  try {
-    const s = JSON.parse(text) as Partial<NatState>;
-    if (s.version !== 1 || typeof s.tun !== "string") return null;
-    return {
-      version: 1,
-      pid: typeof s.pid === "number" ? s.pid : 0,
-      tun: s.tun,
-      nftTable: typeof s.nftTable === "string" ? s.nftTable : null,
-      iptables: Array.isArray(s.iptables) ? s.iptables.filter((f): f is Family => f === 4 || f === 6) : [],
-      sysctls: Object.fromEntries(Object.entries(s.sysctls ?? {}).filter(([k, v]) => SYSCTL_KEY.test(k) && typeof v === "string")),
-    };
-  } catch {
-    return null;
-  }
+  return loadStateFile(path, NatStateSchema);
 }
 
 function writeState(path: string, state: NatState): void {
