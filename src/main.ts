@@ -12,7 +12,7 @@ import { runToken } from "./cli/token.ts";
 import { runWatchdog, WATCHDOG_HELP } from "./cli/watchdog.ts";
 import { reportFailure } from "./cli/daemon.ts";
 import { ADMIN_HELP, isAdminCommand, runAdmin } from "./cli/admin.ts";
-import { versionLine } from "./version.ts";
+import { versionLine } from "./lib/version.ts";
 
 const HELP = `usage: warren <command> [options]
 

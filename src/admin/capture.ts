@@ -16,8 +16,8 @@
  */
 
 import { close as closeCb, openSync, write as writeCb } from "node:fs";
-import type { Session } from "../engine/sessions.ts";
-import type { PacketTap } from "../engine/router.ts";
+import type { Session } from "../server/sessions.ts";
+import type { PacketTap } from "../server/router.ts";
 import type { Logger } from "../lib/log.ts";
 import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";
 

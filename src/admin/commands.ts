@@ -10,10 +10,10 @@
 
 import { basename, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import type { ServerConfig } from "../config/schema.ts";
-import type { Server } from "../engine/server.ts";
-import type { Session } from "../engine/sessions.ts";
-import { displayEndpoint } from "../engine/handshake.ts";
+import type { ServerConfig } from "../config/server-schema.ts";
+import type { Server } from "../server/server.ts";
+import type { Session } from "../server/sessions.ts";
+import { displayEndpoint } from "../server/doors/toyvpn-handshake.ts";
 import type { Logger } from "../lib/log.ts";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { CaptureManager } from "./capture.ts";

@@ -19,8 +19,8 @@
  * A run is killed after the time limit. Failures are logged, never fatal.
  */
 
-import type { Session } from "../engine/sessions.ts";
-import { displayEndpoint } from "../engine/handshake.ts";
+import type { Session } from "../server/sessions.ts";
+import { displayEndpoint } from "../server/doors/toyvpn-handshake.ts";
 import type { Logger } from "../lib/log.ts";
 import { formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 

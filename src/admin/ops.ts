@@ -15,12 +15,12 @@
  */
 
 import { mkdirSync } from "node:fs";
-import type { ServerConfig } from "../config/schema.ts";
-import type { Server } from "../engine/server.ts";
-import type { Session } from "../engine/sessions.ts";
+import type { ServerConfig } from "../config/server-schema.ts";
+import type { Server } from "../server/server.ts";
+import type { Session } from "../server/sessions.ts";
 import { oneLine } from "../lib/errors.ts";
 import { getLogLevel, logFileInfo, type Logger, setLogLevel } from "../lib/log.ts";
-import { versionLine } from "../version.ts";
+import { versionLine } from "../lib/version.ts";
 import { CaptureManager } from "./capture.ts";
 import { type CommandContext, capturePath, handle, reload } from "./commands.ts";
 import { claimSocket, type ControlServer, listenControl } from "./control.ts";

@@ -12,7 +12,7 @@
  */
 
 import * as v from "valibot";
-import { ServerConfigSchema, type ServerConfig } from "../config/schema.ts";
+import { ServerConfigSchema, type ServerConfig } from "../config/server-schema.ts";
 import type { LogLevelName } from "../lib/log.ts";
 import type { SettingKey } from "./control-protocol.ts";
 

@@ -11,9 +11,9 @@
  */
 
 import * as v from "valibot";
-import type { Server } from "../engine/server.ts";
-import { displayEndpoint } from "../engine/handshake.ts";
-import type { Session } from "../engine/sessions.ts";
+import type { Server } from "../server/server.ts";
+import { displayEndpoint } from "../server/doors/toyvpn-handshake.ts";
+import type { Session } from "../server/sessions.ts";
 import { formatCidr, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 
 const count = v.number();

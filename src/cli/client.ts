@@ -8,10 +8,10 @@
 
 import { ClientConfigSchema, type ClientConfig, type ServerAddress } from "../config/client-schema.ts";
 import { loadConfig } from "../config/load.ts";
-import { Client } from "../engine/client.ts";
-import { ClientDns, withDns } from "../engine/client-dns.ts";
-import { ClientNetConfig, type NetOps } from "../engine/client-net.ts";
-import { mtuOf, primaryAddress } from "../engine/client-params.ts";
+import { Client } from "../client/client.ts";
+import { ClientDns, withDns } from "../client/dns.ts";
+import { ClientNetConfig, type NetOps } from "../client/net.ts";
+import { mtuOf, primaryAddress } from "../client/params.ts";
 import { systemClock } from "../lib/clock.ts";
 import { ConfigError, oneLine } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";

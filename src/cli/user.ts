@@ -7,7 +7,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { type UsersFile, USER_NAME_RE } from "../config/users-schema.ts";
+import { type UsersFile, USER_NAME_RE } from "../auth/users-schema.ts";
 import { formatAddrs, readUsersFile, writeUsersFile } from "../auth/users-file.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { parseIpv4 } from "../protocol/ip.ts";

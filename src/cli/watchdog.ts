@@ -18,7 +18,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
-import { ServerConfigSchema } from "../config/schema.ts";
+import { ServerConfigSchema } from "../config/server-schema.ts";
 import { ConfigError, oneLine } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";
 import { claimFile, isWarrenProcess, pidAlive, readPid, releaseFile } from "../lib/pidfile.ts";

@@ -7,7 +7,7 @@
 
 import * as v from "valibot";
 import { DEFAULT_LIMITS, type HandshakeLimits } from "../auth/ratelimit.ts";
-import { PathSchema } from "./ops.ts";
+import { PathSchema } from "./ops-schema.ts";
 
 const show = (x: unknown): string => (typeof x === "string" ? JSON.stringify(x) : String(x));
 

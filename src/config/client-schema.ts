@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { DEVICE_ID_RE } from "../auth/secret.ts";
 import { LOG_LEVELS } from "../lib/log.ts";
 import { isIpLiteral, parseIpv6 } from "../protocol/ip.ts";
-import { IfNameSchema, SecretSchema } from "./schema.ts";
+import { IfNameSchema, SecretSchema } from "./server-schema.ts";
 
 /** Port used when `--server` names none. */
 export const DEFAULT_SERVER_PORT = 8000;

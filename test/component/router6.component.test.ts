@@ -6,8 +6,8 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { SecretAuth } from "../../src/auth/secret.ts";
 import { validate } from "../../src/config/load.ts";
-import { ServerConfigSchema } from "../../src/config/schema.ts";
-import { Server } from "../../src/engine/server.ts";
+import { ServerConfigSchema } from "../../src/config/server-schema.ts";
+import { Server } from "../../src/server/server.ts";
 import type { Logger } from "../../src/lib/log.ts";
 import { buildHandshake, paramsText, parseParams, type Params } from "../../src/protocol/toyvpn.ts";
 import { FakeTun } from "../fakes/fake-tun.ts";

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "../../../src/admin/settings.ts";
 import { validate } from "../../../src/config/load.ts";
-import { ServerConfigSchema } from "../../../src/config/schema.ts";
+import { ServerConfigSchema } from "../../../src/config/server-schema.ts";
 import type { LogLevelName } from "../../../src/lib/log.ts";
 
 function target(): LiveTarget & { secrets: string[]; level: LogLevelName } {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { compileUsers, parseUsersFile, readUsersFile, type UserRecord, writeUsersFile } from "../../../src/auth/users-file.ts";
 import { parseUserCredential, UsersAuth } from "../../../src/auth/users.ts";
 import type { AuthResult } from "../../../src/auth/secret.ts";
-import { Pool4 } from "../../../src/engine/pool.ts";
+import { Pool4 } from "../../../src/server/pool.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
 import { ManualClock } from "../../fakes/manual-clock.ts";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serverConfigFromArgs } from "../../../src/cli/server.ts";
 import { mergeDotted } from "../../../src/config/load.ts";
-import type { ServerConfig } from "../../../src/config/schema.ts";
+import type { ServerConfig } from "../../../src/config/server-schema.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "warren-natcfg-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
  * routes only with an IPv6 address, and `--routes none`.
  */
 import { describe, expect, test } from "bun:test";
-import { type PlanInput, planRoutes } from "../../../src/engine/client-routes.ts";
+import { type PlanInput, planRoutes } from "../../../src/client/routes.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";
 
 function params(text: string): Params {

@@ -1,5 +1,5 @@
 /**
- * @module engine/client-routes
+ * @module client/routes
  * Which routes the client installs for a set of parameters. Pure: the caller looks up
  * the current route to the server beforehand and applies the plan.
  *
@@ -13,7 +13,7 @@
 
 import { type Cidr, formatCidr, ipv6HasPrefix, parseCidr, parseIpv4, parseIpv6, prefixMask4 } from "../protocol/ip.ts";
 import type { Params } from "../protocol/toyvpn.ts";
-import { withFamily } from "./client-params.ts";
+import { withFamily } from "./params.ts";
 
 /** One route the client adds (and later deletes with the same fields). */
 export interface RouteSpec {

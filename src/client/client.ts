@@ -1,5 +1,5 @@
 /**
- * @module engine/client
+ * @module client/client
  * The Linux client's engine: handshake, parameters, moving packets, keepalive,
  * dead-peer detection and reconnects. It reaches the OS only through ClientDeps
  * (a connected-socket factory, the network configurator, a Clock), so tests drive
@@ -33,11 +33,11 @@ import {
 } from "../protocol/toyvpn.ts";
 import type { TunDevice, TunSink } from "../tun/device.ts";
 import type { ClientTransport, ClientTransportSink } from "../transport/client-udp.ts";
-import type { ClientNet } from "./client-net.ts";
-import { checkParams } from "./client-params.ts";
+import type { ClientNet } from "./net.ts";
+import { checkParams } from "./params.ts";
 import {
   backoffDelay, HANDSHAKE_WAIT_MS, KEEPALIVE_IDLE_MS, KEEPALIVE_REPEAT, RESPONSE_TIMEOUT_MS, TICK_MS,
-} from "./client-timing.ts";
+} from "./timing.ts";
 
 /** OS access and environment, injected. */
 export interface ClientDeps {

@@ -1,5 +1,5 @@
 /**
- * @module engine/client-net
+ * @module client/net
  * Applies the client's parameters to the host and takes them back: the TUN (address,
  * MTU, up), the routes of `client-routes.ts`, and a state file that remembers every
  * route before it is added (write-ahead), so a run killed with SIGKILL leaves a list
@@ -15,8 +15,8 @@ import { SysError, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Params } from "../protocol/toyvpn.ts";
 import type { TunDevice } from "../tun/device.ts";
-import { firstAddress, mtuOf } from "./client-params.ts";
-import { describeRoute, planRoutes, type RouteSpec, sameRoute, type ServerRoute } from "./client-routes.ts";
+import { firstAddress, mtuOf } from "./params.ts";
+import { describeRoute, planRoutes, type RouteSpec, sameRoute, type ServerRoute } from "./routes.ts";
 
 const EEXIST = 17;
 

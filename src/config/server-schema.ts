@@ -1,5 +1,5 @@
 /**
- * @module config/schema
+ * @module config/server-schema
  * The valibot schemas for warren's configuration: the single source of the config
  * types. Raw input (JSON file merged with flags, see load.ts) goes in; typed, checked
  * values with parsed addresses come out. Messages say what is expected, and
@@ -10,9 +10,9 @@ import * as v from "valibot";
 import { type Cidr, isIpLiteral, parseCidr } from "../protocol/ip.ts";
 import { MAX_PARAM_MTU } from "../protocol/toyvpn.ts";
 import { LOG_LEVELS } from "../lib/log.ts";
-import { MAX_POOL_PREFIX } from "../engine/pool.ts";
-import { MAX_POOL6_PREFIX } from "../engine/pool6.ts";
-import { opsEntries, PathSchema } from "./ops.ts";
+import { MAX_POOL_PREFIX } from "../server/pool.ts";
+import { MAX_POOL6_PREFIX } from "../server/pool6.ts";
+import { opsEntries, PathSchema } from "./ops-schema.ts";
 import { authEntries } from "./auth-schema.ts";
 
 /** Smallest MTU warren pushes (IPv4 minimum datagram size). */

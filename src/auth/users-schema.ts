@@ -1,5 +1,5 @@
 /**
- * @module config/users-schema
+ * @module auth/users-schema
  * The valibot schema of the users file (`--users FILE`, see docs/AUTH.md): a JSON
  * object `{ "users": { "<name>": { "hash": "$argon2id$...", ... } } }`. Errors name
  * the field as `users.<name>.<key>`.

@@ -1,5 +1,5 @@
 /**
- * @module engine/sessions
+ * @module server/sessions
  * The session table: the only owner of per-client state (endpoint, tunnel
  * addresses, counters). Indexed by endpoint (address, port), by tunnel address and
  * by device id; all lookups on the data path are allocation-free Map gets.

@@ -1,5 +1,5 @@
 /**
- * @module engine/server
+ * @module server/server
  * Server lifecycle: open the TUN and the UDP transport, wire sessions, handshaker
  * and router, run the idle sweep; stop in reverse order. The OS is reached only
  * through the factories in ServerDeps, so tests run the whole server on fakes.
@@ -12,12 +12,12 @@ import { buildParamsDatagram, encodeParams, type Params } from "../protocol/toyv
 import type { Authenticator } from "../auth/secret.ts";
 import { HandshakeLimiter } from "../auth/ratelimit.ts";
 import { handshakeLimits } from "../config/auth-schema.ts";
-import type { ServerConfig } from "../config/schema.ts";
+import type { ServerConfig } from "../config/server-schema.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { Transport } from "../transport/transport.ts";
-import { displayEndpoint, Handshaker } from "./handshake.ts";
+import { displayEndpoint, Handshaker } from "./doors/toyvpn-handshake.ts";
 import { Pool4 } from "./pool.ts";
 import { Pool6 } from "./pool6.ts";
 import { Router } from "./router.ts";

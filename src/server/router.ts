@@ -1,5 +1,5 @@
 /**
- * @module engine/router
+ * @module server/router
  * One packet's fate. The data path, in order:
  *
  *  client datagram (TransportSink.datagram)

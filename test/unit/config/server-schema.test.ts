@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, validate } from "../../../src/config/load.ts";
-import { ServerConfigSchema } from "../../../src/config/schema.ts";
+import { ServerConfigSchema } from "../../../src/config/server-schema.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
 import { serverConfigFromArgs } from "../../../src/cli/server.ts";
 

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   dnsStep, headerLine, MAX_SEARCH_DOMAINS, planDns, renderResolvConf, restoreStep, sameBytes,
-} from "../../../src/engine/resolv-conf.ts";
+} from "../../../src/client/resolv-conf.ts";
 import { parseParams } from "../../../src/protocol/toyvpn.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);

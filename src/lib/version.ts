@@ -1,10 +1,10 @@
 /**
- * @module version
+ * @module lib/version
  * Version, commit and build date. build.ts replaces the two `process.env` reads at
  * compile time; `bun run src/main.ts` shows "dev".
  */
 
-import pkg from "../package.json" with { type: "json" };
+import pkg from "../../package.json" with { type: "json" };
 
 /** Semantic version from package.json. */
 export const VERSION: string = pkg.version;

@@ -1,5 +1,5 @@
 /**
- * @module engine/client-dns
+ * @module client/dns
  * `--dns apply`: writes the pushed DNS servers and search domains into resolv.conf while
  * the tunnel is up, and puts the original back, byte for byte, when it goes down.
  *
@@ -21,7 +21,7 @@ import { oneLine, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Params } from "../protocol/toyvpn.ts";
 import type { TunDevice } from "../tun/device.ts";
-import type { ClientNet } from "./client-net.ts";
+import type { ClientNet } from "./net.ts";
 import { dnsStep, planDns, renderResolvConf, restoreStep, sameBytes } from "./resolv-conf.ts";
 
 /** The resolver file. Both throw a one-line error (`cannot write /etc/resolv.conf: EROFS`). */

@@ -1,8 +1,8 @@
 /** config/ops: the operations settings as the schema sees them. */
 import { describe, expect, test } from "bun:test";
-import { parseSize } from "../../../src/config/ops.ts";
+import { parseSize } from "../../../src/config/ops-schema.ts";
 import { validate } from "../../../src/config/load.ts";
-import { ServerConfigSchema } from "../../../src/config/schema.ts";
+import { ServerConfigSchema } from "../../../src/config/server-schema.ts";
 
 describe("ops settings", () => {
   test("sizes", () => {

@@ -1,5 +1,5 @@
 /**
- * @module engine/resolv-conf
+ * @module client/resolv-conf
  * What `--dns apply` writes into resolv.conf(5), and what to do with the file: which
  * pushed `d` (servers) and `s` (search domains) options are usable, the text of the file,
  * and the decisions of `client-dns.ts` (write, restore, leave alone). Pure: no I/O.
@@ -9,7 +9,7 @@
  * its own (a field may hold a tab or a newline; see protocol/toyvpn.ts parseParams).
  */
 
-import { familyOf } from "./client-params.ts";
+import { familyOf } from "./params.ts";
 
 /** resolv.conf(5): the resolver reads at most 3 `nameserver` lines (MAXNS). */
 export const MAX_NAMESERVERS = 3;

@@ -1,5 +1,5 @@
 /**
- * @module engine/handshake
+ * @module server/doors/toyvpn-handshake
  * Turns a handshake datagram into a session, or into silence:
  *   0. admit it (auth/ratelimit.ts): a locked-out source, one over its rate or a
  *      server over its handshake budget is rejected (reason=locked-out,
@@ -17,15 +17,15 @@
  *   5. answer with the 1024-byte parameter datagram, HANDSHAKE_REPEAT times
  */
 
-import { HANDSHAKE_REPEAT, parseHandshake } from "../protocol/toyvpn.ts";
-import type { AuthResult, Authenticator, Grant } from "../auth/secret.ts";
-import { type Admission, credentialFingerprint, type HandshakeLimiter, sourceKey } from "../auth/ratelimit.ts";
-import type { Clock } from "../lib/clock.ts";
-import { LogLimiter, type Logger } from "../lib/log.ts";
-import type { Transport } from "../transport/transport.ts";
-import type { HandshakeHandler } from "./router.ts";
-import type { Session, SessionTable } from "./sessions.ts";
-import type { ServerStats } from "./stats.ts";
+import { HANDSHAKE_REPEAT, parseHandshake } from "../../protocol/toyvpn.ts";
+import type { AuthResult, Authenticator, Grant } from "../../auth/secret.ts";
+import { type Admission, credentialFingerprint, type HandshakeLimiter, sourceKey } from "../../auth/ratelimit.ts";
+import type { Clock } from "../../lib/clock.ts";
+import { LogLimiter, type Logger } from "../../lib/log.ts";
+import type { Transport } from "../../transport/transport.ts";
+import type { HandshakeHandler } from "../router.ts";
+import type { Session, SessionTable } from "../sessions.ts";
+import type { ServerStats } from "../stats.ts";
 
 /** A duplicate handshake from the same endpoint within this window is not answered again. */
 export const REANSWER_INTERVAL_MS = 1000;

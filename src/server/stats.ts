@@ -1,5 +1,5 @@
 /**
- * @module engine/stats
+ * @module server/stats
  * Server-wide counters. Plain numbers bumped on the data path; admin tools read a
  * snapshot. Per-session counters live on the Session itself.
  */

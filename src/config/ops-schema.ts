@@ -1,5 +1,5 @@
 /**
- * @module config/ops
+ * @module config/ops-schema
  * The operations settings of `warren server` (control socket, metrics listener,
  * capture, hooks, log file), as valibot entries that schema.ts spreads into
  * ServerConfigSchema. Kept apart so the core schema stays short; the types still come
@@ -7,7 +7,7 @@
  */
 
 import * as v from "valibot";
-import type { ListenSchema } from "./schema.ts";
+import type { ListenSchema } from "./server-schema.ts";
 
 /** Where the control socket lives unless told otherwise (also the CLI's default). */
 export const DEFAULT_CONTROL_SOCKET = "/run/warren/warren.sock";

@@ -6,8 +6,8 @@
  * reconfiguration when the parameters change.
  */
 import { describe, expect, test } from "bun:test";
-import { type ClientState, ClientNetConfig, type ClientTunSpec, type NetOps, type StateStore } from "../../../src/engine/client-net.ts";
-import { describeRoute, type RouteSpec } from "../../../src/engine/client-routes.ts";
+import { type ClientState, ClientNetConfig, type ClientTunSpec, type NetOps, type StateStore } from "../../../src/client/net.ts";
+import { describeRoute, type RouteSpec } from "../../../src/client/routes.ts";
 import { SysError } from "../../../src/lib/errors.ts";
 import type { Logger } from "../../../src/lib/log.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";

@@ -5,11 +5,11 @@
  * rehandshake request, reconnects with capped, jittered backoff, and stop().
  */
 import { describe, expect, test } from "bun:test";
-import { Client } from "../../../src/engine/client.ts";
-import type { ClientNet } from "../../../src/engine/client-net.ts";
+import { Client } from "../../../src/client/client.ts";
+import type { ClientNet } from "../../../src/client/net.ts";
 import {
   BACKOFF_CAP_MS, backoffDelay, HANDSHAKE_WAIT_MS, KEEPALIVE_IDLE_MS, RESPONSE_TIMEOUT_MS,
-} from "../../../src/engine/client-timing.ts";
+} from "../../../src/client/timing.ts";
 import type { Logger } from "../../../src/lib/log.ts";
 import { buildParamsDatagram, KEEPALIVE, type Params, REHANDSHAKE } from "../../../src/protocol/toyvpn.ts";
 import { FakeClientSockets } from "../../fakes/fake-client-udp.ts";

@@ -1,5 +1,5 @@
 /**
- * @module engine/client-timing
+ * @module client/timing
  * The client's clock: the Android app's timings (protocol) apart from warren's own
  * tuning (implementation), and the reconnect backoff. Pure.
  */

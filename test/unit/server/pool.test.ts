@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Pool4 } from "../../../src/engine/pool.ts";
+import { Pool4 } from "../../../src/server/pool.ts";
 import { formatIpv4, parseIpv4 } from "../../../src/protocol/ip.ts";
 
 const ip = (s: string) => parseIpv4(s) as number;

@@ -1,5 +1,5 @@
 /**
- * @module engine/pool6
+ * @module server/pool6
  * IPv6 addresses for sessions, derived from their IPv4 lease: the client whose IPv4
  * address has host part H gets prefix::H in the IPv6 pool, so the two stay paired
  * without a second allocator. The server's TUN gets prefix::1.

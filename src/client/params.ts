@@ -1,5 +1,5 @@
 /**
- * @module engine/client-params
+ * @module client/params
  * What the client accepts from a parameter datagram beyond the Android parser's own
  * checks (`protocol/toyvpn.ts` parseParams): the addresses and routes must be IP
  * literals of a sane prefix length, there must be an address, and the MTU must fit an

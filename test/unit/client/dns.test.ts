@@ -6,9 +6,9 @@
  * left alone, and every failure is a one-line warning, never an exception.
  */
 import { describe, expect, test } from "bun:test";
-import { ClientDns, type DnsBackup, type DnsBackupStore, type ResolvConfOps, withDns } from "../../../src/engine/client-dns.ts";
-import type { ClientNet } from "../../../src/engine/client-net.ts";
-import { headerLine } from "../../../src/engine/resolv-conf.ts";
+import { ClientDns, type DnsBackup, type DnsBackupStore, type ResolvConfOps, withDns } from "../../../src/client/dns.ts";
+import type { ClientNet } from "../../../src/client/net.ts";
+import { headerLine } from "../../../src/client/resolv-conf.ts";
 import { WarrenError } from "../../../src/lib/errors.ts";
 import type { Logger } from "../../../src/lib/log.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";

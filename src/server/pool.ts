@@ -1,5 +1,5 @@
 /**
- * @module engine/pool
+ * @module server/pool
  * The IPv4 address pool. The prefix's first host address belongs to the server's
  * TUN; clients lease the following ones. A device id remembers its last address,
  * so a device that comes back (new port, new network) gets it again while it is
