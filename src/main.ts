@@ -5,7 +5,8 @@
  */
 
 import { ConfigError, oneLine } from "./lib/errors.ts";
-import { runServer, SERVER_HELP } from "./cli/server.ts";
+import { runServer } from "./cli/server.ts";
+import { SERVER_HELP } from "./cli/server-help.ts";
 import { runClient } from "./cli/client.ts";
 import { runUser } from "./cli/user.ts";
 import { runToken } from "./cli/token.ts";

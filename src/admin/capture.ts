@@ -16,7 +16,7 @@
  */
 
 import { close as closeCb, openSync, write as writeCb } from "node:fs";
-import type { Session } from "../server/sessions.ts";
+import type { Session } from "../server/session.ts";
 import type { PacketTap } from "../server/router.ts";
 import type { Logger } from "../lib/log.ts";
 import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";

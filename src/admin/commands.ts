@@ -12,10 +12,9 @@ import { basename, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
-import type { Session } from "../server/sessions.ts";
-import { displayEndpoint } from "../server/doors/toyvpn-handshake.ts";
+import type { Session } from "../server/session.ts";
 import type { Logger } from "../lib/log.ts";
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
+import { formatEndpoint, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { CaptureManager } from "./capture.ts";
 import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
 import { applyValue, configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "./settings.ts";
@@ -54,10 +53,10 @@ export function findSessions(sessions: Session[], target: string): Session[] {
     const hit = sessions.filter((s) => s.addr6 !== null && formatIpv6(s.addr6) === text);
     if (hit.length > 0) return hit;
   }
-  const ep = sessions.filter((s) => displayEndpoint(s.address, s.port) === t);
+  const ep = sessions.filter((s) => formatEndpoint(s.address, s.port) === t);
   if (ep.length > 0) return ep;
   return sessions.filter((s) => {
-    const host = displayEndpoint(s.address, s.port).replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+    const host = formatEndpoint(s.address, s.port).replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
     return host === t;
   });
 }
@@ -113,7 +112,7 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       if (hit.length !== 1) return noSingle(req.target, hit);
       const s = hit[0] as Session;
       const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
-      const maxBytes = req.maxBytes ?? ctx.live.captureMaxBytes;
+      const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
       try {
         const i = ctx.captures.start(s, file, maxBytes);
         return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
@@ -148,9 +147,14 @@ export function reload(ctx: CommandContext, source: string): Response {
     const msg = e instanceof Error ? e.message : String(e);
     ctx.log.warn(`reload (${source}) failed, nothing changed: ${msg}`);
     return fail("ERR_CONFIG", msg);
+  } finally {
+    ctx.live.setLive({ key: "reloadAuth" }); // users / key / revocation files, whatever the config file's fate
   }
   const plan = planReload(ctx.config, next);
-  for (const c of plan.changed) applyValue(ctx.live, c.key, next[c.key]);
+  for (const c of plan.changed) {
+    const error = applyValue(ctx.live, c.key, next[c.key]);
+    if (error !== null) ctx.log.warn(`reload (${source}): ${c.key} not applied: ${error}`);
+  }
   ctx.config = configAfterReload(ctx.config, next, plan);
   const file = ctx.configFile;
   const changed = plan.changed.map((c) => `${c.key} ${c.from} -> ${c.to}`).join(", ") || "nothing";

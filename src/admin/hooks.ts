@@ -10,7 +10,8 @@
  *   WARREN_CLIENT_ADDR6   tunnel IPv6 address, or empty
  *   WARREN_ENDPOINT       the client's UDP endpoint, 1.2.3.4:5555
  *   WARREN_DEVICE_ID, WARREN_USER   or empty
- *   disconnect only: WARREN_REASON (idle|kicked|replaced|shutdown|revoked),
+ *   WARREN_PROTOCOL       toyvpn | wireguard
+ *   disconnect only: WARREN_REASON (idle|kicked|replaced|shutdown|revoked|removed|failed),
  *   WARREN_BYTES_IN / WARREN_BYTES_OUT (from / to the client), WARREN_PACKETS_IN / _OUT,
  *   WARREN_DURATION (seconds)
  *
@@ -19,10 +20,9 @@
  * A run is killed after the time limit. Failures are logged, never fatal.
  */
 
-import type { Session } from "../server/sessions.ts";
-import { displayEndpoint } from "../server/doors/toyvpn-handshake.ts";
+import type { Session } from "../server/session.ts";
 import type { Logger } from "../lib/log.ts";
-import { formatIpv4, formatIpv6 } from "../protocol/ip.ts";
+import { formatEndpoint, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 
 /** Default time limit of one run. */
 export const HOOK_TIMEOUT_MS = 10_000;
@@ -52,9 +52,10 @@ export function hookEnv(s: Session, event: HookEvent, reason?: string, durationS
     WARREN_CLIENT_ID: s.label,
     WARREN_CLIENT_ADDR: formatIpv4(s.addr4),
     WARREN_CLIENT_ADDR6: s.addr6 ? formatIpv6(s.addr6) : "",
-    WARREN_ENDPOINT: displayEndpoint(s.address, s.port),
+    WARREN_ENDPOINT: formatEndpoint(s.address, s.port),
     WARREN_DEVICE_ID: s.deviceId ?? "",
     WARREN_USER: s.user ?? "",
+    WARREN_PROTOCOL: s.protocol,
   };
   if (event === "disconnect") {
     env.WARREN_REASON = reason ?? "";

@@ -17,9 +17,9 @@
 import { mkdirSync } from "node:fs";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
-import type { Session } from "../server/sessions.ts";
+import type { Session } from "../server/session.ts";
 import { oneLine } from "../lib/errors.ts";
-import { getLogLevel, logFileInfo, type Logger, setLogLevel } from "../lib/log.ts";
+import { logFileInfo, type Logger } from "../lib/log.ts";
 import { versionLine } from "../lib/version.ts";
 import { CaptureManager } from "./capture.ts";
 import { type CommandContext, capturePath, handle, reload } from "./commands.ts";
@@ -54,8 +54,6 @@ export class Ops {
   #onHup: (() => void) | null = null;
   /** Wall clock minus engine clock, fixed once so reported times do not jitter. */
   readonly #wallOffset: number;
-  /** Extra work a reload does after the config (e.g. re-reading users files). */
-  readonly onReload: Array<() => void> = [];
 
   private constructor(opts: OpsOptions, controlPath: string | null) {
     this.#opts = opts;
@@ -85,7 +83,6 @@ export class Ops {
     return buildSnapshot(ctx.server, {
       version: versionLine(),
       pid: process.pid,
-      logLevel: getLogLevel(),
       logFile: logFileInfo(),
       captureOf: (s) => caps.fileOf(s),
       captureActive: caps.active,
@@ -101,34 +98,16 @@ export class Ops {
     const captures = new CaptureManager(server.router, this.#log);
     this.#captures = captures;
     const hooks = this.#hooks;
-    const auth = server.handshaker.auth as Partial<{ setSecret(s: string): void }>;
-    const setSecret = typeof auth.setSecret === "function" ? (s: string) => auth.setSecret?.(s) : null;
     const live: LiveTarget = {
-      getLogLevel,
-      setLogLevel,
-      get idleTimeoutMs() { return server.idleTimeoutMs; },
-      set idleTimeoutMs(v) { server.idleTimeoutMs = v; },
-      get isolate() { return server.router.isolate; },
-      set isolate(v) { server.router.isolate = v; },
-      get maxClients() { return server.handshaker.maxClients; },
-      set maxClients(v) { server.handshaker.maxClients = v; },
-      setSecret,
-      get onConnect() { return hooks.onConnect; },
-      set onConnect(v) { hooks.onConnect = v; },
-      get onDisconnect() { return hooks.onDisconnect; },
-      set onDisconnect(v) { hooks.onDisconnect = v; },
-      captureMaxBytes: cfg.captureMaxBytes,
+      live: () => server.live(),
+      setLive: (c) => server.setLive(c),
+      hooks,
+      capture: { maxBytes: cfg.captureMaxBytes },
     };
     const ctx: CommandContext = {
       server, live, captures, log: this.#log,
       snapshot: () => this.snapshot(),
-      reloadConfig: () => {
-        try {
-          return this.#opts.reloadConfig();
-        } finally {
-          for (const f of this.onReload) f(); // independent of the config file's fate
-        }
-      },
+      reloadConfig: () => this.#opts.reloadConfig(),
       configFile: this.#opts.configFile,
       config: cfg,
       pid: process.pid,
@@ -140,7 +119,7 @@ export class Ops {
     server.sessionListeners.push({
       up: (s) => {
         hooks.connected(s);
-        if (captureDir !== undefined) this.#autoCapture(captures, s, captureDir, live.captureMaxBytes);
+        if (captureDir !== undefined) this.#autoCapture(captures, s, captureDir, live.capture.maxBytes);
       },
       down: (s, reason) => {
         hooks.disconnected(s, reason, (this.#opts.now() - s.createdAt) / 1000);

@@ -9,27 +9,24 @@
  *     Only keys the file (or env/flags) changed are touched, so a `warren set` survives a
  *     reload that did not mention that key.
  * The secret is write-only: never returned, never logged, shown as "(hidden)".
+ * Server settings change only through Server.setLive; hooks and capture limits are
+ * the admin tools' own.
  */
 
 import * as v from "valibot";
 import { ServerConfigSchema, type ServerConfig } from "../config/server-schema.ts";
 import type { LogLevelName } from "../lib/log.ts";
+import type { LiveChange, LiveResult, LiveSettings } from "../server/server.ts";
 import type { SettingKey } from "./control-protocol.ts";
 
-/** The live knobs a setting writes to (the Server and the process). */
+/** What settings act on: the server's live settings (through its one setter) and the admin tools' own. */
 export interface LiveTarget {
-  getLogLevel(): LogLevelName;
-  setLogLevel(l: LogLevelName): void;
-  idleTimeoutMs: number;
-  isolate: boolean;
-  maxClients: number;
-  /** Null when authentication is not by one shared secret. */
-  setSecret: ((s: string) => void) | null;
-  /** Hook commands (null = none). */
-  onConnect: string | null;
-  onDisconnect: string | null;
-  /** Size limit for captures started from now on. */
-  captureMaxBytes: number;
+  live(): LiveSettings;
+  setLive(c: LiveChange): LiveResult;
+  /** Hook commands (null = none); admin-owned. */
+  hooks: { onConnect: string | null; onDisconnect: string | null };
+  /** Size limit for captures started from now on; admin-owned. */
+  capture: { maxBytes: number };
 }
 
 /** CLI key -> config file key. */
@@ -49,15 +46,16 @@ export type SetResult = { ok: true; value: string; previous: string } | { ok: fa
 
 /** The current value of a setting as text (the secret is refused). */
 export function getSetting(t: LiveTarget, key: SettingKey): { ok: true; value: string } | { ok: false; code: string; error: string } {
+  const live = t.live();
   switch (key) {
     case "log-level":
-      return { ok: true, value: t.getLogLevel() };
+      return { ok: true, value: live.logLevel };
     case "idle-timeout":
-      return { ok: true, value: String(Math.round(t.idleTimeoutMs / 1000)) };
+      return { ok: true, value: String(live.idleTimeout) };
     case "isolate":
-      return { ok: true, value: String(t.isolate) };
+      return { ok: true, value: String(live.isolate) };
     case "max-clients":
-      return { ok: true, value: String(t.maxClients) };
+      return { ok: true, value: String(live.maxClients) };
     case "secret":
       return { ok: false, code: "ERR_WRITE_ONLY", error: "the secret is write-only" };
   }
@@ -73,10 +71,8 @@ export function setSetting(t: LiveTarget, key: SettingKey, text: string): SetRes
     return { ok: false, code: "ERR_BAD_VALUE", error: `${key}: ${key === "secret" ? why.replace(text, "…") : why}` };
   }
   const previous = key === "secret" ? HIDDEN : (getSetting(t, key) as { value: string }).value;
-  if (key === "secret" && t.setSecret === null) {
-    return { ok: false, code: "ERR_UNSUPPORTED", error: "secret: this server does not authenticate with one shared secret" };
-  }
-  applyValue(t, field, r.output);
+  const error = applyValue(t, field, r.output);
+  if (error !== null) return { ok: false, code: key === "secret" ? "ERR_UNSUPPORTED" : "ERR_BAD_VALUE", error: `${key}: ${error}` };
   const value = key === "secret" ? HIDDEN : (getSetting(t, key) as { value: string }).value;
   return { ok: true, value, previous };
 }
@@ -86,35 +82,34 @@ export const LIVE_KEYS: ReadonlyArray<keyof ServerConfig> = [
   "logLevel", "idleTimeout", "isolate", "maxClients", "secret", "onConnect", "onDisconnect", "captureMaxBytes",
 ];
 
-/** Applies one validated config value to the live target. */
-export function applyValue(t: LiveTarget, field: keyof ServerConfig, value: unknown): void {
+/** Applies one validated config value; returns why it was refused, or null. */
+export function applyValue(t: LiveTarget, field: keyof ServerConfig, value: unknown): string | null {
+  const server = (c: LiveChange): string | null => {
+    const r = t.setLive(c);
+    return r.ok ? null : r.error;
+  };
   switch (field) {
     case "logLevel":
-      t.setLogLevel(value as LogLevelName);
-      break;
+      return server({ key: "logLevel", value: value as LogLevelName });
     case "idleTimeout":
-      t.idleTimeoutMs = (value as number) * 1000;
-      break;
+      return server({ key: "idleTimeout", value: value as number });
     case "isolate":
-      t.isolate = value as boolean;
-      break;
+      return server({ key: "isolate", value: value as boolean });
     case "maxClients":
-      t.maxClients = value as number;
-      break;
+      return server({ key: "maxClients", value: value as number });
     case "secret":
-      if (typeof value === "string") t.setSecret?.(value);
-      break;
+      return typeof value === "string" ? server({ key: "secret", value }) : null;
     case "onConnect":
-      t.onConnect = (value as string | undefined) ?? null;
-      break;
+      t.hooks.onConnect = (value as string | undefined) ?? null;
+      return null;
     case "onDisconnect":
-      t.onDisconnect = (value as string | undefined) ?? null;
-      break;
+      t.hooks.onDisconnect = (value as string | undefined) ?? null;
+      return null;
     case "captureMaxBytes":
-      t.captureMaxBytes = value as number;
-      break;
+      t.capture.maxBytes = value as number;
+      return null;
     default:
-      throw new Error(`${String(field)} cannot change at runtime`);
+      return `${String(field)} cannot change at runtime`;
   }
 }
 

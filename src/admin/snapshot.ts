@@ -12,9 +12,8 @@
 
 import * as v from "valibot";
 import type { Server } from "../server/server.ts";
-import { displayEndpoint } from "../server/doors/toyvpn-handshake.ts";
-import type { Session } from "../server/sessions.ts";
-import { formatCidr, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
+import type { Session } from "../server/session.ts";
+import { formatCidr, formatEndpoint, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 
 const count = v.number();
 const Counts = v.record(v.string(), v.number());
@@ -26,6 +25,8 @@ export const ClientSchema = v.object({
   serial: count,
   deviceId: v.nullable(v.string()),
   user: v.nullable(v.string()),
+  /** Front door: `toyvpn` or `wireguard`. */
+  protocol: v.string(),
   /** UDP endpoint, `1.2.3.4:5555` or `[2001:db8::1]:5555`. */
   endpoint: v.string(),
   address: v.string(),
@@ -86,7 +87,6 @@ export type Snapshot = v.InferOutput<typeof SnapshotSchema>;
 export interface SnapshotExtras {
   version: string;
   pid: number;
-  logLevel: string;
   logFile: { path: string; size: number } | null;
   /** The capture file of a session, or null. */
   captureOf(s: Session): string | null;
@@ -96,11 +96,6 @@ export interface SnapshotExtras {
   metrics: string | null;
 }
 
-/** `host:port` with IPv6 hosts in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** One session as a ClientInfo; `wall(t)` converts an engine time to wall-clock ms. */
 export function clientInfo(s: Session, wall: (t: number) => number, capture: string | null): ClientInfo {
   return {
@@ -108,7 +103,8 @@ export function clientInfo(s: Session, wall: (t: number) => number, capture: str
     serial: s.serial,
     deviceId: s.deviceId,
     user: s.user,
-    endpoint: displayEndpoint(s.address, s.port),
+    protocol: s.protocol,
+    endpoint: formatEndpoint(s.address, s.port),
     address: formatIpv4(s.addr4),
     address6: s.addr6 ? formatIpv6(s.addr6) : null,
     connectedAt: wall(s.createdAt),
@@ -128,8 +124,9 @@ export function clientInfo(s: Session, wall: (t: number) => number, capture: str
  */
 export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wallNow: number): Snapshot {
   const wall = (t: number) => Math.round(wallNow - (now - t));
-  const c = server.config;
+  const c = server.settings;
   const st = server.stats;
+  const live = server.live();
   const sessions = server.sessions.all().sort((a, b) => a.addr4 - b.addr4);
   return {
     time: wallNow,
@@ -138,11 +135,11 @@ export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wa
       pid: x.pid,
       startedAt: wall(st.startedAt),
       uptimeSec: Math.max(0, Math.floor((now - st.startedAt) / 1000)),
-      listen: hostPort(c.listen.host, c.listen.port),
+      listen: [...server.transports.values()].map((t) => formatEndpoint(t.local.address, t.local.port)).join(", "),
       tun: server.tun.name,
       mtu: c.mtu,
-      pool: { prefix: formatCidr(c.pool), total: server.pool4.capacity, used: server.pool4.used },
-      pool6: c.pool6 ? formatCidr(c.pool6) : null,
+      pool: { prefix: formatCidr({ family: 4, ...c.pool }), total: server.pool4.capacity, used: server.pool4.used },
+      pool6: c.pool6 ? formatCidr({ family: 6, ...c.pool6 }) : null,
       sessions: sessions.length,
       totals: {
         rxPackets: st.rxPackets,
@@ -156,12 +153,7 @@ export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wa
       },
       drops: { ...st.drops },
       handshakes: { ...st.handshakes },
-      settings: {
-        logLevel: x.logLevel,
-        idleTimeout: Math.round(server.idleTimeoutMs / 1000),
-        isolate: server.router.isolate,
-        maxClients: server.handshaker.maxClients,
-      },
+      settings: { logLevel: live.logLevel, idleTimeout: live.idleTimeout, isolate: live.isolate, maxClients: live.maxClients },
       log: { file: x.logFile?.path ?? null, size: x.logFile?.size ?? null },
       capture: { active: x.captureActive, droppedPackets: x.captureDropped },
       controlSocket: x.controlSocket,

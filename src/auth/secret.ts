@@ -33,6 +33,14 @@ export type Grant =
   | { kind: "user"; id: string; hash: string }
   | { kind: "token"; id: string; tokenHash: string; expiresAt: number };
 
+/**
+ * The identity a grant proves (`user:NAME`, `token:ID`), or null for the shared secret.
+ * Device ids, sticky addresses and per-identity limits are scoped to it.
+ */
+export function identityOf(grant: Grant | undefined | null): string | null {
+  return grant ? `${grant.kind}:${grant.id}` : null;
+}
+
 /** Outcome of checking a handshake credential. */
 export type AuthResult =
   | {
@@ -53,6 +61,8 @@ export type AuthResult =
  */
 export interface Authenticator {
   check(credential: string, source?: string): AuthResult | Promise<AuthResult>;
+  /** Replaces the shared secret (new handshakes only), when this authenticator has one. */
+  setSecret?(secret: string): void;
 }
 
 function digest(s: string): Buffer {

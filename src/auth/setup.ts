@@ -34,17 +34,15 @@ export interface AuthSettings {
   revoked?: string | undefined;
 }
 
-/** A session as seen here. */
+/** A session as seen here: what its credential proved (null: the shared secret). */
 export interface AuthSession {
-  readonly user: string | null;
-  readonly open: boolean;
+  readonly grant: Grant | null;
 }
 
 /** What attach() needs from the running server. */
 export interface AuthTarget<S extends AuthSession> {
   pool4: PoolRange & { reserve(addrs: ReadonlySet<number>): void };
   sessions: { all(): S[] };
-  handshaker: { grantOf(s: S): Grant | undefined };
   kick(s: S, reason: "revoked"): void;
 }
 
@@ -135,8 +133,8 @@ export class AuthSetup {
       reserve();
       let n = 0;
       for (const s of server.sessions.all()) {
-        const g = server.handshaker.grantOf(s);
-        if (g === undefined || this.auth.allows(g)) continue;
+        const g = s.grant;
+        if (g === null || this.auth.allows(g)) continue;
         server.kick(s, "revoked");
         n++;
       }

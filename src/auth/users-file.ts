@@ -9,7 +9,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import * as v from "valibot";
-import { describeIssues } from "../config/load.ts";
+import { describeIssues } from "../lib/issues.ts";
 import { type UsersFile, UsersFileSchema } from "./users-schema.ts";
 import { ConfigError, WarrenError } from "../lib/errors.ts";
 import { formatIpv4, parseIpv4 } from "../protocol/ip.ts";

@@ -9,7 +9,8 @@
 import { resolve } from "node:path";
 import { controlRequest } from "../admin/control-client.ts";
 import { SETTING_KEYS, type SettingKey } from "../admin/control-protocol.ts";
-import { DEFAULT_CONTROL_SOCKET, parseSize } from "../config/ops-schema.ts";
+import { parseSize } from "../config/fields.ts";
+import { DEFAULT_CONTROL_SOCKET } from "../config/ops-schema.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { parseCommand, type OptionSpec } from "./args.ts";
 import { formatBytes, formatClients, formatStatus } from "./format.ts";

@@ -27,3 +27,49 @@ export function parseCommand(argv: string[], spec: OptionSpec): { values: Record
   for (const [name, val] of Object.entries(parsed.values)) values[spec[name]?.key ?? name] = val;
   return { values, positionals: parsed.positionals };
 }
+
+/** How flag names differ from the config keys they set (see flagsFromSchema). */
+export interface FlagNaming {
+  /** Config key (dotted for nested ones) -> flag name, where kebab-case is not it. */
+  rename?: Record<string, string>;
+  /** Config key -> one-letter alias. */
+  short?: Record<string, string>;
+  /** Config keys with no flag (set only in the file or the environment). */
+  skip?: readonly string[];
+}
+
+type AnySchema = { type: string; wrapped?: AnySchema; entries?: Record<string, AnySchema> };
+
+/** `idleTimeout` -> `idle-timeout`. */
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * The flag table of a command, derived from its config schema so that a setting and its
+ * flag can never drift apart: each key becomes `--kebab-case` (nested `a.b` becomes
+ * `--a-b`), an array a repeatable flag, a `bool` a boolean flag, anything else a string
+ * validated by the schema. `naming` lists the exceptions.
+ */
+export function flagsFromSchema(entries: Record<string, unknown>, bool: unknown, naming: FlagNaming = {}, prefix = ""): OptionSpec {
+  const out: OptionSpec = {};
+  for (const [name, raw] of Object.entries(entries)) {
+    const key = prefix + name;
+    if (naming.skip?.includes(key)) continue;
+    let schema = raw as AnySchema;
+    while (schema.type === "optional" && schema.wrapped !== undefined) schema = schema.wrapped;
+    if ((schema.type === "strict_object" || schema.type === "object") && schema.entries !== undefined) {
+      Object.assign(out, flagsFromSchema(schema.entries, bool, naming, `${key}.`));
+      continue;
+    }
+    const flag = naming.rename?.[key] ?? kebab(key.replace(/\./g, "-"));
+    const short = naming.short?.[key];
+    out[flag] = {
+      type: schema === bool ? "boolean" : "string",
+      ...(schema.type === "array" ? { multiple: true } : {}),
+      ...(short !== undefined ? { short } : {}),
+      key,
+    };
+  }
+  return out;
+}

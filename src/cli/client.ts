@@ -131,7 +131,7 @@ export async function runClient(argv: string[]): Promise<number> {
   const hold = setInterval(() => {}, 1 << 30);
 
   const ops: NetOps = {
-    openTun: (spec) => openLinuxTun({ ...spec, onError: (e) => end({ error: new Error(`tun ${spec.name} stopped: ${oneLine(e)}`) }) }),
+    openTun: (spec) => openLinuxTun(spec),
     setMtu,
     addRoute: (r) => (r.family === 4 ? addRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : addRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
     delRoute: (r) => (r.family === 4 ? delRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : delRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),

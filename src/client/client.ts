@@ -288,6 +288,11 @@ export class Client implements TunSink, ClientTransportSink {
     for (let i = 0; i < HANDSHAKE_REPEAT; i++) t.sendNow(this.#hello);
   }
 
+  /** The TUN stopped reading: the client cannot go on. */
+  readonly #tunFailed = (err: Error): void => {
+    this.#d.onFatal?.(new Error(`tun ${this.#tun?.name ?? ""} stopped: ${err.message}`));
+  };
+
   #onParams(d: Uint8Array): void {
     const text = (paramsText(d) ?? "").trim();
     const parsed = parseParams(text);
@@ -297,11 +302,11 @@ export class Client implements TunSink, ClientTransportSink {
     try {
       if (this.#params === null) {
         this.#tun = this.#d.net.up(params);
-        this.#tun.start(this);
+        this.#tun.start(this, this.#tunFailed);
       } else if (text !== this.#paramsText) {
         this.#d.log.info(`parameters changed: ${text}`);
         const tun = this.#d.net.update(params);
-        if (tun !== this.#tun) tun.start(this);
+        if (tun !== this.#tun) tun.start(this, this.#tunFailed);
         this.#tun = tun;
       }
     } catch (err) {

@@ -1,24 +1,13 @@
 /**
  * @module config/auth-schema
  * The authentication and handshake-limit settings of `warren server`, as valibot
- * entries that schema.ts spreads into ServerConfigSchema (the types still come from
- * ServerConfigSchema alone). See docs/AUTH.md and docs/TOKENS.md.
+ * entries that server-schema.ts spreads into ServerConfigSchema (the types still come
+ * from ServerConfigSchema alone). See docs/AUTH.md and docs/TOKENS.md.
  */
 
 import * as v from "valibot";
 import { DEFAULT_LIMITS, type HandshakeLimits } from "../auth/ratelimit.ts";
-import { PathSchema } from "./ops-schema.ts";
-
-const show = (x: unknown): string => (typeof x === "string" ? JSON.stringify(x) : String(x));
-
-/** Integer in [min, max]; accepts numeric strings (flags). */
-function count(min: number, max: number, what: string) {
-  const msg = (i: { input: unknown }) => `expected ${what} from ${min} to ${max}, got ${show(i.input)}`;
-  return v.pipe(
-    v.union([v.number(), v.pipe(v.string(), v.regex(/^\s*\d+\s*$/), v.transform(Number))], msg),
-    v.check((n) => Number.isInteger(n) && n >= min && n <= max, msg),
-  );
-}
+import { intIn, PathSchema } from "./fields.ts";
 
 /** The entries ServerConfigSchema spreads in (file keys = these names). */
 export function authEntries() {
@@ -30,11 +19,11 @@ export function authEntries() {
     /** Revoked token ids / `sha256:` hashes, one a line; reloaded on SIGHUP. */
     revoked: v.optional(PathSchema),
     /** Handshakes a second per source address (IPv6: per /64); bursts of 15x. 0 = off. */
-    handshakeRate: v.optional(count(0, 100_000, "handshakes a second"), DEFAULT_LIMITS.perSourceRate),
+    handshakeRate: v.optional(intIn(0, 100_000, "handshakes a second"), DEFAULT_LIMITS.perSourceRate),
     /** Handshakes a second over all sources. 0 = off. */
-    handshakeBudget: v.optional(count(0, 10_000_000, "handshakes a second"), DEFAULT_LIMITS.globalRate),
+    handshakeBudget: v.optional(intIn(0, 10_000_000, "handshakes a second"), DEFAULT_LIMITS.globalRate),
     /** Failed handshakes from one source within 60 s that lock it out for 5 minutes. 0 = off. */
-    lockoutFailures: v.optional(count(0, 100_000, "failures"), DEFAULT_LIMITS.lockoutFailures),
+    lockoutFailures: v.optional(intIn(0, 100_000, "failures"), DEFAULT_LIMITS.lockoutFailures),
   };
 }
 

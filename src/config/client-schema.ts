@@ -6,14 +6,11 @@
 
 import * as v from "valibot";
 import { DEVICE_ID_RE } from "../auth/secret.ts";
-import { LOG_LEVELS } from "../lib/log.ts";
 import { isIpLiteral, parseIpv6 } from "../protocol/ip.ts";
-import { IfNameSchema, SecretSchema } from "./server-schema.ts";
+import { AbsPathSchema, IfNameSchema, LogFormatSchema, LogLevelSchema, SecretSchema, show, unknownSetting } from "./fields.ts";
 
 /** Port used when `--server` names none. */
 export const DEFAULT_SERVER_PORT = 8000;
-
-const show = (x: unknown): string => (typeof x === "string" ? JSON.stringify(x) : String(x));
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
 
@@ -57,12 +54,12 @@ export const ClientConfigSchema = v.strictObject(
     tun: v.optional(IfNameSchema, "warren1"),
     routes: v.optional(v.picklist(["pushed", "none"], "expected pushed or none"), "pushed"),
     dns: v.optional(v.picklist(["show", "apply"], "expected show or apply"), "show"),
-    resolvConf: v.optional(v.pipe(v.string(), v.regex(/^\//, "expected an absolute path")), "/etc/resolv.conf"),
-    stateDir: v.optional(v.pipe(v.string(), v.regex(/^\//, "expected an absolute path")), "/run/warren"),
-    logLevel: v.optional(v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(", ")}`), "info"),
-    logFormat: v.optional(v.picklist(["auto", "text", "json"], "expected auto, text or json"), "auto"),
+    resolvConf: v.optional(AbsPathSchema, "/etc/resolv.conf"),
+    stateDir: v.optional(AbsPathSchema, "/run/warren"),
+    logLevel: v.optional(LogLevelSchema, "info"),
+    logFormat: v.optional(LogFormatSchema, "auto"),
   },
-  (i) => `unknown setting ${show(i.input === undefined ? i.path?.[0]?.key : i.input)}`,
+  unknownSetting,
 );
 
 /** The validated client configuration. */

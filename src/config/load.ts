@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { ConfigError } from "../lib/errors.ts";
+import { describeIssues } from "../lib/issues.ts";
 
 /** Reads a JSON config file into a plain object. */
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -28,25 +29,6 @@ export function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError("config", `${path} must hold a JSON object`);
   }
   return data as Record<string, unknown>;
-}
-
-/** valibot issues -> one line: `field: message; field2: message`. */
-export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): { field: string; text: string } {
-  const parts: string[] = [];
-  let first = "";
-  for (const issue of issues) {
-    let path = v.getDotPath(issue) ?? "";
-    if (issue.kind === "schema" && issue.expected === "never" && path) {
-      // strictObject: an unknown key
-      parts.push(`${path}: unknown setting`);
-      first ||= path;
-      continue;
-    }
-    path ||= "config";
-    first ||= path;
-    parts.push(`${path}: ${issue.message}`);
-  }
-  return { field: first, text: parts.join("; ") };
 }
 
 /**

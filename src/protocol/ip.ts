@@ -104,6 +104,22 @@ export function formatIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
+/** Bytes in an IPv4 address. */
+export const IPV4_LEN = 4;
+/** Bytes in an IPv6 address. */
+export const IPV6_LEN = 16;
+
+/** Dotted quad -> 4 bytes in network order (what ioctl structs want), or null. */
+export function parseIpv4Bytes(text: string): Uint8Array | null {
+  const n = parseIpv4(text);
+  return n === null ? null : new Uint8Array([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+}
+
+/** 4 bytes at `bytes[off..off+4)` -> dotted quad. */
+export function formatIpv4Bytes(bytes: Uint8Array, off = 0): string {
+  return `${bytes[off] ?? 0}.${bytes[off + 1] ?? 0}.${bytes[off + 2] ?? 0}.${bytes[off + 3] ?? 0}`;
+}
+
 /** IPv6 text (with `::` compression and an optional dotted-quad tail) -> 16 bytes, or null. */
 export function parseIpv6(text: string): Uint8Array | null {
   if (text.length < 2 || text.length > 45 || text.includes("%")) return null;
@@ -208,4 +224,34 @@ export function formatCidr(c: Cidr): string {
 /** True for an IPv4 or IPv6 literal. */
 export function isIpLiteral(text: string): boolean {
   return parseIpv4(text) !== null || parseIpv6(text) !== null;
+}
+
+/**
+ * An endpoint for people: `1.2.3.4:5555`, `[2001:db8::1]:5555`. An IPv4-mapped address
+ * as a dual-stack socket reports it (`::ffff:1.2.3.4`) is shown as plain IPv4.
+ */
+export function formatEndpoint(address: string, port: number): string {
+  const a = address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+  return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
+/** A netmask of `prefixLen` leading one bits in `size` bytes (4 or 16). Caller checks the range. */
+export function prefixMask(prefixLen: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) {
+    const bits = Math.max(0, Math.min(8, prefixLen - 8 * i));
+    out[i] = (0xff << (8 - bits)) & 0xff;
+  }
+  return out;
+}
+
+/** `addr` with all bits past `prefixLen` cleared (a new array). */
+export function networkOf(addr: Uint8Array, prefixLen: number): Uint8Array {
+  const mask = prefixMask(prefixLen, addr.length);
+  return addr.map((b, i) => b & (mask[i] ?? 0));
+}
+
+/** True when every byte is zero (`0.0.0.0`, `::`). */
+export function isUnspecified(addr: Uint8Array): boolean {
+  return addr.every((b) => b === 0);
 }

@@ -1,47 +1,40 @@
 /**
  * @module server/router
- * One packet's fate. The data path, in order:
+ * One packet's fate, for every front door alike. The data path, in order:
  *
- *  client datagram (TransportSink.datagram)
- *   1. classify by first byte: control (0x00) or IPv4/IPv6 data; junk is counted, dropped
- *   2. control: a lone 0x00 is a keepalive (echoed to a known endpoint); anything
- *      longer is a handshake, handed to the Handshaker
- *   3. data: session by endpoint (none: drop "no-session", and ask a recently closed
- *      endpoint to handshake again) -> header sane ("malformed") -> IPv6 link-local
- *      source ("link-local") -> source address must be the session's ("spoofed") ->
- *      destination:
- *        another client's address: hub-forward in userspace, or drop "isolated"
+ *  from a client (`fromSession`, called by the door that authenticated the datagram)
+ *   1. header sane ("malformed"); IPv6 link-local source ("link-local"); source address
+ *      must be the session's ("spoofed")
+ *   2. destination:
+ *        another client's address: hub-forward through that client's door, or drop "isolated"
  *        an unleased pool address: drop "no-route"
  *        anything else: write to the TUN
  *
- *  TUN packet (TunSink.packet, in batches)
+ *  from the TUN (TunSink.packet, in batches)
  *   1. destination address -> session (none: drop "no-session")
  *   2. isolate: a packet from another client's address that came back through the
  *      kernel is dropped ("isolated")
- *   3. queue to the transport; TunSink.flush sends the batch with one sendMany
+ *   3. the session's door queues it; TunSink.flush ends the batch at every door
  *
- * Allocation-free on every path a data packet takes: numbers for addresses, Map
- * lookups keyed by the socket's own strings, views only when a datagram carries
- * trailing bytes beyond the IP length.
+ * Allocation-free on every path a data packet takes: numbers for addresses, Map lookups,
+ * views only when a datagram carries trailing bytes beyond the IP length.
  */
 
 import { claimedLength, ipv4Dst, ipv4Src, ipv6Tail32, IPV6_DST_OFF, IPV6_SRC_OFF, ipVersion } from "../protocol/ip.ts";
-import { classify, Kind, KEEPALIVE, REHANDSHAKE } from "../protocol/toyvpn.ts";
 import type { TunDevice, TunSink } from "../tun/device.ts";
-import type { Transport, TransportSink } from "../transport/transport.ts";
-import type { Clock } from "../lib/clock.ts";
 import type { Pool4 } from "./pool.ts";
 import type { Pool6 } from "./pool6.ts";
-import type { Session, SessionTable } from "./sessions.ts";
+import type { DropReason, Session } from "./session.ts";
+import type { SessionTable } from "./sessions.ts";
 import type { ServerStats } from "./stats.ts";
 
-/** Handles handshake datagrams (see engine/handshake.ts). */
-export interface HandshakeHandler {
-  handshake(d: Uint8Array, address: string, port: number): void;
-}
-
-/** Observes packets of one session (capture). Called with the packet and its direction. */
+/** Observes packets of one session (capture). Called with the plain IP packet and its direction. */
 export type PacketTap = (s: Session, pkt: Uint8Array, inbound: boolean) => void;
+
+/** Ends a TUN batch: a front door sends what it queued. */
+export interface BatchEnd {
+  flush(): void;
+}
 
 /** What the router needs. */
 export interface RouterDeps {
@@ -49,59 +42,49 @@ export interface RouterDeps {
   pool4: Pool4;
   pool6: Pool6 | null;
   tun: TunDevice;
-  transport: Transport;
-  clock: Clock;
   stats: ServerStats;
-  handshakes: HandshakeHandler;
 }
 
-/** The packet router; both the transport's and the TUN's sink. */
-export class Router implements TunSink, TransportSink {
-  /** Drop client-to-client traffic in both directions. Changeable at runtime. */
-  isolate = false;
+/** The packet router: the TUN's sink, and the doors' way into the TUN. */
+export class Router implements TunSink {
   /** Optional per-packet observer (capture); null costs one comparison per packet. */
   tap: PacketTap | null = null;
   readonly #d: RouterDeps;
   readonly #serverAddr4: number;
+  #isolate = false;
+  #doors: readonly BatchEnd[] = [];
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
     this.#serverAddr4 = deps.pool4.serverAddress;
   }
 
-  // --- client -> server ---
-
-  datagram(d: Uint8Array, address: string, port: number, truncated: boolean): void {
-    const deps = this.#d;
-    const kind = truncated ? Kind.Junk : classify(d);
-    if (kind === Kind.Data4 || kind === Kind.Data6) {
-      const s = deps.sessions.byEndpoint(address, port);
-      if (s === undefined) return this.#noSession(address, port);
-      s.lastSeen = deps.clock.now();
-      if (kind === Kind.Data4) this.#fromClient4(s, d);
-      else this.#fromClient6(s, d);
-      return;
-    }
-    if (kind === Kind.Keepalive) {
-      const s = deps.sessions.byEndpoint(address, port);
-      if (s === undefined) return this.#noSession(address, port);
-      s.lastSeen = deps.clock.now();
-      deps.stats.keepalives++;
-      deps.transport.sendNow(KEEPALIVE, port, address);
-      return;
-    }
-    if (kind === Kind.Handshake) return deps.handshakes.handshake(d, address, port);
-    // Empty, junk, truncated, or a rehandshake request (meaningless to a server).
-    deps.stats.junk++;
+  /** Whether client-to-client traffic is dropped (both directions). Set through Server.setLive. */
+  get isolate(): boolean {
+    return this.#isolate;
   }
 
-  #noSession(address: string, port: number): void {
-    const deps = this.#d;
-    deps.stats.drops["no-session"]++;
-    if (deps.sessions.shouldAskRehandshake(address, port, deps.clock.now())) {
-      deps.stats.rehandshakeRequests++;
-      deps.transport.sendNow(REHANDSHAKE, port, address);
-    }
+  set isolate(on: boolean) {
+    this.#isolate = on;
+  }
+
+  /** The doors whose queues end with each TUN batch. */
+  setDoors(doors: readonly BatchEnd[]): void {
+    this.#doors = doors;
+  }
+
+  // --- client -> server ---
+
+  /**
+   * One IP datagram from `s`'s peer (already authenticated by its door). `d` may carry
+   * trailing bytes beyond the IP length (ToyVpn padding, WireGuard's 16-byte padding);
+   * it is valid only during the call.
+   */
+  fromSession(s: Session, d: Uint8Array): void {
+    const v = ipVersion(d);
+    if (v === 4) this.#fromClient4(s, d);
+    else if (v === 6) this.#fromClient6(s, d);
+    else this.#drop(s, "malformed");
   }
 
   #fromClient4(s: Session, d: Uint8Array): void {
@@ -139,68 +122,85 @@ export class Router implements TunSink, TransportSink {
   }
 
   #hub(from: Session, to: Session, pkt: Uint8Array): void {
-    const deps = this.#d;
-    if (this.isolate) return this.#drop(from, "isolated");
+    const stats = this.#d.stats;
+    if (this.#isolate) return this.#drop(from, "isolated");
     from.rxPackets++;
     from.rxBytes += pkt.length;
     if (this.tap !== null) this.tap(from, pkt, true);
-    if (!deps.transport.sendNow(pkt, to.port, to.address)) return this.#drop(to, "send");
-    deps.stats.hubPackets++;
-    deps.stats.rxPackets++;
-    deps.stats.rxBytes += pkt.length;
+    if (!to.door.sendNow(to, pkt)) return this.#drop(to, "send");
+    stats.hubPackets++;
+    stats.rxPackets++;
+    stats.rxBytes += pkt.length;
     this.#countTx(to, pkt);
   }
 
   #toTun(s: Session, pkt: Uint8Array): void {
-    const deps = this.#d;
-    if (!deps.tun.write(pkt)) return this.#drop(s, "tun-write");
+    const stats = this.#d.stats;
+    if (!this.#d.tun.write(pkt)) return this.#drop(s, "tun-write");
     s.rxPackets++;
     s.rxBytes += pkt.length;
-    deps.stats.rxPackets++;
-    deps.stats.rxBytes += pkt.length;
+    stats.rxPackets++;
+    stats.rxBytes += pkt.length;
     if (this.tap !== null) this.tap(s, pkt, true);
   }
 
-  #drop(s: Session, reason: keyof Session["drops"]): void {
+  #drop(s: Session, reason: DropReason): void {
     s.drops[reason]++;
     this.#d.stats.drops[reason]++;
   }
 
   #countTx(s: Session, pkt: Uint8Array): void {
+    const stats = this.#d.stats;
     s.txPackets++;
     s.txBytes += pkt.length;
-    this.#d.stats.txPackets++;
-    this.#d.stats.txBytes += pkt.length;
+    stats.txPackets++;
+    stats.txBytes += pkt.length;
     if (this.tap !== null) this.tap(s, pkt, false);
   }
 
   // --- TUN -> client ---
 
   packet(pkt: Uint8Array): void {
-    const deps = this.#d;
-    const v = ipVersion(pkt);
-    let s: Session | undefined;
-    if (v === 4 && pkt.length >= 20) {
-      s = deps.sessions.byAddr4(ipv4Dst(pkt));
-      if (s !== undefined && this.isolate) {
-        const src = ipv4Src(pkt);
-        if (src !== this.#serverAddr4 && deps.pool4.contains(src)) return this.#drop(s, "isolated");
-      }
-    } else if (v === 6 && pkt.length >= 40 && deps.pool6 !== null && deps.pool6.containsAt(pkt, IPV6_DST_OFF)) {
-      s = deps.sessions.byAddr6Key(ipv6Tail32(pkt, IPV6_DST_OFF));
-      if (s !== undefined && this.isolate && deps.pool6.containsAt(pkt, IPV6_SRC_OFF) && ipv6Tail32(pkt, IPV6_SRC_OFF) !== 1) {
-        return this.#drop(s, "isolated");
-      }
-    }
+    const s = this.#sessionFor(pkt);
     if (s === undefined) {
-      deps.stats.drops["no-session"]++;
+      this.#d.stats.drops["no-session"]++;
       return;
     }
-    if (!deps.transport.queue(pkt, s.port, s.address)) return this.#drop(s, "send");
+    if (s === null) return; // dropped as isolated, counted
+    if (!s.door.queue(s, pkt)) return this.#drop(s, "send");
     this.#countTx(s, pkt);
   }
 
+  /** The session a TUN packet goes to; null when it was dropped (and counted) here. */
+  #sessionFor(pkt: Uint8Array): Session | null | undefined {
+    const deps = this.#d;
+    const v = ipVersion(pkt);
+    if (v === 4 && pkt.length >= 20) {
+      const s = deps.sessions.byAddr4(ipv4Dst(pkt));
+      if (s !== undefined && this.#isolate) {
+        const src = ipv4Src(pkt);
+        if (src !== this.#serverAddr4 && deps.pool4.contains(src)) return this.#dropNull(s);
+      }
+      return s;
+    }
+    const pool6 = deps.pool6;
+    if (v === 6 && pkt.length >= 40 && pool6 !== null && pool6.containsAt(pkt, IPV6_DST_OFF)) {
+      const s = deps.sessions.byAddr6Key(ipv6Tail32(pkt, IPV6_DST_OFF));
+      if (s !== undefined && this.#isolate && pool6.containsAt(pkt, IPV6_SRC_OFF) && ipv6Tail32(pkt, IPV6_SRC_OFF) !== 1) {
+        return this.#dropNull(s);
+      }
+      return s;
+    }
+    return undefined;
+  }
+
+  #dropNull(s: Session): null {
+    this.#drop(s, "isolated");
+    return null;
+  }
+
   flush(): void {
-    this.#d.transport.flush();
+    const doors = this.#doors;
+    for (let i = 0; i < doors.length; i++) (doors[i] as BatchEnd).flush();
   }
 }

@@ -1,28 +1,42 @@
 /**
  * @module server/server
- * Server lifecycle: open the TUN and the UDP transport, wire sessions, handshaker
- * and router, run the idle sweep; stop in reverse order. The OS is reached only
- * through the factories in ServerDeps, so tests run the whole server on fakes.
+ * Server lifecycle: open the TUN and one UDP transport per listen address, build the
+ * front doors on them, wire sessions and router, run the idle sweep; stop in reverse
+ * order. The OS is reached only through the factories in ServerDeps, so tests run the
+ * whole server on fakes.
  *
- * States: new -> running (start) -> stopped (stop; idempotent).
+ * States: new -> running (start) -> stopped (stop; idempotent). A TUN read failure is
+ * fatal: the server stops and `failure` resolves, so the process exits 1 and systemd
+ * or the watchdog restarts it. Every runtime change goes through `setLive`.
  */
 
-import { formatCidr, formatIpv4, formatIpv6, type Cidr } from "../protocol/ip.ts";
-import { buildParamsDatagram, encodeParams, type Params } from "../protocol/toyvpn.ts";
-import type { Authenticator } from "../auth/secret.ts";
-import { HandshakeLimiter } from "../auth/ratelimit.ts";
-import { handshakeLimits } from "../config/auth-schema.ts";
-import type { ServerConfig } from "../config/server-schema.ts";
+import { getLogLevel, type Logger, type LogLevelName, setLogLevel, LOG_LEVELS } from "../lib/log.ts";
 import type { Clock } from "../lib/clock.ts";
-import type { Logger } from "../lib/log.ts";
+import { oneLine } from "../lib/errors.ts";
+import { formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { Transport } from "../transport/transport.ts";
-import { displayEndpoint, Handshaker } from "./doors/toyvpn-handshake.ts";
+import { describeSession, describeTraffic } from "./describe.ts";
+import { type DoorContext, DoorMux, type DoorSpec, type FrontDoor } from "./door.ts";
 import { Pool4 } from "./pool.ts";
 import { Pool6 } from "./pool6.ts";
 import { Router } from "./router.ts";
-import { type CloseReason, type Session, SessionTable } from "./sessions.ts";
+import type { CloseReason, Session } from "./session.ts";
+import { SessionTable } from "./sessions.ts";
 import { newServerStats, type ServerStats } from "./stats.ts";
+
+/** The settings the server itself reads (the CLI passes its validated config). */
+export interface ServerSettings {
+  tun: string;
+  mtu: number;
+  pool: { address: number; prefixLen: number };
+  pool6?: { bytes: Uint8Array; prefixLen: number } | undefined;
+  isolate: boolean;
+  /** Seconds without traffic before a session ends. */
+  idleTimeout: number;
+  /** Most sessions at once, 0 = the pool size. */
+  maxClients: number;
+}
 
 /** How to open the TUN. */
 export interface TunSpec {
@@ -32,13 +46,21 @@ export interface TunSpec {
   ipv6?: { address: string; prefixLen: number };
 }
 
+/** Credential sources that can be re-read while running (users file, token keys). */
+export interface ReloadableAuth {
+  /** Re-reads them and ends sessions they no longer allow; returns a one-line report. */
+  reload(): string;
+}
+
 /** OS access and environment, injected. */
 export interface ServerDeps {
   openTun(spec: TunSpec): TunDevice;
   openTransport(host: string, port: number): Promise<Transport>;
-  auth: Authenticator;
+  /** The front doors, in order; doors on one address share its transport (the first takes junk). */
+  doors: readonly DoorSpec[];
   clock: Clock;
   log: Logger;
+  auth?: ReloadableAuth;
 }
 
 /** Observes sessions coming up and going down (hooks, capture, ...). */
@@ -47,124 +69,191 @@ export interface SessionListener {
   down?(s: Session, reason: CloseReason): void;
 }
 
+/** What can change while the server runs. */
+export interface LiveSettings {
+  isolate: boolean;
+  maxClients: number;
+  /** Seconds. */
+  idleTimeout: number;
+  logLevel: LogLevelName;
+}
+
+/** One runtime change; see Server.setLive. */
+export type LiveChange =
+  | { key: "isolate"; value: boolean }
+  | { key: "maxClients"; value: number }
+  | { key: "idleTimeout"; value: number }
+  | { key: "logLevel"; value: LogLevelName }
+  | { key: "secret"; value: string }
+  | { key: "reloadAuth" };
+
+/** Outcome of a runtime change: `note` is a one-line report (reloadAuth). */
+export type LiveResult = { ok: true; note?: string } | { ok: false; error: string };
+
+/** Bounds of the numeric live settings (the config schema uses the same). */
+export const IDLE_TIMEOUT_RANGE = [10, 86400] as const;
+export const MAX_CLIENTS_RANGE = [0, 1 << 24] as const;
+
 /** Longest gap between idle sweeps. */
 export const SWEEP_INTERVAL_MS = 5000;
 
 /** A running warren server. */
 export class Server {
-  readonly config: ServerConfig;
+  readonly settings: Readonly<ServerSettings>;
   readonly stats: ServerStats;
   readonly sessions: SessionTable;
   readonly pool4: Pool4;
   readonly pool6: Pool6 | null;
   readonly router: Router;
-  readonly handshaker: Handshaker;
   readonly tun: TunDevice;
-  readonly transport: Transport;
-  /** Text of the parameters with `<client>` in place of the address (for the summary). */
-  readonly paramsTemplate: string;
-  /** Idle timeout in ms; changeable at runtime. */
-  idleTimeoutMs: number;
+  readonly transports: ReadonlyMap<string, Transport>;
+  readonly doors: readonly FrontDoor[];
   /** Session observers, called after the log line, in order; one that throws is logged and skipped. */
   readonly sessionListeners: SessionListener[] = [];
+  /** Resolves with the error that stopped the server on its own (a TUN read failure). */
+  readonly failure: Promise<Error>;
   readonly #deps: ServerDeps;
+  #idleTimeoutMs: number;
+  #fail: (e: Error) => void = () => {};
   #stopSweep: () => void = () => {};
   #stopped = false;
 
-  private constructor(config: ServerConfig, deps: ServerDeps, tun: TunDevice, transport: Transport, pool4: Pool4, pool6: Pool6 | null) {
-    this.config = config;
+  private constructor(settings: ServerSettings, deps: ServerDeps, tun: TunDevice, transports: Map<string, Transport>, pools: [Pool4, Pool6 | null]) {
+    this.settings = settings;
     this.#deps = deps;
     this.tun = tun;
-    this.transport = transport;
-    this.pool4 = pool4;
-    this.pool6 = pool6;
-    this.idleTimeoutMs = config.idleTimeout * 1000;
+    this.transports = transports;
+    [this.pool4, this.pool6] = pools;
+    this.#idleTimeoutMs = settings.idleTimeout * 1000;
     this.stats = newServerStats(deps.clock.now());
-    this.sessions = new SessionTable(pool4, pool6);
-    const base = paramsFor(config, pool6);
-    this.paramsTemplate = encodeParams({ ...base, addresses: [{ address: "<client>", prefixLen: 32 }, ...(pool6 ? [{ address: "<client6>", prefixLen: 128 }] : [])] });
-    this.handshaker = new Handshaker({
-      sessions: this.sessions,
-      transport,
-      clock: deps.clock,
-      stats: this.stats,
-      log: deps.log,
-      auth: deps.auth,
-      limiter: new HandshakeLimiter(handshakeLimits(config), deps.clock.now()),
-      params: (a4, a6) =>
-        buildParamsDatagram(
-          encodeParams({
-            ...base,
-            addresses: [{ address: formatIpv4(a4), prefixLen: 32 }, ...(a6 ? [{ address: formatIpv6(a6), prefixLen: 128 }] : [])],
-          }),
-        ),
-    });
-    this.handshaker.maxClients = config.maxClients;
-    this.router = new Router({ sessions: this.sessions, pool4, pool6, tun, transport, clock: deps.clock, stats: this.stats, handshakes: this.handshaker });
-    this.router.isolate = config.isolate;
+    this.sessions = new SessionTable(this.pool4, this.pool6);
+    this.sessions.maxClients = settings.maxClients;
+    this.router = new Router({ sessions: this.sessions, pool4: this.pool4, pool6: this.pool6, tun, stats: this.stats });
+    this.router.isolate = settings.isolate;
+    this.failure = new Promise((resolve) => (this.#fail = resolve));
+    this.doors = deps.doors.map((spec) => spec.create(this.#context(spec)));
+    this.router.setDoors(this.doors);
     this.sessions.onUp = (s) => {
-      deps.log.info(`session up ${describe(s)}`);
+      deps.log.info(`session up ${describeSession(s)}`);
       for (const l of this.sessionListeners) this.#notify(() => l.up?.(s));
     };
     this.sessions.onDown = (s, reason) => {
-      deps.log.info(`session down ${describe(s)} reason=${reason} ${traffic(s)}`);
+      deps.log.info(`session down ${describeSession(s)} reason=${reason} ${describeTraffic(s)}`);
       for (const l of this.sessionListeners) this.#notify(() => l.down?.(s, reason));
     };
+  }
+
+  #context(spec: DoorSpec): DoorContext {
+    const d = this.#deps;
+    const transport = this.transports.get(listenKey(spec.listen)) as Transport;
+    return { sessions: this.sessions, router: this.router, transport, stats: this.stats, clock: d.clock, log: d.log };
   }
 
   #notify(call: () => void): void {
     try {
       call();
     } catch (e) {
-      this.#deps.log.warn(`session listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.#deps.log.warn(`session listener failed: ${oneLine(e)}`);
     }
   }
 
   /** Opens everything and starts moving packets. Cleans up what it opened if a step fails. */
-  static async start(config: ServerConfig, deps: ServerDeps): Promise<Server> {
-    const pool4 = new Pool4(config.pool.address, config.pool.prefixLen);
-    const pool6 = config.pool6 ? new Pool6(config.pool6.bytes, config.pool6.prefixLen, 32 - config.pool.prefixLen) : null;
-    const tun = deps.openTun({
-      name: config.tun,
-      mtu: config.mtu,
-      ipv4: { address: formatIpv4(pool4.serverAddress), prefixLen: config.pool.prefixLen },
-      ...(pool6 ? { ipv6: { address: formatIpv6(serverAddress6(pool6)), prefixLen: pool6.prefixLen } } : {}),
-    });
-    let transport: Transport;
+  static async start(settings: ServerSettings, deps: ServerDeps): Promise<Server> {
+    const pool4 = new Pool4(settings.pool.address, settings.pool.prefixLen);
+    const pool6 = settings.pool6 ? new Pool6(settings.pool6.bytes, settings.pool6.prefixLen, 32 - settings.pool.prefixLen) : null;
+    const tun = deps.openTun(tunSpec(settings, pool4, pool6));
+    const transports = new Map<string, Transport>();
     try {
-      transport = await deps.openTransport(config.listen.host, config.listen.port);
+      for (const spec of deps.doors) {
+        const key = listenKey(spec.listen);
+        if (!transports.has(key)) transports.set(key, await deps.openTransport(spec.listen.host, spec.listen.port));
+      }
     } catch (e) {
+      for (const t of transports.values()) t.close();
       tun.close();
       throw e;
     }
-    const server = new Server(config, deps, tun, transport, pool4, pool6);
-    transport.start(server.router);
-    tun.start(server.router);
-    const sweepMs = Math.min(SWEEP_INTERVAL_MS, Math.max(250, Math.floor(server.idleTimeoutMs / 4)));
+    const server = new Server(settings, deps, tun, transports, [pool4, pool6]);
+    for (const [key, t] of transports) {
+      const mine = server.doors.filter((d, i) => listenKey((deps.doors[i] as DoorSpec).listen) === key);
+      t.start(mine.length === 1 ? (mine[0] as FrontDoor) : new DoorMux(mine));
+    }
+    tun.start(server.router, (err) => server.#fatal(err));
+    const sweepMs = Math.min(SWEEP_INTERVAL_MS, Math.max(250, Math.floor(server.#idleTimeoutMs / 4)));
     server.#stopSweep = deps.clock.every(sweepMs, () => server.sweep());
     return server;
   }
 
-  /** Expires idle sessions now (also runs on a timer). */
-  sweep(): number {
-    return this.sessions.expire(this.#deps.clock.now(), this.idleTimeoutMs);
+  /** The current live settings. */
+  live(): LiveSettings {
+    return { isolate: this.router.isolate, maxClients: this.sessions.maxClients, idleTimeout: this.#idleTimeoutMs / 1000, logLevel: getLogLevel() };
   }
 
-  /** Ends one session now (control socket "kick"). */
+  /** Validates and applies one runtime change: the only way settings change while running. */
+  setLive(c: LiveChange): LiveResult {
+    switch (c.key) {
+      case "isolate":
+        this.router.isolate = c.value;
+        return { ok: true };
+      case "maxClients":
+        if (!inRange(c.value, MAX_CLIENTS_RANGE)) return rangeError("max clients", MAX_CLIENTS_RANGE, c.value);
+        this.sessions.maxClients = c.value;
+        return { ok: true };
+      case "idleTimeout":
+        if (!inRange(c.value, IDLE_TIMEOUT_RANGE)) return rangeError("idle timeout", IDLE_TIMEOUT_RANGE, c.value);
+        this.#idleTimeoutMs = c.value * 1000;
+        return { ok: true };
+      case "logLevel":
+        if (!LOG_LEVELS.includes(c.value)) return { ok: false, error: `unknown log level ${JSON.stringify(c.value)}` };
+        setLogLevel(c.value);
+        return { ok: true };
+      case "secret":
+        return this.#toDoors(c);
+      case "reloadAuth":
+        return { ok: true, note: this.#deps.auth?.reload() ?? "nothing to reload" };
+    }
+  }
+
+  #toDoors(c: LiveChange & { key: "secret" }): LiveResult {
+    let applied = false;
+    for (const d of this.doors) {
+      const r = d.change(c);
+      if (typeof r === "object") return { ok: false, error: r.error };
+      applied ||= r === "applied";
+    }
+    return applied ? { ok: true } : { ok: false, error: "no front door uses a shared secret" };
+  }
+
+  /** Expires idle sessions now and runs the doors' upkeep (also on a timer). */
+  sweep(): number {
+    const now = this.#deps.clock.now();
+    const n = this.sessions.expire(now, this.#idleTimeoutMs);
+    for (const d of this.doors) d.tick(now);
+    return n;
+  }
+
+  /** Ends one session now (control socket "kick", revocation). */
   kick(s: Session, reason: CloseReason = "kicked"): void {
     this.sessions.close(s, reason, this.#deps.clock.now());
   }
 
-  /** Stops the sweep, closes every session, the socket and the TUN. Idempotent. */
+  /** Stops the sweep, closes every session, the doors, the sockets and the TUN. Idempotent. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopSweep();
-    this.handshaker.close();
+    for (const d of this.doors) d.close();
     const now = this.#deps.clock.now();
     for (const s of this.sessions.all()) this.sessions.close(s, "shutdown", now);
-    this.transport.close();
+    for (const t of this.transports.values()) t.close();
     this.tun.close();
+  }
+
+  #fatal(err: Error): void {
+    if (this.#stopped) return;
+    this.#deps.log.error(`tun ${this.tun.name} failed, stopping: ${oneLine(err)}`);
+    this.stop();
+    this.#fail(err);
   }
 }
 
@@ -175,38 +264,23 @@ export function serverAddress6(pool6: Pool6): Uint8Array {
   return a;
 }
 
-/** Parameters common to every client (everything but the addresses). */
-export function paramsFor(config: ServerConfig, pool6: Pool6 | null): Omit<Params, "addresses"> & { addresses: [] } {
-  const routes: Cidr[] = [...config.routes];
-  if (pool6 && !routes.some((r) => r.family === 6)) {
-    const hasDefault4 = routes.some((r) => r.family === 4 && r.prefixLen === 0);
-    routes.push(hasDefault4 ? { family: 6, bytes: new Uint8Array(16), prefixLen: 0 } : { family: 6, bytes: pool6.prefix, prefixLen: pool6.prefixLen });
-  }
+function tunSpec(settings: ServerSettings, pool4: Pool4, pool6: Pool6 | null): TunSpec {
   return {
-    mtu: config.mtu,
-    addresses: [],
-    routes: routes.map((r) => {
-      const [address, prefixLen] = formatCidr(r).split("/") as [string, string];
-      return { address, prefixLen: Number(prefixLen) };
-    }),
-    dns: config.dns,
-    searchDomains: config.searchDomains,
+    name: settings.tun,
+    mtu: settings.mtu,
+    ipv4: { address: formatIpv4(pool4.serverAddress), prefixLen: settings.pool.prefixLen },
+    ...(pool6 ? { ipv6: { address: formatIpv6(serverAddress6(pool6)), prefixLen: pool6.prefixLen } } : {}),
   };
 }
 
-/** `device=phone1 endpoint=1.2.3.4:5555 address=10.8.0.2` (never a secret). */
-export function describe(s: Session): string {
-  const parts = [s.deviceId !== null ? `device=${s.deviceId}` : `session=${s.label}`];
-  if (s.user !== null) parts.push(`user=${s.user}`);
-  parts.push(`endpoint=${displayEndpoint(s.address, s.port)}`, `address=${formatIpv4(s.addr4)}`);
-  if (s.addr6) parts.push(`address6=${formatIpv6(s.addr6)}`);
-  return parts.join(" ");
+function listenKey(l: { host: string; port: number }): string {
+  return `${l.host}|${l.port}`;
 }
 
-function traffic(s: Session): string {
-  const drops = Object.entries(s.drops)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${k}:${n}`)
-    .join(",");
-  return `in=${s.rxPackets}pkt/${s.rxBytes}B out=${s.txPackets}pkt/${s.txBytes}B${drops ? ` drops=${drops}` : ""}`;
+function inRange(n: number, [min, max]: readonly [number, number]): boolean {
+  return Number.isInteger(n) && n >= min && n <= max;
+}
+
+function rangeError(what: string, [min, max]: readonly [number, number], got: number): LiveResult {
+  return { ok: false, error: `${what} must be an integer from ${min} to ${max}, got ${got}` };
 }

@@ -4,7 +4,7 @@
  * snapshot. Per-session counters live on the Session itself.
  */
 
-import { type DropCounters, newDropCounters } from "./sessions.ts";
+import { type DropCounters, newDropCounters } from "./session.ts";
 
 /** Handshake outcomes. */
 export interface HandshakeCounters {

@@ -36,9 +36,10 @@ export interface TunDevice {
   readonly stats: TunStats;
   /**
    * Starts delivering packets to `sink`. Never blocks the event loop and never polls
-   * while idle. Call once.
+   * while idle. Call once. A read error (other than EAGAIN/EINTR) or a throwing sink
+   * stops reading; `onError` hears of it once and the device stays open until close().
    */
-  start(sink: TunSink): void;
+  start(sink: TunSink, onError: (err: Error) => void): void;
   /**
    * Writes one whole IP packet. Synchronous; the caller keeps ownership of `pkt`
    * (it is not retained). Returns false when the kernel refused it (dropped, counted).

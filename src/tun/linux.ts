@@ -15,7 +15,7 @@
  * 5. close() sets STOP and writes the worker's wake eventfd, waits (bounded) until the worker
  *    has left poll(), then closes the TUN fd, so the interface is gone when close() returns.
  * A read error other than EAGAIN/EINTR, or a throwing sink, stops reading and is reported
- * once through `onError`; it never escapes the loop.
+ * once through the `onError` given to start(); it never escapes the loop.
  */
 
 import type { Pointer } from "bun:ffi";
@@ -89,8 +89,6 @@ export interface LinuxTunOptions {
   ipv4?: { address: string; prefixLen: number };
   /** IPv6 address and prefix length, e.g. fd00:8::1/64 (needs MTU >= 1280). */
   ipv6?: { address: string; prefixLen: number };
-  /** Called once when reading stops on an error; default: a line on stderr. */
-  onError?: (err: Error) => void;
 }
 
 /** A Linux TUN interface; see the module comment for the read path. Owns its fd. */
@@ -99,7 +97,7 @@ export class LinuxTun implements TunDevice {
   readonly mtu: number;
   readonly stats: LinuxTunStats = { readPackets: 0, writePackets: 0, writeErrors: 0, readErrors: 0 };
   readonly #fd: number;
-  readonly #onError: (err: Error) => void;
+  #onError: (err: Error) => void = () => {};
   readonly #control = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
   #arena: { buf: Uint8Array; ptr: Pointer } | null = null;
   #sink: TunSink | null = null;
@@ -112,16 +110,16 @@ export class LinuxTun implements TunDevice {
   #closed = false;
 
   /** Takes ownership of `fd` (an O_NONBLOCK TUN fd from `openTun`). */
-  constructor(fd: number, name: string, mtu: number, onError?: (err: Error) => void) {
+  constructor(fd: number, name: string, mtu: number) {
     this.#fd = fd;
     this.name = name;
     this.mtu = mtu;
-    this.#onError = onError ?? ((err) => console.error(`warren: tun ${name}: ${oneLine(err)}`));
   }
 
   /** Starts the poll worker and delivers packets to `sink`. Throws if called twice or after close. */
-  start(sink: TunSink): void {
+  start(sink: TunSink, onError: (err: Error) => void): void {
     if (this.#sink !== null || this.#closed) throw new WarrenError("ERR_TUN_STATE", `TUN ${this.name}: start() called twice or after close()`);
+    this.#onError = onError;
     const url = pollWorkerUrl();
     const wakeFd = libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakeFd < 0) throw new SysError("eventfd", errno(), `start reading ${this.name}`);
@@ -272,7 +270,7 @@ export class LinuxTun implements TunDevice {
  */
 export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
   const { fd, name } = openTun(opts.name);
-  const tun = new LinuxTun(fd, name, opts.mtu, opts.onError);
+  const tun = new LinuxTun(fd, name, opts.mtu);
   try {
     setMtu(name, opts.mtu);
     if (opts.ipv4) setIpv4(name, opts.ipv4.address, opts.ipv4.prefixLen);

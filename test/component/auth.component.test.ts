@@ -12,12 +12,14 @@ import { mintToken } from "../../src/auth/tokens.ts";
 import { validate } from "../../src/config/load.ts";
 import { ServerConfigSchema } from "../../src/config/server-schema.ts";
 import { Pool4 } from "../../src/server/pool.ts";
-import { Server } from "../../src/server/server.ts";
-import type { Logger } from "../../src/lib/log.ts";
+import type { Server } from "../../src/server/server.ts";
+import type { ToyVpnDoor } from "../../src/server/doors/toyvpn.ts";
 import { buildHandshake, paramsText, parseParams } from "../../src/protocol/toyvpn.ts";
-import { FakeTun } from "../fakes/fake-tun.ts";
-import { FakeUdp } from "../fakes/fake-udp.ts";
+import type { FakeUdp } from "../fakes/fake-udp.ts";
 import { ManualClock } from "../fakes/manual-clock.ts";
+import { recordingLogger } from "../lib/log.ts";
+import { startToyServer } from "../lib/server-rig.ts";
+import { waitFor } from "../lib/wait.ts";
 
 const PHONE_A = { address: "::ffff:192.0.2.10", port: 40001 };
 const PHONE_B = { address: "::ffff:192.0.2.20", port: 40002 };
@@ -29,6 +31,7 @@ const cheap = (pw: string) => Bun.password.hash(pw, { algorithm: "argon2id", mem
 
 interface Rig {
   server: Server;
+  toy: ToyVpnDoor;
   setup: AuthSetup;
   udp: FakeUdp;
   clock: ManualClock;
@@ -54,28 +57,20 @@ async function rig(users: Record<string, unknown>, settings: Record<string, unkn
   writeFileSync(keyPath, `${KEY_HEX}\n`, { mode: 0o600 });
   writeFileSync(join(dir, "revoked"), "");
   if (settings.revoked === true) settings = { ...settings, revoked: join(dir, "revoked") };
-  const udp = new FakeUdp();
   const clock = new ManualClock();
-  const logs: string[] = [];
-  const rec = (level: string) => (m: unknown, ...a: unknown[]) => void logs.push(`${level} ${[m, ...a].map(String).join(" ")}`);
-  const log: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug"), trace: rec("trace") };
-  const config = validate(ServerConfigSchema, { users: usersPath, tokenKeyFile: keyPath, ...settings });
+  const log = recordingLogger();
+  const raw = { secret: undefined, users: usersPath, tokenKeyFile: keyPath, ...settings };
+  const config = validate(ServerConfigSchema, raw);
   const setup = AuthSetup.load(config, { clock, log, pool: new Pool4(config.pool.address, config.pool.prefixLen), wallNow: () => NOW_S * 1000 });
-  const server = await Server.start(config, { openTun: () => new FakeTun(), openTransport: async () => udp, auth: setup.auth, clock, log });
+  const { server, toy, udp } = await startToyServer({ config: raw, auth: setup.auth, reloadable: setup, clock, log });
   setup.attach(server);
-  const r = { server, setup, udp, clock, logs, usersPath, dir };
+  const r = { server, toy, setup, udp, clock, logs: log.lines, usersPath, dir };
   rigs.push(r);
   return r;
 }
 
 /** Waits (bounded) until `cond` holds, letting the off-thread checks finish. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
+const until = (cond: () => boolean, what: string) => waitFor(what, cond);
 
 /** Sends the app's three copies and returns the parameter answers that arrive (after any check). */
 async function connect(r: Rig, ep: { address: string; port: number }, credential: string, expectAnswer = true): Promise<string | null> {
@@ -83,7 +78,7 @@ async function connect(r: Rig, ep: { address: string; port: number }, credential
   for (let i = 0; i < 3; i++) r.udp.receive(hs, ep.address, ep.port);
   if (expectAnswer) await until(() => r.udp.sent.some((d) => d.port === ep.port), "an answer");
   else {
-    await until(() => r.server.handshaker.pendingChecks === 0, "the checks");
+    await until(() => r.toy.handshaker.pendingChecks === 0, "the checks");
     await Bun.sleep(20);
   }
   const replies = r.udp.take(ep.address, ep.port);
@@ -100,8 +95,8 @@ describe("users", () => {
     const hs = buildHandshake("alice:pw-alice:phone-1");
     for (let i = 0; i < 3; i++) r.udp.receive(hs, PHONE_A.address, PHONE_A.port);
     expect(r.udp.sent.length).toBe(0); // nothing yet: the check runs off the event loop
-    expect(r.server.handshaker.pendingChecks).toBe(3);
-    await until(() => r.server.handshaker.pendingChecks === 0, "the check");
+    expect(r.toy.handshaker.pendingChecks).toBe(3);
+    await until(() => r.toy.handshaker.pendingChecks === 0, "the check");
     expect(r.udp.take(PHONE_A.address, PHONE_A.port).length).toBe(3);
     expect(r.setup.auth.modes.users?.verifications).toBe(1);
     expect(r.server.stats.handshakes).toMatchObject({ ok: 1, duplicate: 2, rejected: 0 });
@@ -158,7 +153,7 @@ describe("users", () => {
     const r = await rig({ alice: { hash: await cheap("pw") } });
     for (let i = 0; i < 3; i++) r.udp.receive(buildHandshake("alice:pw"), PHONE_A.address, PHONE_A.port);
     r.server.stop();
-    await until(() => r.server.handshaker.pendingChecks === 0, "the check");
+    await until(() => r.toy.handshaker.pendingChecks === 0, "the check");
     expect(r.udp.sent.length).toBe(0);
     expect(r.server.sessions.size).toBe(0);
   });

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SecretAuth } from "../../src/auth/secret.ts";
 import { controlRequest } from "../../src/admin/control-client.ts";
 import { claimSocket } from "../../src/admin/control.ts";
 import { listenHttp, type HttpListener } from "../../src/admin/http.ts";
@@ -16,15 +15,18 @@ import { Ops } from "../../src/admin/ops.ts";
 import { type AdminCommand, runAdmin } from "../../src/cli/admin.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { ServerConfigSchema, type ServerConfig } from "../../src/config/server-schema.ts";
-import { Server } from "../../src/server/server.ts";
-import { getLogLevel, type Logger, setLogLevel } from "../../src/lib/log.ts";
+import type { Server } from "../../src/server/server.ts";
+import { getLogLevel, setLogLevel } from "../../src/lib/log.ts";
 import { buildHandshake, paramsText, parseParams } from "../../src/protocol/toyvpn.ts";
 import { LINKTYPE_RAW, readPcap } from "../../src/protocol/pcap.ts";
 import { FakeTun } from "../fakes/fake-tun.ts";
 import { FakeUdp } from "../fakes/fake-udp.ts";
 import { ManualClock } from "../fakes/manual-clock.ts";
 import { formatIpv4, icmpEcho4 } from "../fakes/packets.ts";
+import { recordingLogger } from "../lib/log.ts";
 import { parseExposition, valueOf } from "../lib/prom-text.ts";
+import { startToyServer } from "../lib/server-rig.ts";
+import { waitFor } from "../lib/wait.ts";
 
 const SECRET = "s3cret";
 const PHONE_A = { address: "::ffff:192.0.2.10", port: 40001, id: "phone-a" };
@@ -34,9 +36,8 @@ const dir = mkdtempSync(join(tmpdir(), "warren-ops-"));
 const sock = join(dir, "ctl", "warren.sock");
 const configFile = join(dir, "warren.json");
 const hookLog = join(dir, "hooks.txt");
-const logs: string[] = [];
-const rec = (level: string) => (m: unknown, ...a: unknown[]) => void logs.push(`${level} ${[m, ...a].map(String).join(" ")}`);
-const log: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug"), trace: rec("trace") };
+const log = recordingLogger();
+const logs = log.lines;
 
 function writeConfig(extra: Record<string, unknown> = {}): void {
   writeFileSync(configFile, JSON.stringify({
@@ -74,19 +75,13 @@ function pingExchange(p: { address: string; port: number; id: string }, seq: num
   udp.take(p.address, p.port);
 }
 
-const waitUntil = async (what: string, f: () => boolean, ms = 15000) => {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-};
+const waitUntil = (what: string, f: () => boolean, timeoutMs = 15000) => waitFor(what, f, { timeoutMs, intervalMs: 20 });
 
 beforeAll(async () => {
   writeConfig();
   const cfg = load();
   ops = await Ops.prepare({ config: cfg, reloadConfig: load, configFile, now: () => clock.now(), log });
-  server = await Server.start(cfg, { openTun: () => tun, openTransport: async () => udp, auth: new SecretAuth(SECRET), clock, log });
+  ({ server } = await startToyServer({ config: JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>, tun, udp, clock, log }));
   ops.start(server);
   http = listenHttp("127.0.0.1", 0, () => ops.snapshot(), log);
   addr[PHONE_A.id] = connect(PHONE_A);
@@ -121,14 +116,14 @@ describe("ops on a fake server", () => {
 
   test("set / get: validated like the config file; the secret is write-only", async () => {
     expect((await controlRequest(sock, { cmd: "set", key: "idle-timeout", value: "120" })).previous).toBe("180");
-    expect(server.idleTimeoutMs).toBe(120_000);
+    expect(server.live().idleTimeout).toBe(120);
     expect((await controlRequest(sock, { cmd: "get", key: "idle-timeout" })).value).toBe("120");
     await expect(controlRequest(sock, { cmd: "set", key: "idle-timeout", value: "5" })).rejects.toThrow(/idle-timeout: expected seconds from 10 to 86400/);
     await controlRequest(sock, { cmd: "set", key: "isolate", value: "on" });
-    expect(server.router.isolate).toBe(true);
+    expect(server.live().isolate).toBe(true);
     await controlRequest(sock, { cmd: "set", key: "isolate", value: "false" });
     await controlRequest(sock, { cmd: "set", key: "max-clients", value: "7" });
-    expect(server.handshaker.maxClients).toBe(7);
+    expect(server.live().maxClients).toBe(7);
     await controlRequest(sock, { cmd: "set", key: "log-level", value: "debug" });
     expect(getLogLevel()).toBe("debug");
     await controlRequest(sock, { cmd: "set", key: "log-level", value: level0 });
@@ -180,12 +175,12 @@ describe("ops on a fake server", () => {
     const r = await controlRequest(sock, { cmd: "reload" });
     expect(r.changed).toEqual([{ key: "idleTimeout", from: "180", to: "90" }]);
     expect(r.restart).toEqual(["mtu"]);
-    expect(server.idleTimeoutMs).toBe(90_000);
+    expect(server.live().idleTimeout).toBe(90);
     expect(server.sessions.all()).toEqual(sessionsBefore);
     // a broken file changes nothing
     writeFileSync(configFile, '{"idleTimeout": 3}');
     await expect(controlRequest(sock, { cmd: "reload" })).rejects.toThrow(/idleTimeout/);
-    expect(server.idleTimeoutMs).toBe(90_000);
+    expect(server.live().idleTimeout).toBe(90);
     writeConfig({ idleTimeout: 90, mtu: 1300 });
   });
 
@@ -251,7 +246,7 @@ describe("ops on a fake server", () => {
   test("kick: ends the session, frees the address, runs the disconnect hook; its packets are dropped", async () => {
     const r = await controlRequest(sock, { cmd: "kick", target: addr[PHONE_B.id] as string });
     expect(r.kicked).toEqual([{ id: PHONE_B.id, address: addr[PHONE_B.id] as string }]);
-    expect(server.sessions.byDevice(PHONE_B.id)).toBeUndefined();
+    expect(server.sessions.byDevice(null, PHONE_B.id)).toBeUndefined();
     expect(server.pool4.used).toBe(1);
     const written = tun.written.length;
     udp.receive(icmpEcho4({ src: addr[PHONE_B.id] as string, dst: "10.8.0.1", id: 7, seq: 99, payload: new Uint8Array(8) }), PHONE_B.address, PHONE_B.port);

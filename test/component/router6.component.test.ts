@@ -4,35 +4,15 @@
  * checks the IPv4 path has in server.component.test.ts.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
-import { SecretAuth } from "../../src/auth/secret.ts";
-import { validate } from "../../src/config/load.ts";
-import { ServerConfigSchema } from "../../src/config/server-schema.ts";
-import { Server } from "../../src/server/server.ts";
-import type { Logger } from "../../src/lib/log.ts";
 import { buildHandshake, paramsText, parseParams, type Params } from "../../src/protocol/toyvpn.ts";
-import { FakeTun } from "../fakes/fake-tun.ts";
-import { FakeUdp } from "../fakes/fake-udp.ts";
-import { ManualClock } from "../fakes/manual-clock.ts";
 import { icmpEcho6, parseIcmpEcho6, udp6 } from "../fakes/packets.ts";
+import { startToyServer, type ToyRig } from "../lib/server-rig.ts";
 
 const PHONE_A = { address: "::ffff:192.0.2.10", port: 40001 };
 const PHONE_B = { address: "2001:db8::20", port: 40002 };
-const quiet = () => {};
-const log: Logger = { error: quiet, warn: quiet, info: quiet, debug: quiet, trace: quiet };
+type Rig = ToyRig;
 
-interface Rig {
-  server: Server;
-  tun: FakeTun;
-  udp: FakeUdp;
-}
-
-async function rig(overrides: Record<string, unknown> = {}): Promise<Rig> {
-  const tun = new FakeTun();
-  const udp = new FakeUdp();
-  const config = validate(ServerConfigSchema, { secret: "s3cret", pool6: "fd00:8::/64", ...overrides });
-  const server = await Server.start(config, { openTun: () => tun, openTransport: async () => udp, auth: new SecretAuth("s3cret"), clock: new ManualClock(), log });
-  return { server, tun, udp };
-}
+const rig = (overrides: Record<string, unknown> = {}): Promise<Rig> => startToyServer({ config: { pool6: "fd00:8::/64", ...overrides } });
 
 /** Handshakes from `ep`; returns the parameters pushed. */
 function connect(r: Rig, ep: { address: string; port: number }): Params {

@@ -3,45 +3,23 @@
  * kernel, ManualClock the time. No root, no sockets.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
-import { SecretAuth } from "../../src/auth/secret.ts";
-import { validate } from "../../src/config/load.ts";
-import { ServerConfigSchema } from "../../src/config/server-schema.ts";
-import { Server } from "../../src/server/server.ts";
-import type { Logger } from "../../src/lib/log.ts";
 import { buildHandshake, KEEPALIVE, paramsText, parseParams, REHANDSHAKE } from "../../src/protocol/toyvpn.ts";
-import { FakeTun } from "../fakes/fake-tun.ts";
-import { FakeUdp } from "../fakes/fake-udp.ts";
-import { ManualClock } from "../fakes/manual-clock.ts";
+import { recordingLogger } from "../lib/log.ts";
+import { startToyServer, type ToyRig } from "../lib/server-rig.ts";
 import { icmpEcho4, parseIcmpEcho4 } from "../fakes/packets.ts";
 
 const PHONE_A = { address: "::ffff:192.0.2.10", port: 40001 };
 const PHONE_B = { address: "::ffff:192.0.2.20", port: 40002 };
 const V6_PHONE = { address: "2001:db8::99", port: 50000 };
 
-interface Rig {
-  server: Server;
-  tun: FakeTun;
-  udp: FakeUdp;
-  clock: ManualClock;
+interface Rig extends ToyRig {
   logs: string[];
 }
 
 async function rig(overrides: Record<string, unknown> = {}): Promise<Rig> {
-  const tun = new FakeTun();
-  const udp = new FakeUdp();
-  const clock = new ManualClock();
-  const logs: string[] = [];
-  const rec = (level: string) => (m: unknown, ...a: unknown[]) => void logs.push(`${level} ${[m, ...a].map(String).join(" ")}`);
-  const log: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug"), trace: rec("trace") };
-  const config = validate(ServerConfigSchema, { secret: "s3cret", ...overrides });
-  const server = await Server.start(config, {
-    openTun: () => tun,
-    openTransport: async () => udp,
-    auth: new SecretAuth("s3cret"),
-    clock,
-    log,
-  });
-  return { server, tun, udp, clock, logs };
+  const log = recordingLogger();
+  const r = await startToyServer({ config: overrides, log });
+  return { ...r, logs: log.lines };
 }
 
 /** Handshakes like the app (three copies); returns the pushed address. */
@@ -102,7 +80,7 @@ describe("server engine on fakes", () => {
     r.udp.receive(p, PHONE_A.address, PHONE_A.port);
     expect(r.tun.written.length).toBe(1);
     expect(Buffer.from(r.tun.written[0] as Uint8Array).equals(Buffer.from(p))).toBe(true);
-    const s = r.server.sessions.byDevice("x") ?? r.server.sessions.all()[0];
+    const s = r.server.sessions.byDevice(null, "x") ?? r.server.sessions.all()[0];
     expect(s?.rxPackets).toBe(1);
     expect(s?.rxBytes).toBe(p.length);
   });
@@ -170,10 +148,10 @@ describe("server engine on fakes", () => {
   test("isolate can be switched at runtime", () => {
     connect(r, PHONE_A);
     connect(r, PHONE_B);
-    r.server.router.isolate = true;
+    r.server.setLive({ key: "isolate", value: true });
     r.udp.receive(ping("10.8.0.2", "10.8.0.3"), PHONE_A.address, PHONE_A.port);
     expect(r.udp.take(PHONE_B.address, PHONE_B.port).length).toBe(0);
-    r.server.router.isolate = false;
+    r.server.setLive({ key: "isolate", value: false });
     r.udp.receive(ping("10.8.0.2", "10.8.0.3"), PHONE_A.address, PHONE_A.port);
     expect(r.udp.take(PHONE_B.address, PHONE_B.port).length).toBe(1);
   });
@@ -243,7 +221,7 @@ describe("server engine on fakes", () => {
 
   test("idle timeout can change at runtime", () => {
     connect(r, PHONE_A);
-    r.server.idleTimeoutMs = 20_000;
+    expect(r.server.setLive({ key: "idleTimeout", value: 20 })).toEqual({ ok: true });
     r.clock.advance(25_000);
     expect(r.server.sessions.size).toBe(0);
   });

@@ -141,8 +141,8 @@ function udpPacketView(port: number, text: string): Uint8Array {
 async function flood(name: string, expect: number): Promise<void> {
   const checker = new FloodChecker(expect);
   const errors: string[] = [];
-  const tun = openLinuxTun({ name, mtu: 1400, ipv4: { address: "10.99.0.1", prefixLen: 24 }, onError: (e) => errors.push(oneLine(e)) });
-  tun.start(checker);
+  const tun = openLinuxTun({ name, mtu: 1400, ipv4: { address: "10.99.0.1", prefixLen: 24 } });
+  tun.start(checker, (e) => errors.push(oneLine(e)));
   emit({ event: "ready", name: tun.name });
   await stdinDone();
   await Bun.sleep(300); // let the last queued packets drain
@@ -217,8 +217,8 @@ function errorsMode(name: string): void {
 
 async function failuresMode(name: string): Promise<void> {
   const sinkErrors: string[] = [];
-  const tun = openLinuxTun({ name, mtu: 1400, ipv4: { address: "10.99.0.1", prefixLen: 24 }, onError: (e) => sinkErrors.push(oneLine(e)) });
-  tun.start({ packet: () => { throw new Error("boom"); }, flush: () => {} });
+  const tun = openLinuxTun({ name, mtu: 1400, ipv4: { address: "10.99.0.1", prefixLen: 24 } });
+  tun.start({ packet: () => { throw new Error("boom"); }, flush: () => {} }, (e) => sinkErrors.push(oneLine(e)));
   const socket = await Bun.udpSocket({});
   for (let i = 0; i < 3; i++) {
     socket.send("x", FLOOD_PORT, "10.99.0.2");
@@ -228,9 +228,9 @@ async function failuresMode(name: string): Promise<void> {
   tun.close();
 
   const goneErrors: string[] = [];
-  const tun2 = openLinuxTun({ name, mtu: 1400, ipv4: { address: "10.99.0.1", prefixLen: 24 }, onError: (e) => goneErrors.push(oneLine(e)) });
+  const tun2 = openLinuxTun({ name, mtu: 1400, ipv4: { address: "10.99.0.1", prefixLen: 24 } });
   let packets = 0;
-  tun2.start({ packet: () => void packets++, flush: () => {} });
+  tun2.start({ packet: () => void packets++, flush: () => {} }, (e) => goneErrors.push(oneLine(e)));
   await Bun.sleep(100);
   const del = spawnSync(["ip", "link", "del", name]).exitCode;
   await Bun.sleep(300);

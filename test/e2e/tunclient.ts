@@ -78,7 +78,6 @@ const tun = openLinuxTun({
   mtu,
   ipv4: { address: a4.address, prefixLen: 32 },
   ...(a6 ? { ipv6: { address: a6.address, prefixLen: 128 } } : {}),
-  onError: (e) => console.error(`tunclient: tun: ${e.message}`),
 });
 for (const r of p.routes) {
   if (r.address.includes(":")) addRoute6(r.address, r.prefixLen, tunName);
@@ -101,7 +100,7 @@ tun.start({
     }
     batch.length = 0;
   },
-});
+}, (e) => console.error(`tunclient: tun: ${e.message}`));
 onData = (d) => {
   tun.write(d);
 };

@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError, SysError } from "../../lib/errors.ts";
 import { AF_INET, AF_INET6, cString, errno, HOST_LE, libc, nativeBuffer, releaseBuffer, SOCK_CLOEXEC, SOCK_DGRAM } from "./libc.ts";
 import { checkIfName, IFR_SIN_ADDR, IFR_SIN_FAMILY, IFR_UNION, newIfreq } from "./ifreq.ts";
-import { IPV4_LEN, isUnspecified, networkOf, parseIpv4, parseIpv6, prefixMask } from "./inet.ts";
+import { IPV4_LEN, isUnspecified, networkOf, parseIpv4Bytes as parseIpv4, parseIpv6, prefixMask } from "../../protocol/ip.ts";
 import { type DefaultRoute, parseDefaultRoute4, parseDefaultRoute6 } from "./proc-route.ts";
 
 export type { DefaultRoute } from "./proc-route.ts";

@@ -11,7 +11,7 @@
  * digits in network order, numbers are hex.
  */
 
-import { formatIpv4, formatIpv6, IPV6_LEN } from "./inet.ts";
+import { formatIpv4Bytes as formatIpv4, formatIpv6, IPV6_LEN } from "../../protocol/ip.ts";
 
 /** A default route: next hop (`0.0.0.0` / `::` when the route has none) and device. */
 export interface DefaultRoute {

@@ -10,7 +10,7 @@
 
 import { readFileSync } from "node:fs";
 import { HOST_LE } from "./libc.ts";
-import { formatIpv4, formatIpv6, IPV6_LEN, parseIpv4, parseIpv6 } from "./inet.ts";
+import { formatIpv4Bytes as formatIpv4, formatIpv6, IPV6_LEN, parseIpv4Bytes as parseIpv4, parseIpv6 } from "../../protocol/ip.ts";
 
 /** A route that matches an address: its prefix length, device and next hop (absent = on-link). */
 export interface MatchedRoute {

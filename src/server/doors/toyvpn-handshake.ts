@@ -1,6 +1,6 @@
 /**
  * @module server/doors/toyvpn-handshake
- * Turns a handshake datagram into a session, or into silence:
+ * Turns a ToyVpn handshake datagram into a session, or into silence:
  *   0. admit it (auth/ratelimit.ts): a locked-out source, one over its rate or a
  *      server over its handshake budget is rejected (reason=locked-out,
  *      rate-limited, busy) before any work
@@ -12,19 +12,19 @@
  *      the datagram's turn ends there, and steps 3-5 run when it resolves, against
  *      the session table as it is then (at most MAX_PENDING_CHECKS wait at once)
  *   3. a copy of a handshake already answered within a second is absorbed
- *   4. open the session (replaces the device's or endpoint's old one), or refuse
- *      when the pool is full / max clients is reached (logged, no answer)
+ *   4. open the session (it continues the device's or the endpoint's old one), or
+ *      refuse when the pool is full / max clients is reached (logged, no answer)
  *   5. answer with the 1024-byte parameter datagram, HANDSHAKE_REPEAT times
  */
 
-import { HANDSHAKE_REPEAT, parseHandshake } from "../../protocol/toyvpn.ts";
-import type { AuthResult, Authenticator, Grant } from "../../auth/secret.ts";
+import { type AuthResult, type Authenticator, identityOf } from "../../auth/secret.ts";
 import { type Admission, credentialFingerprint, type HandshakeLimiter, sourceKey } from "../../auth/ratelimit.ts";
+import { formatEndpoint } from "../../protocol/ip.ts";
+import { HANDSHAKE_REPEAT, parseHandshake } from "../../protocol/toyvpn.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { LogLimiter, type Logger } from "../../lib/log.ts";
-import type { Transport } from "../../transport/transport.ts";
-import type { HandshakeHandler } from "../router.ts";
-import type { Session, SessionTable } from "../sessions.ts";
+import type { Session } from "../session.ts";
+import type { OpenRefusal, SessionSpec, SessionTable } from "../sessions.ts";
 import type { ServerStats } from "../stats.ts";
 
 /** A duplicate handshake from the same endpoint within this window is not answered again. */
@@ -34,46 +34,40 @@ export const MAX_PENDING_CHECKS = 1024;
 /** Reasons that mean "not now" rather than "wrong": they do not count towards a lockout. */
 const NOT_FAILURES: ReadonlySet<string> = new Set(["busy", "rate-limited", "locked-out"]);
 
-/** `::ffff:1.2.3.4` -> `1.2.3.4`; IPv6 in brackets for `addr:port` display. */
-export function displayEndpoint(address: string, port: number): string {
-  const a = address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
-  return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
-}
-
-/** What the handshaker needs. */
-export interface HandshakeDeps {
+/** What the handshaker needs from its door. */
+export interface HandshakeHost {
   sessions: SessionTable;
-  transport: Transport;
   clock: Clock;
   stats: ServerStats;
   log: Logger;
-  auth: Authenticator;
-  /** Handshake rate limits and lockouts; none when absent. */
-  limiter?: HandshakeLimiter;
-  /** Builds a client's parameter datagram. */
-  params(addr4: number, addr6: Uint8Array | null): Uint8Array;
+  /** The session at this endpoint. */
+  atEndpoint(address: string, port: number): Session | undefined;
+  /** Opens a session of this door (also indexes it and builds its parameters); null if refused (logged). */
+  open(spec: Omit<SessionSpec, "door">, now: number): { ok: true; session: Session } | { ok: false; reason: OpenRefusal | "params" };
+  /** When `s` was last sent its parameters (-Infinity: never). */
+  lastAnswer(s: Session): number;
+  /** Records that `s` is being answered now. */
+  markAnswered(s: Session, now: number): void;
+  /** Sends `s` its parameter datagram now (once). */
+  sendParams(s: Session): void;
 }
 
-/** The handshake stage of the router. */
-export class Handshaker implements HandshakeHandler {
-  /** Refuse new sessions beyond this many (0 = only the pool limits). Changeable at runtime. */
-  maxClients = 0;
-  /** Current authenticator; replaceable at runtime. */
+/** The handshake stage of the ToyVpn door. */
+export class Handshaker {
+  /** Current authenticator; replaced through the door's `change`. */
   auth: Authenticator;
   /** Rate limits and lockouts (null = none). */
   readonly limiter: HandshakeLimiter | null;
-  readonly #d: HandshakeDeps;
+  readonly #h: HandshakeHost;
   readonly #rejectLog = new LogLimiter(20);
   readonly #lockLog = new LogLimiter(5);
-  /** What each session's credential proved (for reloads that revoke). */
-  readonly #grants = new WeakMap<Session, Grant>();
   #pending = 0;
   #closed = false;
 
-  constructor(deps: HandshakeDeps) {
-    this.#d = deps;
-    this.auth = deps.auth;
-    this.limiter = deps.limiter ?? null;
+  constructor(host: HandshakeHost, auth: Authenticator, limiter: HandshakeLimiter | null) {
+    this.#h = host;
+    this.auth = auth;
+    this.limiter = limiter;
   }
 
   /** Slow credential checks being awaited. */
@@ -81,19 +75,15 @@ export class Handshaker implements HandshakeHandler {
     return this.#pending;
   }
 
-  /** What `s`'s credential proved (user or token), if it was more than the shared secret. */
-  grantOf(s: Session): Grant | undefined {
-    return this.#grants.get(s);
-  }
-
   /** Ignores checks that resolve from now on (the server is stopping). */
   close(): void {
     this.#closed = true;
   }
 
+  /** One handshake datagram (first byte 0x00, more than one byte). */
   handshake(d: Uint8Array, address: string, port: number): void {
-    const deps = this.#d;
-    const now = deps.clock.now();
+    const h = this.#h;
+    const now = h.clock.now();
     const gate: Admission = this.limiter === null ? "ok" : this.limiter.admit(address, now);
     if (gate !== "ok") return this.#reject(address, port, gate, now);
     const payload = parseHandshake(d);
@@ -106,82 +96,84 @@ export class Handshaker implements HandshakeHandler {
     r.then(
       (res) => {
         this.#pending--;
-        if (!this.#closed) this.#accept(res, address, port, deps.clock.now(), print);
+        if (!this.#closed) this.#accept(res, address, port, h.clock.now(), print);
       },
       () => {
         this.#pending--;
-        if (!this.#closed) this.#reject(address, port, "busy", deps.clock.now());
+        if (!this.#closed) this.#reject(address, port, "busy", h.clock.now());
       },
     );
   }
 
   /** Steps 3-5 for a judged credential (now, or when a slow check resolved). */
   #accept(r: AuthResult, address: string, port: number, now: number, print: number): void {
-    const deps = this.#d;
+    const h = this.#h;
     if (!r.ok) return this.#reject(address, port, r.reason, now, r.user, print);
     this.limiter?.success(address);
-
-    const existing = deps.sessions.byEndpoint(address, port);
-    if (existing !== undefined && existing.deviceId === r.deviceId && existing.user === r.user) {
-      existing.lastSeen = now;
-      if (r.grant !== undefined) this.#grants.set(existing, r.grant);
-      if (now - existing.lastAnswer < REANSWER_INTERVAL_MS) {
-        deps.stats.handshakes.duplicate++;
-        return;
-      }
-      deps.stats.handshakes.ok++;
-      return this.#answer(existing, now);
+    const identity = identityOf(r.grant);
+    const existing = h.atEndpoint(address, port);
+    if (existing !== undefined && existing.deviceId === r.deviceId && existing.identity === identity) {
+      return this.#renew(existing, r, now);
     }
-
-    const replacing = existing !== undefined || (r.deviceId !== null && deps.sessions.byDevice(r.deviceId) !== undefined);
-    if (this.maxClients > 0 && !replacing && deps.sessions.size >= this.maxClients) {
-      deps.stats.handshakes.refused++;
-      deps.log.warn(`handshake refused from ${displayEndpoint(address, port)}: max clients (${this.maxClients}) reached`);
-      return;
-    }
-    const fixedAddr4 = r.fixedAddrs4 !== undefined && r.fixedAddrs4.length > 1 ? this.#pickFixed(r.fixedAddrs4, existing, r.deviceId) : r.fixedAddr4;
-    const res = deps.sessions.open(
-      { address, port, deviceId: r.deviceId, user: r.user, fixedAddr4, params: deps.params },
-      now,
-    );
+    const cont = h.sessions.byDevice(identity, r.deviceId) ?? null;
+    if (existing !== undefined) h.sessions.close(existing, "replaced", now);
+    const fixedAddr4 = r.fixedAddrs4 !== undefined && r.fixedAddrs4.length > 1 ? this.#pickFixed(r.fixedAddrs4, cont) : r.fixedAddr4;
+    const res = h.open({ identity, deviceId: r.deviceId, user: r.user, grant: r.grant ?? null, address, port, fixedAddr4, continues: cont }, now);
     if (!res.ok) {
-      deps.stats.handshakes.refused++;
-      const why = res.reason === "pool-full" ? "address pool exhausted" : "fixed address in use";
-      deps.log.warn(`handshake refused from ${displayEndpoint(address, port)}: ${why}`);
+      h.stats.handshakes.refused++;
+      h.log.warn(`handshake refused from ${formatEndpoint(address, port)}: ${REFUSALS[res.reason]}`);
       return;
     }
-    deps.stats.handshakes.ok++;
-    if (r.grant !== undefined) this.#grants.set(res.session, r.grant);
+    h.stats.handshakes.ok++;
     this.#answer(res.session, now);
   }
 
-  /** One of a user's fixed addresses: the one this device (or endpoint) holds, else a free one. */
-  #pickFixed(addrs: readonly number[], atEndpoint: Session | undefined, deviceId: string | null): number {
-    const sessions = this.#d.sessions;
-    const mine = deviceId !== null ? sessions.byDevice(deviceId) : atEndpoint;
-    if (mine !== undefined && addrs.includes(mine.addr4)) return mine.addr4;
-    return addrs.find((a) => sessions.byAddr4(a) === undefined) ?? (addrs[0] as number);
+  /** The same device at the same endpoint again: a copy of the last handshake, or a renewal. */
+  #renew(s: Session, r: AuthResult & { ok: true }, now: number): void {
+    const h = this.#h;
+    s.lastSeen = now;
+    if (r.grant !== undefined) s.grant = r.grant;
+    if (now - h.lastAnswer(s) < REANSWER_INTERVAL_MS) {
+      h.stats.handshakes.duplicate++;
+      return;
+    }
+    h.stats.handshakes.ok++;
+    this.#answer(s, now);
+  }
+
+  /** One of a user's fixed addresses: the one this device holds, else a free one. */
+  #pickFixed(addrs: readonly number[], mine: Session | null): number {
+    if (mine !== null && addrs.includes(mine.addr4)) return mine.addr4;
+    return addrs.find((a) => this.#h.sessions.byAddr4(a) === undefined) ?? (addrs[0] as number);
   }
 
   #answer(s: Session, now: number): void {
-    s.lastAnswer = now;
-    for (let i = 0; i < HANDSHAKE_REPEAT; i++) this.#d.transport.sendNow(s.params, s.port, s.address);
+    this.#h.markAnswered(s, now);
+    for (let i = 0; i < HANDSHAKE_REPEAT; i++) this.#h.sendParams(s);
   }
 
   #reject(address: string, port: number, reason: string, now: number, user?: string, print = 0): void {
-    const deps = this.#d;
-    if (NOT_FAILURES.has(reason)) deps.stats.handshakes.limited++;
-    else deps.stats.handshakes.rejected++;
+    const h = this.#h;
+    if (NOT_FAILURES.has(reason)) h.stats.handshakes.limited++;
+    else h.stats.handshakes.rejected++;
     if (this.limiter !== null && !NOT_FAILURES.has(reason) && this.limiter.failure(address, port, now, print)) {
       const l = this.limiter.limits;
       if (this.#lockLog.take(now) >= 0) {
-        deps.log.warn(`handshake source ${sourceKey(address)} locked out for ${Math.round(l.lockoutMs / 1000)} s after ${l.lockoutFailures} failed handshakes within ${Math.round(l.lockoutWindowMs / 1000)} s`);
+        h.log.warn(`handshake source ${sourceKey(address)} locked out for ${Math.round(l.lockoutMs / 1000)} s after ${l.lockoutFailures} failed handshakes within ${Math.round(l.lockoutWindowMs / 1000)} s`);
       }
     }
     const suppressed = this.#rejectLog.take(now);
     if (suppressed < 0) return;
     const more = suppressed > 0 ? ` (${suppressed} similar lines suppressed)` : "";
     const who = user !== undefined ? ` user=${user}` : "";
-    deps.log.warn(`handshake rejected from ${displayEndpoint(address, port)} reason=${reason}${who}${more}`);
+    h.log.warn(`handshake rejected from ${formatEndpoint(address, port)} reason=${reason}${who}${more}`);
   }
 }
+
+/** Log wording of each refusal. */
+const REFUSALS: Record<OpenRefusal | "params", string> = {
+  "pool-full": "address pool exhausted",
+  "address-taken": "fixed address in use",
+  "max-clients": "max clients reached",
+  params: "its parameters do not fit in one datagram",
+};

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CaptureManager, CaptureWriter, CHUNK_SIZE, MAX_CHUNKS } from "../../../src/admin/capture.ts";
-import type { Session } from "../../../src/server/sessions.ts";
+import type { Session } from "../../../src/server/session.ts";
 import type { Logger } from "../../../src/lib/log.ts";
 import { readPcap } from "../../../src/protocol/pcap.ts";
 

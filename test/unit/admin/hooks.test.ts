@@ -1,7 +1,7 @@
 /** admin/hooks: environment, and real `sh -c` runs: success, failure, time limit. */
 import { describe, expect, test } from "bun:test";
 import { hookEnv, type HookOutcome, Hooks } from "../../../src/admin/hooks.ts";
-import type { Session } from "../../../src/server/sessions.ts";
+import type { Session } from "../../../src/server/session.ts";
 import type { Logger } from "../../../src/lib/log.ts";
 
 const session = {

@@ -3,23 +3,20 @@ import { describe, expect, test } from "bun:test";
 import { configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "../../../src/admin/settings.ts";
 import { validate } from "../../../src/config/load.ts";
 import { ServerConfigSchema } from "../../../src/config/server-schema.ts";
-import type { LogLevelName } from "../../../src/lib/log.ts";
+import type { LiveChange, LiveResult, LiveSettings } from "../../../src/server/server.ts";
 
-function target(): LiveTarget & { secrets: string[]; level: LogLevelName } {
-  const t = {
-    level: "info" as LogLevelName,
-    secrets: [] as string[],
-    getLogLevel: () => t.level,
-    setLogLevel: (l: LogLevelName) => void (t.level = l),
-    idleTimeoutMs: 180_000,
-    isolate: false,
-    maxClients: 0,
-    setSecret: (s: string) => void t.secrets.push(s),
-    onConnect: null as string | null,
-    onDisconnect: null as string | null,
-    captureMaxBytes: 1 << 20,
+/** A stand-in for the server's live settings: records secrets, validates like Server.setLive. */
+function target(opts: { secretDoor?: boolean } = {}): LiveTarget & { secrets: string[]; state: LiveSettings } {
+  const state: LiveSettings = { logLevel: "info", idleTimeout: 180, isolate: false, maxClients: 0 };
+  const secrets: string[] = [];
+  const setLive = (c: LiveChange): LiveResult => {
+    if (c.key === "secret") {
+      if (opts.secretDoor === false) return { ok: false, error: "no front door uses a shared secret" };
+      secrets.push(c.value);
+    } else if (c.key !== "reloadAuth") (state as unknown as Record<string, unknown>)[c.key] = c.value;
+    return { ok: true };
   };
-  return t;
+  return { state, secrets, live: () => ({ ...state }), setLive, hooks: { onConnect: null, onDisconnect: null }, capture: { maxBytes: 1 << 20 } };
 }
 
 const cfg = (o: Record<string, unknown> = {}) => validate(ServerConfigSchema, { secret: "abc", ...o });
@@ -29,7 +26,7 @@ describe("set / get", () => {
     const t = target();
     expect(setSetting(t, "log-level", "debug")).toEqual({ ok: true, value: "debug", previous: "info" });
     expect(setSetting(t, "idle-timeout", "60")).toEqual({ ok: true, value: "60", previous: "180" });
-    expect(t.idleTimeoutMs).toBe(60_000);
+    expect(t.state.idleTimeout).toBe(60);
     expect(setSetting(t, "isolate", "yes")).toEqual({ ok: true, value: "true", previous: "false" });
     expect(setSetting(t, "max-clients", "12")).toEqual({ ok: true, value: "12", previous: "0" });
     expect(getSetting(t, "max-clients")).toEqual({ ok: true, value: "12" });
@@ -45,7 +42,7 @@ describe("set / get", () => {
     expect(t.secrets).toEqual(["hunter2-new"]);
     expect(getSetting(t, "secret")).toMatchObject({ ok: false, code: "ERR_WRITE_ONLY" });
     expect(JSON.stringify(setSetting(t, "secret", ""))).not.toContain("hunter2");
-    expect(setSetting({ ...target(), setSecret: null }, "secret", "x")).toMatchObject({ ok: false, code: "ERR_UNSUPPORTED" });
+    expect(setSetting(target({ secretDoor: false }), "secret", "x")).toMatchObject({ ok: false, code: "ERR_UNSUPPORTED" });
   });
 });
 

@@ -1,6 +1,6 @@
 /** config/ops: the operations settings as the schema sees them. */
 import { describe, expect, test } from "bun:test";
-import { parseSize } from "../../../src/config/ops-schema.ts";
+import { parseSize } from "../../../src/config/fields.ts";
 import { validate } from "../../../src/config/load.ts";
 import { ServerConfigSchema } from "../../../src/config/server-schema.ts";
 

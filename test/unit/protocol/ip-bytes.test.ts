@@ -1,13 +1,13 @@
 /**
- * @module test/unit/platform/inet.test
- * Address text <-> bytes in `platform/linux/inet.ts`: RFC 4291 input forms, RFC 5952
+ * @module test/unit/protocol/ip-bytes.test
+ * Address text <-> bytes in `protocol/ip.ts`: RFC 4291 input forms, RFC 5952
  * output, masks, and inputs that must be rejected (null, never a throw).
  */
 
 import { describe, expect, test } from "bun:test";
 import {
-  formatIpv4, formatIpv6, isUnspecified, networkOf, parseIpv4, parseIpv6, prefixMask,
-} from "../../../src/platform/linux/inet.ts";
+  formatIpv4Bytes as formatIpv4, formatIpv6, isUnspecified, networkOf, parseIpv4Bytes as parseIpv4, parseIpv6, prefixMask,
+} from "../../../src/protocol/ip.ts";
 
 const hex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b).toString("hex"));
 

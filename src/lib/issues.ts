@@ -1,0 +1,27 @@
+/**
+ * @module lib/issues
+ * valibot issues as one line of text naming each bad field: the form every config
+ * error and every rejected file entry takes (`field: message; field2: message`).
+ */
+
+import * as v from "valibot";
+
+/** valibot issues -> one line: `field: message; field2: message`. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): { field: string; text: string } {
+  const parts: string[] = [];
+  let first = "";
+  for (const issue of issues) {
+    let path = v.getDotPath(issue) ?? "";
+    if (issue.kind === "schema" && issue.expected === "never" && path) {
+      // strictObject: an unknown key
+      parts.push(`${path}: unknown setting`);
+      first ||= path;
+      continue;
+    }
+    path ||= "config";
+    first ||= path;
+    parts.push(`${path}: ${issue.message}`);
+  }
+  return { field: first, text: parts.join("; ") };
+}
+
