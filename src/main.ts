@@ -13,6 +13,7 @@ import { runToken } from "./cli/token.ts";
 import { runWatchdog, WATCHDOG_HELP } from "./cli/watchdog.ts";
 import { reportFailure } from "./cli/daemon.ts";
 import { ADMIN_HELP, isAdminCommand, runAdmin } from "./cli/admin.ts";
+import { LOCKOUTS_HELP, runLockouts, runUnlock } from "./cli/lockouts.ts";
 import { versionLine } from "./lib/version.ts";
 
 const HELP = `usage: warren <command> [options]
@@ -29,6 +30,7 @@ commands:
   set, get   change or show a setting live (log-level, idle-timeout, ...)
   reload     re-read the config file (same as SIGHUP)
   capture    start/stop a per-client pcap capture
+  lockouts   handshake sources locked out (unlock ADDR lifts one)
   help       this text
 
   --version  print version, commit and build date
@@ -50,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
       return runToken(rest);
     case "watchdog":
       return runWatchdog(rest);
+    case "lockouts":
+      return runLockouts(rest);
+    case "unlock":
+      return runUnlock(rest);
     case "--version":
     case "-V":
     case "version":
@@ -59,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      console.log(rest[0] === "server" ? SERVER_HELP : rest[0] === "watchdog" ? WATCHDOG_HELP : isAdminCommand(rest[0]) || rest[0] === "admin" ? ADMIN_HELP : HELP);
+      console.log(rest[0] === "server" ? SERVER_HELP : rest[0] === "watchdog" ? WATCHDOG_HELP : rest[0] === "lockouts" || rest[0] === "unlock" ? LOCKOUTS_HELP : isAdminCommand(rest[0]) || rest[0] === "admin" ? ADMIN_HELP : HELP);
       return 0;
     default:
       if (isAdminCommand(cmd)) return runAdmin(cmd, rest);

@@ -120,6 +120,17 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
         return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
       }
     }
+    case "lockouts": {
+      const lockouts = ctx.server.lockouts().map((l) => ({ protocol: l.protocol, source: l.source, leftSec: Math.ceil(l.leftMs / 1000) }));
+      return ok({ lockouts } satisfies ResultOf<"lockouts">);
+    }
+    case "unlock": {
+      const source = req.source.replace(/\/\d+$/, "");
+      if (parseIpv4(source) === null && parseIpv6(source) === null) return fail("ERR_BAD_VALUE", `unlock: expected an IPv4 address or an IPv6 address or /64, got ${JSON.stringify(req.source)}`);
+      const unlocked = ctx.server.unlock(source);
+      ctx.log.info(`control: unlock ${req.source}${unlocked ? "" : " (was not locked out)"}`);
+      return ok({ source: req.source, unlocked } satisfies ResultOf<"unlock">);
+    }
     case "capture-stop": {
       const hit = findSessions(ctx.server.sessions.all(), req.target);
       if (hit.length !== 1) return noSingle(req.target, hit);

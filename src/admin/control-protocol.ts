@@ -40,6 +40,8 @@ export const RequestSchema = v.variant("cmd", [
     maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
   }),
   v.object({ cmd: v.literal("capture-stop"), target: Target }),
+  v.object({ cmd: v.literal("lockouts") }),
+  v.object({ cmd: v.literal("unlock"), source: v.pipe(v.string(), v.minLength(1, "expected an address"), v.maxLength(64)) }),
 ]);
 /** A request. */
 export type Request = v.InferOutput<typeof RequestSchema>;
@@ -70,6 +72,8 @@ export const RESULT_SCHEMAS = {
   }),
   "capture-start": v.object({ id: v.string(), file: v.string(), maxBytes: v.number() }),
   "capture-stop": v.object({ id: v.string(), file: v.string(), packets: v.number(), bytes: v.number(), dropped: v.number() }),
+  lockouts: v.object({ lockouts: v.array(v.object({ protocol: v.string(), source: v.string(), leftSec: v.number() })) }),
+  unlock: v.object({ source: v.string(), unlocked: v.boolean() }),
 } satisfies Record<Command, v.GenericSchema>;
 
 /** The result type of command `C`. */

@@ -83,6 +83,7 @@ export function metricsText(snap: Snapshot): string {
   e.family("warren_junk_datagrams_total", "counter", "Datagrams that were not ToyVpn at all.", one(st.totals.junk));
   e.family("warren_drops_total", "counter", "Packets dropped, by reason.", Object.entries(st.drops).map(([reason, n]) => [{ reason }, n]));
   e.family("warren_handshakes_total", "counter", "Handshakes, by result.", Object.entries(st.handshakes).map(([result, n]) => [{ result }, n]));
+  e.family("warren_handshake_rejections_total", "counter", "Handshakes rejected or limited, by reason.", Object.entries(st.rejections).map(([reason, n]) => [{ reason }, n]));
   e.family("warren_captures", "gauge", "Running packet captures.", one(st.capture.active));
   e.family("warren_capture_dropped_packets_total", "counter", "Packets a capture could not buffer.", one(st.capture.droppedPackets));
   return e.text();

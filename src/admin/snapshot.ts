@@ -68,7 +68,9 @@ export const StatusSchema = v.object({
     junk: count,
   }),
   drops: Counts,
-  handshakes: v.object({ ok: count, rejected: count, refused: count, duplicate: count }),
+  handshakes: v.object({ ok: count, rejected: count, refused: count, duplicate: count, limited: count }),
+  /** Rejected and limited handshakes by reason (bad-secret, locked-out, ...). */
+  rejections: Counts,
   settings: v.object({ logLevel: v.string(), idleTimeout: count, isolate: v.boolean(), maxClients: count }),
   log: v.object({ file: v.nullable(v.string()), size: v.nullable(count) }),
   capture: v.object({ active: count, droppedPackets: count }),
@@ -153,6 +155,7 @@ export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wa
       },
       drops: { ...st.drops },
       handshakes: { ...st.handshakes },
+      rejections: { ...st.rejections },
       settings: { logLevel: live.logLevel, idleTimeout: live.idleTimeout, isolate: live.isolate, maxClients: live.maxClients },
       log: { file: x.logFile?.path ?? null, size: x.logFile?.size ?? null },
       capture: { active: x.captureActive, droppedPackets: x.captureDropped },

@@ -1,7 +1,8 @@
 /**
  * @module auth/composite
- * Several front doors at once: the shared secret, the users file and controller
- * tokens. One credential is routed like this:
+ * Several ways in at once: the shared secret, the users file and controller
+ * tokens. One credential is routed like this (the cheap checks first, for every
+ * handshake; only the users file's argon2 check asks the limiter):
  *   1. shared secret (if on): a match (`secret` or `secret:deviceid`) is accepted
  *   2. `wt1.` prefix and tokens on: the token decides (synchronous HMAC)
  *   3. `name:password[:deviceid]` naming a user of the file: the users file decides
@@ -10,6 +11,7 @@
  * Every step compares in constant time; nothing here logs.
  */
 
+import type { Admission } from "./ratelimit.ts";
 import { type AuthResult, type Authenticator, type Grant, SecretAuth } from "./secret.ts";
 import { TOKEN_PREFIX, type TokenAuth } from "./tokens.ts";
 import { parseUserCredential, type UsersAuth } from "./users.ts";
@@ -41,7 +43,7 @@ export class CompositeAuth implements Authenticator {
     else this.modes.secret = new SecretAuth(secret);
   }
 
-  check(credential: string, source?: string): AuthResult | Promise<AuthResult> {
+  check(credential: string, source?: string, admit?: () => Admission): AuthResult | Promise<AuthResult> {
     const { secret, users, tokens } = this.modes;
     let refusal: AuthResult | null = null;
     if (secret !== null) {
@@ -52,7 +54,7 @@ export class CompositeAuth implements Authenticator {
     if (tokens !== null && credential.startsWith(TOKEN_PREFIX)) return tokens.check(credential);
     if (users !== null) {
       const c = parseUserCredential(credential);
-      if (c !== null && users.has(c.user)) return users.check(credential, source);
+      if (c !== null && users.has(c.user)) return users.check(credential, source, admit);
     }
     return refusal ?? { ok: false, reason: "bad-credentials" };
   }

@@ -1,16 +1,22 @@
 /**
  * @module auth/ratelimit
- * Abuse resistance for handshakes, pure (time is a parameter, no timers):
+ * Abuse resistance for handshakes, pure (time is a parameter, no timers). A source
+ * address can be spoofed, so nothing here may stop a valid credential that is cheap to
+ * check: the handshaker checks the shared secret and tokens for every handshake, and
+ * consults this limiter only for the expensive work (an argon2 password check) and to
+ * count failures. `admit` says whether expensive work may start for a source:
  *
  *   1. lockout: a source with `lockoutFailures` failed handshakes within
- *      `lockoutWindowMs` is refused for `lockoutMs` ("locked-out")
- *   2. per-source token bucket: `perSourceRate` handshakes a second with bursts of
+ *      `lockoutWindowMs` starts no expensive check for `lockoutMs` ("locked-out")
+ *   2. per-source token bucket: `perSourceRate` checks a second with bursts of
  *      `perSourceBurst` ("rate-limited")
- *   3. global token bucket: `globalRate` handshakes a second over all sources ("busy")
+ *   3. global token bucket: `globalRate` checks a second over all sources ("busy")
  *
  * A source is an IPv4 address, or an IPv6 /64 (one subscriber's prefix). The table
  * of sources is an LRU capped at `maxSources` entries, so a flood from many
  * addresses costs bounded memory; the least recently seen source is forgotten first.
+ * Lockouts live apart (at most `maxSources` of them, the oldest dropped first): a flood
+ * of new sources evicting table entries never lifts a running lockout.
  *
  * The Android app sends every handshake three times and, when idle, reconnects
  * about every 23 s: the defaults let that through with a wide margin. Its three
@@ -81,7 +87,6 @@ interface Source {
   refilledAt: number;
   failures: number;
   windowStart: number;
-  lockedUntil: number;
   lastFailPort: number;
   lastFailPrint: number;
   lastFailAt: number;
@@ -108,10 +113,19 @@ export function sourceKey(address: string): string {
   return `${k}:/64`;
 }
 
-/** The handshake limiter: one per server, used only by the handshaker. */
+/** A locked-out source, for `warren lockouts`. */
+export interface Lockout {
+  source: string;
+  /** Milliseconds left. */
+  leftMs: number;
+}
+
+/** The handshake limiter: one per front door, used only by its handshaker. */
 export class HandshakeLimiter {
   readonly limits: HandshakeLimits;
   readonly #sources = new Map<string, Source>();
+  /** source key -> locked until; insertion order = lock order (all locks last as long). */
+  readonly #locks = new Map<string, number>();
   readonly #global: TokenBucket | null;
 
   constructor(limits: Partial<HandshakeLimits> = {}, now = 0) {
@@ -125,11 +139,12 @@ export class HandshakeLimiter {
     return this.#sources.size;
   }
 
-  /** May a handshake from `address` be looked at now? Takes a token when it may. */
+  /** May expensive work (a password check) start for `address` now? Takes a token when it may. */
   admit(address: string, now: number): Admission {
     const l = this.limits;
-    const s = this.#touch(sourceKey(address), now);
-    if (s.lockedUntil > now) return "locked-out";
+    const key = sourceKey(address);
+    if (this.#isLocked(key, now)) return "locked-out";
+    const s = this.#touch(key, now);
     if (l.perSourceRate > 0) {
       if (now > s.refilledAt) {
         s.tokens = Math.min(l.perSourceBurst, s.tokens + ((now - s.refilledAt) * l.perSourceRate) / 1000);
@@ -149,7 +164,8 @@ export class HandshakeLimiter {
   failure(address: string, port: number, now: number, print = 0): boolean {
     const l = this.limits;
     if (l.lockoutFailures <= 0) return false;
-    const s = this.#touch(sourceKey(address), now);
+    const key = sourceKey(address);
+    const s = this.#touch(key, now);
     if (port === s.lastFailPort && print === s.lastFailPrint && now - s.lastFailAt < FAILURE_MERGE_MS) return false;
     s.lastFailPort = port;
     s.lastFailPrint = print;
@@ -159,9 +175,11 @@ export class HandshakeLimiter {
       s.failures = 0;
     }
     s.failures++;
-    if (s.failures < l.lockoutFailures || s.lockedUntil > now) return false;
-    s.lockedUntil = now + l.lockoutMs;
+    if (s.failures < l.lockoutFailures || this.#isLocked(key, now)) return false;
     s.failures = 0;
+    this.#locks.delete(key);
+    this.#locks.set(key, now + l.lockoutMs);
+    if (this.#locks.size > l.maxSources) this.#locks.delete(this.#locks.keys().next().value as string);
     return true;
   }
 
@@ -173,8 +191,33 @@ export class HandshakeLimiter {
 
   /** True while `address` is locked out. */
   lockedOut(address: string, now: number): boolean {
-    const s = this.#sources.get(sourceKey(address));
-    return s !== undefined && s.lockedUntil > now;
+    return this.#isLocked(sourceKey(address), now);
+  }
+
+  /** Sources locked out now, with the time left (expired locks are forgotten). */
+  lockouts(now: number): Lockout[] {
+    const out: Lockout[] = [];
+    for (const [source, until] of this.#locks) {
+      if (until <= now) this.#locks.delete(source);
+      else out.push({ source, leftMs: until - now });
+    }
+    return out;
+  }
+
+  /** Lifts the lockout of a source (an address, or an IPv6 /64 given by any address in it). */
+  unlock(address: string): boolean {
+    const key = sourceKey(address);
+    const s = this.#sources.get(key);
+    if (s !== undefined) s.failures = 0;
+    return this.#locks.delete(key);
+  }
+
+  #isLocked(key: string, now: number): boolean {
+    const until = this.#locks.get(key);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#locks.delete(key);
+    return false;
   }
 
   /** The entry of `key`, created or moved to the young end of the LRU. */
@@ -184,7 +227,7 @@ export class HandshakeLimiter {
     if (s !== undefined) {
       m.delete(key);
     } else {
-      s = { tokens: this.limits.perSourceBurst, refilledAt: now, failures: 0, windowStart: -Infinity, lockedUntil: -Infinity, lastFailPort: -1, lastFailPrint: 0, lastFailAt: -Infinity };
+      s = { tokens: this.limits.perSourceBurst, refilledAt: now, failures: 0, windowStart: -Infinity, lastFailPort: -1, lastFailPrint: 0, lastFailAt: -Infinity };
       if (m.size >= this.limits.maxSources) m.delete(m.keys().next().value as string);
     }
     m.set(key, s);

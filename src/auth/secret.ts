@@ -7,6 +7,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { Admission } from "./ratelimit.ts";
 
 /** Device ids: printable ASCII without spaces or commas, 1..64 characters. */
 export const DEVICE_ID_RE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/;
@@ -26,12 +27,13 @@ export type RejectReason =
   | "user-disabled"
   | "bad-address"
   | "busy"
-  | "rate-limited";
+  | "rate-limited"
+  | "locked-out";
 
 /** What a credential proved, kept per session so a reload can end sessions it no longer allows. */
 export type Grant =
   | { kind: "user"; id: string; hash: string }
-  | { kind: "token"; id: string; tokenHash: string; expiresAt: number };
+  | { kind: "token"; id: string; tokenHash: string; keyId: string; expiresAt: number };
 
 /**
  * The identity a grant proves (`user:NAME`, `token:ID`), or null for the shared secret.
@@ -57,10 +59,11 @@ export type AuthResult =
 /**
  * Anything that can judge a credential. `source` identifies the client's address
  * (see auth/ratelimit.ts sourceKey) for per-source bookkeeping. A slow check
- * (a password hash) returns a promise; the promise never rejects.
+ * (a password hash) returns a promise; the promise never rejects. Before starting
+ * expensive work a check asks `admit` (the handshake limiter); cheap checks never do.
  */
 export interface Authenticator {
-  check(credential: string, source?: string): AuthResult | Promise<AuthResult>;
+  check(credential: string, source?: string, admit?: () => Admission): AuthResult | Promise<AuthResult>;
   /** Replaces the shared secret (new handshakes only), when this authenticator has one. */
   setSecret?(secret: string): void;
 }

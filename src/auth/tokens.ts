@@ -45,7 +45,7 @@ const PayloadSchema = v.strictObject({
 
 /** Result of checking a token string. */
 export type TokenCheck =
-  | { ok: true; claims: TokenClaims; hash: string }
+  | { ok: true; claims: TokenClaims; hash: string; key: Uint8Array }
   | { ok: false; reason: "bad-token" | "expired-token"; claims?: TokenClaims };
 
 function b64url(b: Uint8Array | string): string {
@@ -79,9 +79,9 @@ export function verifyToken(token: string, keys: readonly Uint8Array[], nowSec: 
   // Compare the text, not the decoded bytes: 22 base64url characters carry 4 spare bits,
   // and a token must have one spelling (its hash names it in the revocation list).
   const given = Buffer.from(m[2] as string, "ascii");
-  let good = false;
-  for (const k of keys) if (timingSafeEqual(Buffer.from(b64url(macOf(k, signed)), "ascii"), given)) good = true;
-  if (!good) return { ok: false, reason: "bad-token" };
+  let good: Uint8Array | null = null;
+  for (const k of keys) if (timingSafeEqual(Buffer.from(b64url(macOf(k, signed)), "ascii"), given)) good = k;
+  if (good === null) return { ok: false, reason: "bad-token" };
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(m[1] as string, "base64url").toString("utf8"));
@@ -92,7 +92,12 @@ export function verifyToken(token: string, keys: readonly Uint8Array[], nowSec: 
   if (!p.success) return { ok: false, reason: "bad-token" };
   const claims: TokenClaims = p.output.a === undefined ? { id: p.output.i, exp: p.output.e } : { id: p.output.i, exp: p.output.e, addr: p.output.a };
   if (claims.exp <= nowSec) return { ok: false, reason: "expired-token", claims };
-  return { ok: true, claims, hash: tokenHash(token) };
+  return { ok: true, claims, hash: tokenHash(token), key: good };
+}
+
+/** A key's name in grants: the first 16 hex digits of its SHA-256 (never the key). */
+export function keyId(key: Uint8Array): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 16);
 }
 
 /** `30s`, `90m`, `24h`, `7d`, `2w` or plain seconds -> seconds; null when unreadable. */
@@ -145,6 +150,7 @@ export function parseRevocations(text: string): Revocations | string {
 /** The token authenticator (synchronous: one HMAC per key). */
 export class TokenAuth implements Authenticator {
   #keys: readonly Uint8Array[];
+  #keyIds: ReadonlySet<string>;
   #revoked: Revocations;
   readonly #wallNow: () => number;
   readonly #pool: PoolRange | null;
@@ -152,6 +158,7 @@ export class TokenAuth implements Authenticator {
   /** `wallNow` gives Unix time in ms (tests pass a fixed one). */
   constructor(keys: readonly Uint8Array[], revoked: Revocations = NO_REVOCATIONS, wallNow: () => number = Date.now, pool: PoolRange | null = null) {
     this.#keys = keys;
+    this.#keyIds = new Set(keys.map(keyId));
     this.#revoked = revoked;
     this.#wallNow = wallNow;
     this.#pool = pool;
@@ -160,6 +167,7 @@ export class TokenAuth implements Authenticator {
   /** Replaces the keys (reload). */
   setKeys(keys: readonly Uint8Array[]): void {
     this.#keys = keys;
+    this.#keyIds = new Set(keys.map(keyId));
   }
 
   /** Replaces the revocation list (reload). */
@@ -184,12 +192,13 @@ export class TokenAuth implements Authenticator {
     if (deviceId !== null && !DEVICE_ID_RE.test(deviceId)) return { ok: false, reason: "bad-device-id", user: id };
     const addr = r.claims.addr === undefined ? null : (parseIpv4(r.claims.addr) as number);
     if (addr !== null && this.#pool !== null && !this.#pool.isClientAddress(addr)) return { ok: false, reason: "bad-address", user: id };
-    return { ok: true, deviceId, user: id, fixedAddr4: addr, grant: { kind: "token", id, tokenHash: r.hash, expiresAt: r.claims.exp * 1000 } };
+    return { ok: true, deviceId, user: id, fixedAddr4: addr, grant: { kind: "token", id, tokenHash: r.hash, keyId: keyId(r.key), expiresAt: r.claims.exp * 1000 } };
   }
 
-  /** Whether a session with this grant is still allowed (not revoked, not expired). */
+  /** Whether a session with this grant is still allowed (its key still configured, not revoked, not expired). */
   allows(grant: Grant): boolean {
     if (grant.kind !== "token") return true;
+    if (!this.#keyIds.has(grant.keyId)) return false;
     return !this.#revoked.ids.has(grant.id) && !this.#revoked.hashes.has(grant.tokenHash) && grant.expiresAt > this.#wallNow();
   }
 }

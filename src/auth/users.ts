@@ -14,7 +14,11 @@
  *      (the app reconnects every ~23 s), failures for `failCacheTtlMs`
  *   4. each user has a token bucket of password checks per minute (`handshakesPerMinute`
  *      in the file, else `defaultPerMinute`): guessing one user's password from many
- *      addresses stays slow
+ *      addresses stays slow. Sources the user logged in from before (within
+ *      `goodSourceTtlMs`) do not draw on it, so forged attempts from elsewhere cannot
+ *      shut the user out of her usual network
+ *   5. before an argon2 run the handshake limiter is asked (`admit`): a locked-out or
+ *      over-budget source starts none; a cached success needs no run and no permission
  *
  * A user that does not exist is refused at once, without a hash check: user names
  * are not secret, and an unknown name must not cost an argon2 run. The reason then
@@ -23,7 +27,7 @@
 
 import { createHmac, randomBytes } from "node:crypto";
 import type { Clock } from "../lib/clock.ts";
-import { TokenBucket } from "./ratelimit.ts";
+import { type Admission, TokenBucket } from "./ratelimit.ts";
 import { type AuthResult, type Authenticator, DEVICE_ID_RE, type Grant } from "./secret.ts";
 import type { UserRecord } from "./users-file.ts";
 
@@ -38,6 +42,7 @@ export interface UsersAuthOptions {
   failCacheTtlMs?: number;
   cacheCap?: number;
   defaultPerMinute?: number;
+  goodSourceTtlMs?: number;
 }
 
 const DEFAULTS: Required<Omit<UsersAuthOptions, "verify">> = {
@@ -48,6 +53,7 @@ const DEFAULTS: Required<Omit<UsersAuthOptions, "verify">> = {
   failCacheTtlMs: 60_000,
   cacheCap: 4096,
   defaultPerMinute: 30,
+  goodSourceTtlMs: 24 * 3600_000,
 };
 
 /** A handshake credential split into its fields. */
@@ -83,6 +89,8 @@ export class UsersAuth implements Authenticator {
   readonly #pending = new Map<string, Promise<boolean>>();
   readonly #perSource = new Map<string, number>();
   readonly #buckets = new Map<string, TokenBucket>();
+  /** `user NUL source` -> until when that source counts as the user's own (a success came from it). */
+  readonly #goodSources = new Map<string, number>();
   readonly #queue: Array<() => void> = [];
   #inFlight = 0;
   /** Argon2 verifications run so far (tests, metrics). */
@@ -124,7 +132,7 @@ export class UsersAuth implements Authenticator {
     return u !== undefined && u.enabled && u.hash === grant.hash;
   }
 
-  check(credential: string, source = "?"): AuthResult | Promise<AuthResult> {
+  check(credential: string, source = "?", admit?: () => Admission): AuthResult | Promise<AuthResult> {
     const c = parseUserCredential(credential);
     const rec = c === null ? undefined : this.#users.get(c.user);
     if (c === null || rec === undefined) return { ok: false, reason: "bad-credentials" };
@@ -133,26 +141,47 @@ export class UsersAuth implements Authenticator {
     const now = this.#clock.now();
     const key = createHmac("sha256", this.#cacheKey).update(`${c.user}\u0000${c.password}`).digest("base64");
     const hit = this.#ok.get(key);
-    if (hit !== undefined && hit.hash === rec.hash && hit.until > now) return grantFor(rec, c.deviceId);
+    if (hit !== undefined && hit.hash === rec.hash && hit.until > now) {
+      hit.until = now + this.#o.cacheTtlMs; // refreshed on use: a user who keeps coming back is not re-verified
+      this.#markGood(rec.name, source, now);
+      return grantFor(rec, c.deviceId);
+    }
     const miss = this.#bad.get(key);
     if (miss !== undefined && miss.hash === rec.hash && miss.until > now) return { ok: false, reason: "bad-credentials", user: rec.name };
-    let p = this.#pending.get(key);
-    if (p === undefined) {
-      if (!this.#bucket(rec, now).take(now)) return { ok: false, reason: "rate-limited", user: rec.name };
-      if ((this.#perSource.get(source) ?? 0) >= this.#o.maxPerSource) return { ok: false, reason: "busy", user: rec.name };
-      if (this.#inFlight >= this.#o.maxInFlight && this.#queue.length >= this.#o.maxQueued) return { ok: false, reason: "busy", user: rec.name };
-      p = this.#run(key, rec.hash, c.password, source);
-    }
-    return p.then((ok) => this.#result(ok, c, rec.hash));
+    const p = this.#pending.get(key) ?? this.#start(key, rec, c.password, source, now, admit);
+    if (!(p instanceof Promise)) return p;
+    return p.then((ok) => this.#result(ok, c, rec.hash, source));
+  }
+
+  /** Starts one argon2 run when the limits allow it; else the refusal. */
+  #start(key: string, rec: UserRecord, password: string, source: string, now: number, admit?: () => Admission): Promise<boolean> | AuthResult {
+    const gate = admit?.() ?? "ok";
+    if (gate !== "ok") return { ok: false, reason: gate, user: rec.name };
+    if (!this.#isGood(rec.name, source, now) && !this.#bucket(rec, now).take(now)) return { ok: false, reason: "rate-limited", user: rec.name };
+    if ((this.#perSource.get(source) ?? 0) >= this.#o.maxPerSource) return { ok: false, reason: "busy", user: rec.name };
+    if (this.#inFlight >= this.#o.maxInFlight && this.#queue.length >= this.#o.maxQueued) return { ok: false, reason: "busy", user: rec.name };
+    return this.#run(key, rec.hash, password, source);
   }
 
   /** After a verification: judge against the users as they are now (a reload may have happened). */
-  #result(ok: boolean, c: UserCredential, hashAtStart: string): AuthResult {
+  #result(ok: boolean, c: UserCredential, hashAtStart: string, source: string): AuthResult {
     const now = this.#users.get(c.user);
     if (now === undefined) return { ok: false, reason: "bad-credentials" };
     if (!now.enabled) return { ok: false, reason: "user-disabled", user: now.name };
     if (!ok || now.hash !== hashAtStart) return { ok: false, reason: "bad-credentials", user: now.name };
+    this.#markGood(now.name, source, this.#clock.now());
     return grantFor(now, c.deviceId);
+  }
+
+  #isGood(user: string, source: string, now: number): boolean {
+    return (this.#goodSources.get(`${user}\u0000${source}`) ?? -Infinity) > now;
+  }
+
+  #markGood(user: string, source: string, now: number): void {
+    const k = `${user}\u0000${source}`;
+    this.#goodSources.delete(k);
+    if (this.#goodSources.size >= this.#o.cacheCap) this.#goodSources.delete(this.#goodSources.keys().next().value as string);
+    this.#goodSources.set(k, now + this.#o.goodSourceTtlMs);
   }
 
   #bucket(rec: UserRecord, now: number): TokenBucket {

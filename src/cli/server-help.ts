@@ -28,6 +28,8 @@ options (config file keys in parentheses; flags override the file):
                            interface; implies --nat (nat.outInterface)
       --idle-timeout SEC   end sessions idle this long (idleTimeout)  180
       --max-clients N      refuse new sessions beyond N, 0 = pool size (maxClients)
+      --max-sessions-per-identity N  sessions one user or token may hold, 0 = no
+                           cap; the shared secret is not capped (maxSessionsPerIdentity)  8
       --users FILE         users file: "user:password[:deviceid]" logins (users)
       --token-key-file K   accept controller tokens signed with K (tokenKeyFile)
       --revoked FILE       revoked token ids / sha256: hashes (revoked)

@@ -42,6 +42,9 @@ const OPTIONS: OptionSpec = {
   help: { type: "boolean", short: "h" },
 };
 
+/** Shorter configured secrets get a warning at start. */
+const WEAK_SECRET_LENGTH = 16;
+
 const SECRET_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 /** A random secret that is easy to type on a phone: 22 characters, ~128 bits. */
@@ -81,8 +84,12 @@ export async function runServer(argv: string[]): Promise<number> {
   configureLogging({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: { path: cfg.logFile, maxSize: cfg.logMaxSize, keep: cfg.logKeep } } : {}) });
   const log = getLogger("warren");
   if (cfg.pidFile) holdPidFile(cfg.pidFile);
+  keepServingOnStrayErrors(log);
   const run = await startAll(argv, cfg);
   log.warn("ToyVpn mode sends the secret and all traffic unencrypted; use it only on trusted networks");
+  if (cfg.secret !== undefined && cfg.secret.length < WEAK_SECRET_LENGTH) {
+    log.warn(`the shared secret is ${cfg.secret.length} characters long; use at least ${WEAK_SECRET_LENGTH} random ones: it is checked for every handshake, so guessing is limited only by its size (docs/AUTH.md)`);
+  }
   log.info(`server ready: udp ${formatEndpoint(cfg.listen.host, cfg.listen.port)}, tun ${cfg.tun}`);
   reportReady();
 
@@ -103,6 +110,10 @@ export async function runServer(argv: string[]): Promise<number> {
 /** Opens everything in order; on a failure, closes what was opened and rethrows. */
 async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
   const log = getLogger("warren");
+  // Everything that can refuse the configuration comes first, before anything is claimed.
+  const generated = AuthSetup.needsSecret(cfg) ? generateSecret() : null;
+  const auth = AuthSetup.load({ ...cfg, secret: generated ?? cfg.secret }, { clock: systemClock, log: getLogger("warren:auth"), pool: new Pool4(cfg.pool.address, cfg.pool.prefixLen) });
+  const toy = toyVpnDoor({ ...cfg, limits: handshakeLimits(cfg) }, auth.auth);
   const ops = await Ops.prepare({
     config: cfg,
     reloadConfig: () => {
@@ -114,9 +125,6 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
     now: () => systemClock.now(),
     log,
   });
-  const generated = AuthSetup.needsSecret(cfg) ? generateSecret() : null;
-  const auth = AuthSetup.load({ ...cfg, secret: generated ?? cfg.secret }, { clock: systemClock, log: getLogger("warren:auth"), pool: new Pool4(cfg.pool.address, cfg.pool.prefixLen) });
-  const toy = toyVpnDoor({ ...cfg, limits: handshakeLimits(cfg) }, auth.auth);
   const server = await Server.start(cfg, {
     openTun: (spec) => openLinuxTun(spec),
     openTransport: (host, port) => openTransport(host, port, cfg.udpBuffer),
@@ -142,6 +150,18 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
     throw e;
   }
   return run;
+}
+
+/**
+ * A bug in some handler (an unhandled rejection, an exception thrown out of a callback)
+ * is logged with its stack and the server keeps serving everyone else.
+ */
+function keepServingOnStrayErrors(log: ReturnType<typeof getLogger>): void {
+  const report = (what: string) => (e: unknown) => {
+    log.error(`${what} (still serving): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  };
+  process.on("unhandledRejection", report("unhandled rejection"));
+  process.on("uncaughtException", report("uncaught exception"));
 }
 
 /** Stops in reverse order of starting. */

@@ -46,6 +46,8 @@ export const ServerConfigSchema = v.strictObject(
     nat: v.optional(NatSchema, { enabled: false }),
     idleTimeout: v.optional(intIn(...IDLE_TIMEOUT_RANGE, "seconds"), 180),
     maxClients: v.optional(intIn(...MAX_CLIENTS_RANGE), 0),
+    /** Most sessions one user or token may hold at once (0 = no cap); the shared secret is not capped. */
+    maxSessionsPerIdentity: v.optional(intIn(...MAX_CLIENTS_RANGE), 8),
     udpBuffer: v.optional(intIn(0, 1 << 30, "bytes"), 4 << 20),
     logLevel: v.optional(LogLevelSchema, "info"),
     logFormat: v.optional(LogFormatSchema, "auto"),

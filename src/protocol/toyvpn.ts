@@ -133,6 +133,13 @@ const FIELD_RE = /^[^\s,]+$/;
  * empty or malformed field, since the Android app would give up on it.
  */
 export function encodeParams(p: Params): string {
+  const text = formatParams(p);
+  if (text.length > PARAMS_DATAGRAM_SIZE - 1) throw new Error(`parameters are ${text.length} bytes, at most ${PARAMS_DATAGRAM_SIZE - 1} fit`);
+  return text;
+}
+
+/** The parameter text of `p` whatever its length (encodeParams also checks that it fits). */
+export function formatParams(p: Params): string {
   const parts: string[] = [];
   const field = (f: string | number): string => {
     const s = String(f);
@@ -145,9 +152,7 @@ export function encodeParams(p: Params): string {
   for (const r of p.routes) parts.push(`r,${field(r.address)},${field(r.prefixLen)}`);
   for (const d of p.dns) parts.push(`d,${field(d)}`);
   for (const s of p.searchDomains) parts.push(`s,${field(s)}`);
-  const text = parts.join(" ");
-  if (text.length > PARAMS_DATAGRAM_SIZE - 1) throw new Error(`parameters are ${text.length} bytes, at most ${PARAMS_DATAGRAM_SIZE - 1} fit`);
-  return text;
+  return parts.join(" ");
 }
 
 /** `0x00` + `text`, padded with spaces to 1024 bytes. `text` must be ASCII and fit. */

@@ -11,6 +11,7 @@
  * WireGuard on one port) are told apart by `claims` (DoorMux).
  */
 
+import type { Lockout } from "../auth/ratelimit.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Transport, TransportSink } from "../transport/transport.ts";
@@ -36,6 +37,10 @@ export interface FrontDoor extends SessionDoor, TransportSink {
   tick(now: number): void;
   /** A runtime change; most doors ignore most changes. */
   change(c: DoorChange): DoorChangeResult;
+  /** Sources its handshake limiter has locked out (doors without one: none). */
+  lockouts?(now: number): Lockout[];
+  /** Lifts the lockout of the source `address` belongs to; false when it had none. */
+  unlock?(address: string): boolean;
   /** Stops answering; sessions are closed by the server. Idempotent. */
   close(): void;
 }

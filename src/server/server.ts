@@ -36,6 +36,8 @@ export interface ServerSettings {
   idleTimeout: number;
   /** Most sessions at once, 0 = the pool size. */
   maxClients: number;
+  /** Most sessions of one user or token, 0 = no cap (absent: none). */
+  maxSessionsPerIdentity?: number;
 }
 
 /** How to open the TUN. */
@@ -128,6 +130,7 @@ export class Server {
     this.stats = newServerStats(deps.clock.now());
     this.sessions = new SessionTable(this.pool4, this.pool6);
     this.sessions.maxClients = settings.maxClients;
+    this.sessions.maxPerIdentity = settings.maxSessionsPerIdentity ?? 0;
     this.router = new Router({ sessions: this.sessions, pool4: this.pool4, pool6: this.pool6, tun, stats: this.stats });
     this.router.isolate = settings.isolate;
     this.failure = new Promise((resolve) => (this.#fail = resolve));
@@ -230,6 +233,19 @@ export class Server {
     const n = this.sessions.expire(now, this.#idleTimeoutMs);
     for (const d of this.doors) d.tick(now);
     return n;
+  }
+
+  /** Handshake sources locked out now, over all doors. */
+  lockouts(): Array<{ protocol: string; source: string; leftMs: number }> {
+    const now = this.#deps.clock.now();
+    return this.doors.flatMap((d) => (d.lockouts?.(now) ?? []).map((l) => ({ protocol: d.protocol, ...l })));
+  }
+
+  /** Lifts the lockout of the source `address` belongs to, at every door; false when none had one. */
+  unlock(address: string): boolean {
+    let any = false;
+    for (const d of this.doors) any = (d.unlock?.(address) ?? false) || any;
+    return any;
   }
 
   /** Ends one session now (control socket "kick", revocation). */

@@ -7,7 +7,8 @@
  *
  * A device owns at most one session: a handshake that continues a session (the door
  * says which) replaces it at once and keeps its address. New sessions beyond
- * `maxClients` are refused; continuing ones never are.
+ * `maxClients`, or beyond `maxPerIdentity` of one authenticated identity (a user, a
+ * token; the shared secret is not capped), are refused; continuing ones never are.
  */
 
 import type { Grant } from "../auth/secret.ts";
@@ -31,7 +32,7 @@ export interface SessionSpec {
 }
 
 /** Why a session could not be opened. */
-export type OpenRefusal = "pool-full" | "address-taken" | "max-clients";
+export type OpenRefusal = "pool-full" | "address-taken" | "max-clients" | "identity-limit";
 
 /** Result of opening a session. */
 export type OpenResult = { ok: true; session: Session } | { ok: false; reason: OpenRefusal };
@@ -52,8 +53,11 @@ export class SessionTable {
   readonly #byAddr4 = new Map<number, Session>();
   readonly #byAddr6 = new Map<number, Session>();
   readonly #byDevice = new Map<string, Session>();
+  readonly #perIdentity = new Map<string, number>();
   #serial = 0;
   #maxClients = 0;
+  /** Most sessions of one identity (0 = no cap); the shared secret (identity null) is never capped. */
+  maxPerIdentity = 0;
   /** Called after a session opened / closed (logging, hooks, metrics). */
   onUp: (s: Session) => void = () => {};
   onDown: (s: Session, reason: CloseReason) => void = () => {};
@@ -93,6 +97,11 @@ export class SessionTable {
     return key === null ? undefined : this.#byDevice.get(key);
   }
 
+  /** Open sessions of one identity. */
+  countOf(identity: string): number {
+    return this.#perIdentity.get(identity) ?? 0;
+  }
+
   /** All open sessions (oldest first). */
   all(): Session[] {
     return [...this.#byAddr4.values()];
@@ -102,6 +111,9 @@ export class SessionTable {
   open(spec: SessionSpec, now: number): OpenResult {
     const cont = spec.continues !== null && spec.continues.open ? spec.continues : null;
     if (cont === null && this.#maxClients > 0 && this.size >= this.#maxClients) return { ok: false, reason: "max-clients" };
+    if (cont === null && spec.identity !== null && this.maxPerIdentity > 0 && this.countOf(spec.identity) >= this.maxPerIdentity) {
+      return { ok: false, reason: "identity-limit" };
+    }
     if (cont) this.#unlink(cont); // its address stays leased until we know whether it is reused
     const addr4 = this.#address(spec, cont);
     if (addr4 === null) {
@@ -170,6 +182,7 @@ export class SessionTable {
   }
 
   #link(s: Session): void {
+    if (s.identity !== null) this.#perIdentity.set(s.identity, this.countOf(s.identity) + 1);
     this.#byAddr4.set(s.addr4, s);
     if (s.addr6) this.#byAddr6.set(s.addr6Key, s);
     const key = deviceKey(s.identity, s.deviceId);
@@ -177,7 +190,13 @@ export class SessionTable {
   }
 
   #unlink(s: Session): void {
-    if (this.#byAddr4.get(s.addr4) === s) this.#byAddr4.delete(s.addr4);
+    if (this.#byAddr4.get(s.addr4) !== s) return; // not linked (already unlinked, or replaced)
+    if (s.identity !== null) {
+      const n = this.countOf(s.identity) - 1;
+      if (n > 0) this.#perIdentity.set(s.identity, n);
+      else this.#perIdentity.delete(s.identity);
+    }
+    this.#byAddr4.delete(s.addr4);
     if (s.addr6 && this.#byAddr6.get(s.addr6Key) === s) this.#byAddr6.delete(s.addr6Key);
     const key = deviceKey(s.identity, s.deviceId);
     if (key !== null && this.#byDevice.get(key) === s) this.#byDevice.delete(key);

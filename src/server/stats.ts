@@ -23,6 +23,8 @@ export interface HandshakeCounters {
 export interface ServerStats {
   readonly startedAt: number;
   handshakes: HandshakeCounters;
+  /** Rejected and limited handshakes by `reason=` (a small fixed set of names). */
+  rejections: Record<string, number>;
   /** Packets/bytes from clients written to the TUN or forwarded to another client. */
   rxPackets: number;
   rxBytes: number;
@@ -44,6 +46,7 @@ export function newServerStats(now: number): ServerStats {
   return {
     startedAt: now,
     handshakes: { ok: 0, rejected: 0, refused: 0, duplicate: 0, limited: 0 },
+    rejections: {},
     rxPackets: 0,
     rxBytes: 0,
     txPackets: 0,

@@ -3,91 +3,12 @@
  * off the event loop), tokens, the shared secret, handshake limits and lockouts,
  * and reloads that end sessions. FakeUdp plays the clients, ManualClock the time.
  */
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AuthSetup } from "../../src/auth/setup.ts";
 import { mintToken } from "../../src/auth/tokens.ts";
-import { validate } from "../../src/config/load.ts";
-import { ServerConfigSchema } from "../../src/config/server-schema.ts";
-import { Pool4 } from "../../src/server/pool.ts";
-import type { Server } from "../../src/server/server.ts";
-import type { ToyVpnDoor } from "../../src/server/doors/toyvpn.ts";
-import { buildHandshake, paramsText, parseParams } from "../../src/protocol/toyvpn.ts";
-import type { FakeUdp } from "../fakes/fake-udp.ts";
-import { ManualClock } from "../fakes/manual-clock.ts";
-import { recordingLogger } from "../lib/log.ts";
-import { startToyServer } from "../lib/server-rig.ts";
-import { waitFor } from "../lib/wait.ts";
-
-const PHONE_A = { address: "::ffff:192.0.2.10", port: 40001 };
-const PHONE_B = { address: "::ffff:192.0.2.20", port: 40002 };
-const KEY_HEX = "5a".repeat(32);
-const KEY = Uint8Array.from(Buffer.from(KEY_HEX, "hex"));
-const NOW_S = 1_800_000_000;
-
-const cheap = (pw: string) => Bun.password.hash(pw, { algorithm: "argon2id", memoryCost: 256, timeCost: 1 });
-
-interface Rig {
-  server: Server;
-  toy: ToyVpnDoor;
-  setup: AuthSetup;
-  udp: FakeUdp;
-  clock: ManualClock;
-  logs: string[];
-  usersPath: string;
-  dir: string;
-}
-
-let rigs: Rig[] = [];
-afterEach(() => {
-  for (const r of rigs) {
-    r.setup.stop();
-    r.server.stop();
-  }
-  rigs = [];
-});
-
-async function rig(users: Record<string, unknown>, settings: Record<string, unknown> = {}): Promise<Rig> {
-  const dir = mkdtempSync(join(tmpdir(), "warren-auth-"));
-  const usersPath = join(dir, "users.json");
-  writeFileSync(usersPath, JSON.stringify({ users }), { mode: 0o600 });
-  const keyPath = join(dir, "key");
-  writeFileSync(keyPath, `${KEY_HEX}\n`, { mode: 0o600 });
-  writeFileSync(join(dir, "revoked"), "");
-  if (settings.revoked === true) settings = { ...settings, revoked: join(dir, "revoked") };
-  const clock = new ManualClock();
-  const log = recordingLogger();
-  const raw = { secret: undefined, users: usersPath, tokenKeyFile: keyPath, ...settings };
-  const config = validate(ServerConfigSchema, raw);
-  const setup = AuthSetup.load(config, { clock, log, pool: new Pool4(config.pool.address, config.pool.prefixLen), wallNow: () => NOW_S * 1000 });
-  const { server, toy, udp } = await startToyServer({ config: raw, auth: setup.auth, reloadable: setup, clock, log });
-  setup.attach(server);
-  const r = { server, toy, setup, udp, clock, logs: log.lines, usersPath, dir };
-  rigs.push(r);
-  return r;
-}
-
-/** Waits (bounded) until `cond` holds, letting the off-thread checks finish. */
-const until = (cond: () => boolean, what: string) => waitFor(what, cond);
-
-/** Sends the app's three copies and returns the parameter answers that arrive (after any check). */
-async function connect(r: Rig, ep: { address: string; port: number }, credential: string, expectAnswer = true): Promise<string | null> {
-  const hs = buildHandshake(credential);
-  for (let i = 0; i < 3; i++) r.udp.receive(hs, ep.address, ep.port);
-  if (expectAnswer) await until(() => r.udp.sent.some((d) => d.port === ep.port), "an answer");
-  else {
-    await until(() => r.toy.handshaker.pendingChecks === 0, "the checks");
-    await Bun.sleep(20);
-  }
-  const replies = r.udp.take(ep.address, ep.port);
-  if (replies.length === 0) return null;
-  expect(replies.length).toBe(3);
-  const p = parseParams(paramsText(replies[0] as Uint8Array) as string);
-  if (!p.ok) throw new Error(p.error);
-  return p.params.addresses[0]?.address ?? null;
-}
+import { buildHandshake } from "../../src/protocol/toyvpn.ts";
+import { authRig as rig, cheap, connect, KEY, NOW_S, PHONE_A, PHONE_B, until } from "../lib/auth-rig.ts";
 
 describe("users", () => {
   test("user:password connects after an off-thread check; three copies cost one check and get three answers", async () => {
@@ -187,24 +108,32 @@ describe("tokens and modes together", () => {
 });
 
 describe("handshake limits", () => {
-  test("ten failures lock a source out (logged once); the right secret from it is then refused; others are fine", async () => {
-    const r = await rig({}, { secret: "shared" });
+  test("ten failures lock a source out of password checks (logged once); others are fine; the lock runs out", async () => {
+    const r = await rig({ alice: { hash: await cheap("pw") } }, { secret: "shared" });
     for (let i = 0; i < 10; i++) r.udp.receive(buildHandshake(`wrong-${i}`), PHONE_A.address, 41000 + i);
     expect(r.logs.filter((l) => l.includes("handshake source 192.0.2.10 locked out for 300 s")).length).toBe(1);
-    r.udp.receive(buildHandshake("shared"), PHONE_A.address, 42000);
-    expect(r.udp.sent.length).toBe(0);
-    expect(r.logs.some((l) => l.includes("handshake rejected from 192.0.2.10:42000 reason=locked-out"))).toBe(true);
-    expect(await connect(r, PHONE_B, "shared")).not.toBeNull();
+    expect(await connect(r, { ...PHONE_A, port: 42000 }, "alice:pw", false)).toBeNull();
+    expect(r.logs.some((l) => l.includes("handshake rejected from 192.0.2.10:42000 reason=locked-out user=alice"))).toBe(true);
+    expect(r.setup.auth.modes.users?.verifications).toBe(0);
+    expect(await connect(r, PHONE_B, "alice:pw")).not.toBeNull();
     r.clock.advance(5 * 60_000);
-    expect(await connect(r, { ...PHONE_A, port: 42001 }, "shared")).not.toBeNull();
-    expect(r.server.stats.handshakes.limited).toBe(1);
+    expect(await connect(r, { ...PHONE_A, port: 42001 }, "alice:pw")).not.toBeNull();
+    expect(r.server.stats.handshakes.limited).toBe(3);
+    expect(r.server.stats.rejections["locked-out"]).toBe(3);
   });
 
-  test("a burst beyond the per-source bucket is rate-limited, unanswered", async () => {
-    const r = await rig({}, { secret: "shared", handshakeRate: 1, lockoutFailures: 0 });
-    for (let i = 0; i < 25; i++) r.udp.receive(buildHandshake("shared"), PHONE_A.address, 43000 + i);
+  test("a burst of password checks beyond the per-source bucket is rate-limited, unanswered; the shared secret is not", async () => {
+    const hash = await cheap("pw");
+    const users = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`u${i}`, { hash }]));
+    const r = await rig(users, { secret: "shared", handshakeRate: 1, lockoutFailures: 0 });
+    for (let i = 0; i < 25; i++) {
+      r.udp.receive(buildHandshake(`u${i}:pw`), PHONE_A.address, 43000 + i);
+      await until(() => r.toy.handshaker.pendingChecks === 0, "the check");
+    }
     expect(r.server.sessions.size).toBe(20);
     expect(r.server.stats.handshakes.limited).toBe(5);
     expect(r.logs.some((l) => l.includes("reason=rate-limited"))).toBe(true);
+    for (let i = 0; i < 25; i++) r.udp.receive(buildHandshake("shared"), PHONE_A.address, 44000 + i);
+    expect(r.server.sessions.size).toBe(45);
   });
 });

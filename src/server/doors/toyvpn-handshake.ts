@@ -1,19 +1,21 @@
 /**
  * @module server/doors/toyvpn-handshake
  * Turns a ToyVpn handshake datagram into a session, or into silence:
- *   0. admit it (auth/ratelimit.ts): a locked-out source, one over its rate or a
- *      server over its handshake budget is rejected (reason=locked-out,
- *      rate-limited, busy) before any work
  *   1. parse the credential (C-string semantics, bounded)
- *   2. authenticate it (constant time, in auth/); a failure is logged as one
- *      greppable line `handshake rejected from ADDR:PORT reason=... [user=NAME]`
- *      (rate-limited, never the credential), counts towards the source's lockout
- *      and gets no answer at all. A slow check (a password hash) returns a promise:
- *      the datagram's turn ends there, and steps 3-5 run when it resolves, against
- *      the session table as it is then (at most MAX_PENDING_CHECKS wait at once)
+ *   2. authenticate it (constant time, in auth/). The shared secret and tokens are
+ *      checked for every handshake, whatever the source's history: a source address
+ *      can be spoofed, so no limit may stand between a valid cheap credential and its
+ *      session. Expensive work (an argon2 password check) first asks the handshake
+ *      limiter (auth/ratelimit.ts: lockout, per-source rate, global budget). A failure
+ *      is logged as one greppable line `handshake rejected from ADDR:PORT reason=...
+ *      [user=NAME]` (rate-limited, never the credential), counts towards the source's
+ *      lockout and gets no answer at all. A slow check returns a promise: the
+ *      datagram's turn ends there, and steps 3-5 run when it resolves, against the
+ *      session table as it is then (at most MAX_PENDING_CHECKS wait at once)
  *   3. a copy of a handshake already answered within a second is absorbed
  *   4. open the session (it continues the device's or the endpoint's old one), or
- *      refuse when the pool is full / max clients is reached (logged, no answer)
+ *      refuse when the pool is full, max clients or the identity's session cap is
+ *      reached (logged as `handshake refused from ADDR:PORT reason=...`, no answer)
  *   5. answer with the 1024-byte parameter datagram, HANDSHAKE_REPEAT times
  */
 
@@ -32,7 +34,7 @@ export const REANSWER_INTERVAL_MS = 1000;
 /** Most slow credential checks awaited at once; more are rejected as `busy`. */
 export const MAX_PENDING_CHECKS = 1024;
 /** Reasons that mean "not now" rather than "wrong": they do not count towards a lockout. */
-const NOT_FAILURES: ReadonlySet<string> = new Set(["busy", "rate-limited", "locked-out"]);
+const NOT_FAILURES: ReadonlySet<string> = new Set(["busy", "rate-limited", "locked-out", "error"]);
 
 /** What the handshaker needs from its door. */
 export interface HandshakeHost {
@@ -84,13 +86,19 @@ export class Handshaker {
   handshake(d: Uint8Array, address: string, port: number): void {
     const h = this.#h;
     const now = h.clock.now();
-    const gate: Admission = this.limiter === null ? "ok" : this.limiter.admit(address, now);
-    if (gate !== "ok") return this.#reject(address, port, gate, now);
     const payload = parseHandshake(d);
     if (!payload.ok) return this.#reject(address, port, `malformed-${payload.reason}`, now);
     if (this.#pending >= MAX_PENDING_CHECKS) return this.#reject(address, port, "busy", now);
-    const r = this.auth.check(payload.credential, sourceKey(address));
-    const print = this.limiter === null ? 0 : credentialFingerprint(payload.credential);
+    const limiter = this.limiter;
+    const admit = (): Admission => (limiter === null ? "ok" : limiter.admit(address, now));
+    let r: AuthResult | Promise<AuthResult>;
+    try {
+      r = this.auth.check(payload.credential, sourceKey(address), admit);
+    } catch (e) {
+      h.log.error(`credential check failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return this.#reject(address, port, "error", now);
+    }
+    const print = limiter === null ? 0 : credentialFingerprint(payload.credential);
     if (!(r instanceof Promise)) return this.#accept(r, address, port, now, print);
     this.#pending++;
     r.then(
@@ -121,7 +129,8 @@ export class Handshaker {
     const res = h.open({ identity, deviceId: r.deviceId, user: r.user, grant: r.grant ?? null, address, port, fixedAddr4, continues: cont }, now);
     if (!res.ok) {
       h.stats.handshakes.refused++;
-      h.log.warn(`handshake refused from ${formatEndpoint(address, port)}: ${REFUSALS[res.reason]}`);
+      const who = r.user !== null ? ` user=${r.user}` : "";
+      h.log.warn(`handshake refused from ${formatEndpoint(address, port)} reason=${res.reason}${who} (${REFUSALS[res.reason]})`);
       return;
     }
     h.stats.handshakes.ok++;
@@ -156,6 +165,7 @@ export class Handshaker {
     const h = this.#h;
     if (NOT_FAILURES.has(reason)) h.stats.handshakes.limited++;
     else h.stats.handshakes.rejected++;
+    h.stats.rejections[reason] = (h.stats.rejections[reason] ?? 0) + 1;
     if (this.limiter !== null && !NOT_FAILURES.has(reason) && this.limiter.failure(address, port, now, print)) {
       const l = this.limiter.limits;
       if (this.#lockLog.take(now) >= 0) {
@@ -175,5 +185,6 @@ const REFUSALS: Record<OpenRefusal | "params", string> = {
   "pool-full": "address pool exhausted",
   "address-taken": "fixed address in use",
   "max-clients": "max clients reached",
+  "identity-limit": "this user or token has its maximum of sessions",
   params: "its parameters do not fit in one datagram",
 };

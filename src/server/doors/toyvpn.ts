@@ -14,7 +14,7 @@
  */
 
 import type { Authenticator } from "../../auth/secret.ts";
-import { HandshakeLimiter, type HandshakeLimits } from "../../auth/ratelimit.ts";
+import { HandshakeLimiter, type HandshakeLimits, type Lockout } from "../../auth/ratelimit.ts";
 import type { Cidr } from "../../protocol/ip.ts";
 import { classify, Kind, KEEPALIVE, REHANDSHAKE } from "../../protocol/toyvpn.ts";
 import type { DoorChange, DoorChangeResult, DoorContext, DoorSpec, FrontDoor } from "../door.ts";
@@ -150,6 +150,14 @@ export class ToyVpnDoor implements FrontDoor {
     if (auth.setSecret === undefined) return { error: "this server does not authenticate with one shared secret" };
     auth.setSecret(c.value);
     return "applied";
+  }
+
+  lockouts(now: number): Lockout[] {
+    return this.handshaker.limiter?.lockouts(now) ?? [];
+  }
+
+  unlock(address: string): boolean {
+    return this.handshaker.limiter?.unlock(address) ?? false;
   }
 
   close(): void {

@@ -30,7 +30,7 @@ describe("token mint and verify", () => {
     expect(token.startsWith("wt1.")).toBe(true);
     expect(token.length).toBeLessThanOrEqual(100);
     const r = verifyToken(token, [KEY], NOW_S);
-    expect(r).toEqual({ ok: true, claims: { id: "phone-7", exp: NOW_S + 3600, addr: "10.8.0.20" }, hash: tokenHash(token) });
+    expect(r).toEqual({ ok: true, claims: { id: "phone-7", exp: NOW_S + 3600, addr: "10.8.0.20" }, hash: tokenHash(token), key: KEY });
   });
 
   test("the documented construction (docs/TOKENS.md) gives the same token", () => {
