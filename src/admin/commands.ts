@@ -99,11 +99,12 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       const hit = findSessions(ctx.server.sessions.all(), req.target);
       if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(req.target)}`);
       const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
+      const banSec = req.banSec ?? 0;
       for (const s of hit) {
-        ctx.log.info(`control: kick ${s.label} (${formatIpv4(s.addr4)})`);
-        ctx.server.kick(s);
+        ctx.log.info(`control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`);
+        ctx.server.kick(s, "kicked", banSec * 1000);
       }
-      return ok({ kicked } satisfies ResultOf<"kick">);
+      return ok({ kicked, ...(banSec > 0 ? { banSec } : {}) } satisfies ResultOf<"kick">);
     }
     case "reload":
       return reload(ctx, "control socket");

@@ -11,6 +11,7 @@ import { controlRequest } from "../admin/control-client.ts";
 import { SETTING_KEYS, type SettingKey } from "../admin/control-protocol.ts";
 import { parseSize } from "../config/fields.ts";
 import { DEFAULT_CONTROL_SOCKET } from "../config/ops-schema.ts";
+import { parseTtl } from "../auth/tokens.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { parseCommand, type OptionSpec } from "./args.ts";
 import { formatBytes, formatClients, formatStatus } from "./format.ts";
@@ -26,7 +27,11 @@ export const ADMIN_HELP = `usage: warren <command> [--control-socket PATH] ...
 commands that talk to a running server (as root, over its control socket):
   status [--json]               server summary and one block per client (like wg show)
   clients [--json]              table of connected clients with counters
-  kick <id|address>             end a client's session now (its address returns to the pool)
+  kick <id|address> [--ban DURATION]
+                                end a client's session now (its address returns to the
+                                pool). The app reconnects at once: kick alone is a reset;
+                                --ban 10m keeps the device (or, without a device id, its
+                                address) out for that long (s, m, h, d)
   get <key>                     show a setting
   set <key> <value>             change a setting now; keys: ${SETTING_KEYS.join(", ")}
                                 (secret: new handshakes only; "-" reads it from stdin)
@@ -44,6 +49,7 @@ const COMMON: OptionSpec = {
   json: { type: "boolean" },
   file: { type: "string" },
   "max-bytes": { type: "string", key: "maxBytes" },
+  ban: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -51,7 +57,7 @@ const COMMON: OptionSpec = {
 const EXTRA: Record<AdminCommand, string[]> = {
   status: ["json"],
   clients: ["json"],
-  kick: [],
+  kick: ["ban"],
   set: [],
   get: [],
   reload: [],
@@ -93,7 +99,7 @@ export async function runAdmin(cmd: AdminCommand, argv: string[], env = process.
     out(ADMIN_HELP);
     return 0;
   }
-  for (const k of ["json", "file", "maxBytes"]) {
+  for (const k of ["json", "file", "maxBytes", "ban"]) {
     if (values[k] !== undefined && !EXTRA[cmd].includes(k)) throw new ConfigError("", `${cmd}: unknown option --${k === "maxBytes" ? "max-bytes" : k}`);
   }
   const path = socketPath(values.controlSocket, env);
@@ -108,8 +114,10 @@ export async function runAdmin(cmd: AdminCommand, argv: string[], env = process.
     }
     case "kick": {
       arity(cmd, positionals, 1, "a client id or address");
-      const r = await controlRequest(path, { cmd: "kick", target: positionals[0] as string });
-      for (const k of r.kicked) out(`kicked ${k.id} (${k.address})`);
+      const banSec = values.ban === undefined ? undefined : parseTtl(String(values.ban));
+      if (banSec === null) throw new ConfigError("", `--ban: expected a duration like 90s, 10m, 2h or 1d, got ${JSON.stringify(values.ban)}`);
+      const r = await controlRequest(path, { cmd: "kick", target: positionals[0] as string, ...(banSec !== undefined ? { banSec } : {}) });
+      for (const k of r.kicked) out(`kicked ${k.id} (${k.address})${r.banSec ? `, banned for ${r.banSec} s` : ""}`);
       return 0;
     }
     case "get": {

@@ -248,9 +248,11 @@ export class Server {
     return any;
   }
 
-  /** Ends one session now (control socket "kick", revocation). */
-  kick(s: Session, reason: CloseReason = "kicked"): void {
-    this.sessions.close(s, reason, this.#deps.clock.now());
+  /** Ends one session now (control socket "kick", revocation); `banMs` keeps its device out that long. */
+  kick(s: Session, reason: CloseReason = "kicked", banMs = 0): void {
+    const now = this.#deps.clock.now();
+    if (banMs > 0) this.sessions.ban(s, now + banMs);
+    this.sessions.close(s, reason, now);
   }
 
   /** Stops the sweep, closes every session, the doors, the sockets and the TUN. Idempotent. */

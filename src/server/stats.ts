@@ -15,6 +15,8 @@ export interface HandshakeCounters {
   refused: number;
   /** Copies of a handshake already answered (the client sends three). */
   duplicate: number;
+  /** Handshakes of a live session at the same endpoint, answered again (not a new session). */
+  renewed: number;
   /** Not looked at: rate-limited, locked-out source, or the server busy (see auth/ratelimit.ts). */
   limited: number;
 }
@@ -45,7 +47,7 @@ export interface ServerStats {
 export function newServerStats(now: number): ServerStats {
   return {
     startedAt: now,
-    handshakes: { ok: 0, rejected: 0, refused: 0, duplicate: 0, limited: 0 },
+    handshakes: { ok: 0, rejected: 0, refused: 0, duplicate: 0, limited: 0, renewed: 0 },
     rejections: {},
     rxPackets: 0,
     rxBytes: 0,

@@ -272,6 +272,8 @@ test("the CLI commands over the socket (runAdmin): output, one-line errors", asy
   await expect(cli("get")).rejects.toThrow("get: a setting is required");
   await expect(cli("set", "mtu", "1")).rejects.toThrow('unknown setting "mtu"');
   await expect(cli("kick", "a", "b")).rejects.toThrow('kick: unexpected argument "b"');
+  await expect(cli("kick", "a", "--ban", "soon")).rejects.toThrow('--ban: expected a duration like 90s, 10m, 2h or 1d, got "soon"');
+  await expect(cli("status", "--ban", "1m")).rejects.toThrow("status: unknown option --ban");
   await expect(cli("clients", "--file", "x")).rejects.toThrow("clients: unknown option --file");
   await expect(cli("capture", "pause", "x")).rejects.toThrow('capture: expected "start <id>" or "stop <id>", got "pause"');
   await expect(runAdmin("status", ["--control-socket", join(dir, "none.sock")], {}, () => {})).rejects.toThrow(`no warren server is running (no control socket at ${join(dir, "none.sock")}`);
