@@ -39,6 +39,24 @@ export interface AeadBackend {
   key(key: Uint8Array): AeadKey;
 }
 
+/**
+ * A key that also takes an arbitrary 96-bit RFC 8439 nonce. Both backends offer it; it serves the
+ * known-answer self-test (RFC 8439's vector has a nonce no WireGuard counter can express) and
+ * XChaCha20-Poly1305. Same buffer rules and results as {@link AeadKey}.
+ */
+export interface RawNonceAeadKey extends AeadKey {
+  /** Like `seal`, with a 12-byte nonce. */
+  sealWithNonce(nonce: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number;
+  /** Like `open`, with a 12-byte nonce; -1 also for a nonce that is not 12 bytes. */
+  openWithNonce(nonce: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number;
+}
+
+/** A backend whose keys take raw nonces too (what the concrete backends export). */
+export interface RawNonceAeadBackend extends AeadBackend {
+  /** A key object for a 32-byte key (the bytes are copied). */
+  key(key: Uint8Array): RawNonceAeadKey;
+}
+
 /** Writes the WireGuard nonce for `counter` into a 12-byte buffer (bytes 0-3 stay zero). */
 export function writeNonce(nonce: Uint8Array, counter: number): void {
   let lo = counter >>> 0;
