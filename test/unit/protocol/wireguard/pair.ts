@@ -54,6 +54,8 @@ export function seqOf(p: Uint8Array): number {
 export class Pair {
   now = 1_000_000;
   readonly wallStart = 1_700_000_000_000;
+  /** Added to the wall clock only (to simulate a clock step). */
+  wallOffset = 0;
   readonly client: Device;
   readonly server: Device;
   /** The client's peer (the server). */
@@ -65,12 +67,15 @@ export class Pair {
   clientSrc = { address: CLIENT_ADDR, port: CLIENT_PORT };
   readonly out = new Uint8Array(2048);
 
-  constructor(aead: AeadBackend, o: { psk?: Uint8Array; limits?: Partial<Limits>; serverPsk?: Uint8Array } = {}) {
+  constructor(
+    aead: AeadBackend,
+    o: { psk?: Uint8Array; serverPsk?: Uint8Array; clientLimits?: Partial<Limits>; serverLimits?: Partial<Limits> } = {},
+  ) {
     const ck = generatePrivateKey();
     const sk = generatePrivateKey();
-    const wallClock = () => this.wallStart + this.now;
-    this.client = new Device({ privateKey: ck, aead, wallClock, limits: o.limits ?? {} });
-    this.server = new Device({ privateKey: sk, aead, wallClock, limits: o.limits ?? {} });
+    const wallClock = () => this.wallStart + this.wallOffset + this.now;
+    this.client = new Device({ privateKey: ck, aead, wallClock, limits: o.clientLimits ?? {} });
+    this.server = new Device({ privateKey: sk, aead, wallClock, limits: o.serverLimits ?? {} });
     const psk = o.psk ?? new Uint8Array(32).fill(7);
     this.cPeer = this.client.addPeer(publicKey(sk), { presharedKey: psk, address: SERVER_ADDR, port: SERVER_PORT });
     this.sPeer = this.server.addPeer(publicKey(ck), { presharedKey: o.serverPsk ?? psk });
