@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { onEveryBackend } from "./backends.ts";
 import type { AeadBackend } from "../../../../src/crypto/aead.ts";
-import { pureTsAead } from "../../../../src/crypto/chacha-ts.ts";
 import {
   KEEPALIVE_TIMEOUT,
   REJECT_AFTER_TIME,
@@ -11,7 +11,7 @@ import {
 } from "../../../../src/protocol/wireguard/constants.ts";
 import { packet, Pair } from "./pair.ts";
 
-export function runDeviceSuite(aead: AeadBackend): void {
+function runDeviceSuite(aead: AeadBackend): void {
   describe(`two devices on ${aead.name}`, () => {
     test("a packet waits for the handshake, then data flows both ways", () => {
       const p = new Pair(aead);
@@ -230,4 +230,4 @@ export function runDeviceSuite(aead: AeadBackend): void {
   });
 }
 
-runDeviceSuite(pureTsAead);
+onEveryBackend(runDeviceSuite);

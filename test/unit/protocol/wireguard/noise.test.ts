@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { pureTsAead } from "../../../../src/crypto/chacha-ts.ts";
+import { onEveryBackend } from "./backends.ts";
 import { createPrivateKeyObject, generateKeyPair, sharedSecretWith } from "../../../../src/crypto/x25519.ts";
 import type { AeadBackend } from "../../../../src/crypto/aead.ts";
 import {
@@ -33,7 +33,7 @@ function remote(me: StaticIdentity, pub: Uint8Array, psk: Uint8Array): RemoteIde
   return { publicKey: pub, presharedKey: psk, staticShared: sharedSecretWith(me.privateKey, pub) };
 }
 
-export function runNoiseSuite(aead: AeadBackend): void {
+function runNoiseSuite(aead: AeadBackend): void {
   describe(`Noise IKpsk2 on ${aead.name}`, () => {
     test("WireGuard's initial chaining key and hash", () => {
       const s = noiseStart();
@@ -140,4 +140,4 @@ export function runNoiseSuite(aead: AeadBackend): void {
   });
 }
 
-runNoiseSuite(pureTsAead);
+onEveryBackend(runNoiseSuite);
