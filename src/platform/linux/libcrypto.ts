@@ -15,9 +15,33 @@
  */
 
 import { dlopen, type Pointer } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 
 /** The library file name warren asks the dynamic loader for. */
 export const LIBCRYPTO_SONAME = "libcrypto.so.3";
+
+/**
+ * Where distributions install it (Debian/Ubuntu multiarch, Fedora/RHEL lib64, Alpine/Arch lib),
+ * tried as absolute paths before the bare name: when the loader's search fails, Bun 1.4.4's
+ * dlopen retries the name relative to the working directory (measured), which must never pick up
+ * a planted library.
+ */
+function candidatePaths(): string[] {
+  const triple = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+  const dirs = [`/usr/lib/${triple}`, `/lib/${triple}`, "/usr/lib64", "/lib64", "/usr/lib", "/lib"];
+  return dirs.map((d) => `${d}/${LIBCRYPTO_SONAME}`);
+}
+
+/**
+ * The first installed candidate, else the bare name for the loader's own search (LD_LIBRARY_PATH,
+ * ld.so.conf), else null when only the working directory has a file of that name.
+ */
+export function libcryptoPath(exists: (path: string) => boolean = existsSync, cwd = process.cwd()): string | null {
+  const found = candidatePaths().find((p) => exists(p));
+  if (found !== undefined) return found;
+  return exists(resolve(cwd, LIBCRYPTO_SONAME)) ? null : LIBCRYPTO_SONAME;
+}
 
 /** EVP_CIPHER_CTX_ctrl: read the AEAD tag after EVP_CipherFinal_ex (include/openssl/evp.h). */
 const EVP_CTRL_AEAD_GET_TAG = 0x10;
@@ -143,8 +167,13 @@ let cached: LibcryptoLoad | null = null;
  */
 export function loadLibcrypto(): LibcryptoLoad {
   if (cached !== null) return cached;
+  const path = libcryptoPath();
+  if (path === null) {
+    cached = { ok: false, reason: `refusing to load ${LIBCRYPTO_SONAME}: not installed in a system directory, and a file of that name in the working directory could be loaded instead` };
+    return cached;
+  }
   try {
-    const sym = dlopen(LIBCRYPTO_SONAME, SYMBOLS).symbols;
+    const sym = dlopen(path, SYMBOLS).symbols;
     const version = String(sym.OpenSSL_version(0) ?? "OpenSSL, unknown version");
     const cipher = asPointer(sym.EVP_CIPHER_fetch(null, new TextEncoder().encode("ChaCha20-Poly1305\0"), null));
     cached = cipher === null

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { loadOpenSslAead } from "../../../src/crypto/openssl.ts";
-import { loadLibcrypto } from "../../../src/platform/linux/libcrypto.ts";
+import { libcryptoPath, loadLibcrypto } from "../../../src/platform/linux/libcrypto.ts";
 import { runAeadSuite } from "./aead-suite.ts";
 
 const loaded = loadOpenSslAead();
@@ -16,6 +16,14 @@ describe("libcrypto loader", () => {
     expect(loadLibcrypto()).toBe(a);
     if (a.ok) expect(a.lib.version).toMatch(/^OpenSSL 3\./);
     else expect(a.reason).toContain("libcrypto.so.3");
+  });
+
+  test("library path: a system directory first, then the bare name, never a copy in the working directory", () => {
+    const sys = process.arch === "arm64" ? "/usr/lib/aarch64-linux-gnu/libcrypto.so.3" : "/usr/lib/x86_64-linux-gnu/libcrypto.so.3";
+    expect(libcryptoPath((p) => p === sys || p === "/srv/libcrypto.so.3", "/srv")).toBe(sys);
+    expect(libcryptoPath((p) => p === "/usr/lib64/libcrypto.so.3", "/srv")).toBe("/usr/lib64/libcrypto.so.3");
+    expect(libcryptoPath(() => false, "/srv")).toBe("libcrypto.so.3");
+    expect(libcryptoPath((p) => p === "/srv/libcrypto.so.3", "/srv")).toBeNull();
   });
 
   test.skipIf(!loaded.ok)("backend name says openssl and the library", () => {

@@ -60,6 +60,17 @@ describe("x25519", () => {
     for (const hex of lowOrder) expect(sharedSecret(priv, fromHex(hex))).toBeNull();
   });
 
+  test("the public key's top bit is ignored and private keys are clamped inside X25519 (RFC 7748 §5)", () => {
+    const priv = fromHex(rfc.dh.alice_priv);
+    const bob = fromHex(rfc.dh.bob_pub);
+    const high = bob.slice();
+    high[31] = (high[31] ?? 0) | 0x80;
+    expect(toHex(sharedSecret(priv, high) ?? new Uint8Array())).toBe(rfc.dh.shared);
+    const unclamped = priv.slice(); // RFC key: low bits set, bit 254 clear; now bit 255 set too
+    unclamped[31] = (unclamped[31] ?? 0) | 0x80;
+    expect(toHex(publicKey(unclamped))).toBe(rfc.dh.alice_pub);
+  });
+
   test("wrong key lengths throw RangeError", () => {
     expect(() => publicKey(new Uint8Array(31))).toThrow(RangeError);
     expect(() => sharedSecret(new Uint8Array(32), new Uint8Array(33))).toThrow(RangeError);
