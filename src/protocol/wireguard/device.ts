@@ -69,6 +69,9 @@ export interface PeerOptions {
   readonly persistentKeepalive?: number;
 }
 
+/** A working CSPRNG finds a free 32-bit index at once; this many misses means it is broken. */
+const MAX_INDEX_TRIES = 1000;
+
 interface IndexEntry {
   readonly peer: Peer;
   keypair: Keypair | null;
@@ -249,7 +252,7 @@ export class Device implements PeerContext {
 
   /** @internal */
   newIndex(peer: Peer): number {
-    for (;;) {
+    for (let tries = 0; tries < MAX_INDEX_TRIES; tries++) {
       this.#random(this.#scratchBytes);
       const index = this.#scratch[0] as number;
       if (index !== 0 && !this.#indices.has(index)) {
@@ -257,6 +260,7 @@ export class Device implements PeerContext {
         return index;
       }
     }
+    throw new Error(`failed to allocate a receiver index: the random source repeated ${MAX_INDEX_TRIES} times`);
   }
 
   /** @internal */

@@ -99,10 +99,7 @@ export class Peer implements RemoteIdentity {
     }
     if (this.#staged.length > 0) this.sendStaged(now);
     const n = sealTransport(kp, packet, out, this.ctx.limits.mtu);
-    if (n < 0) {
-      kp.sendCounter--;
-      return res.drop("buffer-too-small");
-    }
+    if (n < 0) return res.drop("buffer-too-small"); // no counter was used
     this.#sent(n, packet.length, now);
     res.kind = "send";
     res.reason = "none";

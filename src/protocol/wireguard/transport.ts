@@ -30,7 +30,7 @@ export function transportLength(n: number, mtu: number): number {
 
 /**
  * Seals `packet` with `kp`'s next send counter into `out` (header + ciphertext + tag) and
- * returns the message length, or -1 when `out` is too small. The caller checked the counter
+ * returns the message length, or -1 (no counter used) when `out` is too small. The caller checked the counter
  * limit and the keypair's age first. `packet` may not overlap `out`.
  */
 export function sealTransport(kp: Keypair, packet: Uint8Array, out: Uint8Array, mtu: number): number {

@@ -45,6 +45,16 @@ function runDeviceSuite(aead: AeadBackend): void {
       expect(p.server.outgoingCount).toBe(0);
     });
 
+    test("an output buffer too small drops the packet without spending a counter", () => {
+      const p = new Pair(aead);
+      p.connect();
+      p.send("client", packet(1));
+      expect(p.cPeer.encapsulate(packet(2, 1400), p.now, new Uint8Array(100))).toMatchObject({ kind: "drop", reason: "buffer-too-small" });
+      p.send("client", packet(3));
+      p.flush();
+      expect(p.delivered("server")).toEqual([1, 3]);
+    });
+
     test("the responder's keypair waits in `next` until the first packet under it confirms it", () => {
       const p = new Pair(aead);
       p.cPeer.initiate(p.now, false);
