@@ -89,7 +89,8 @@ export class Peer implements RemoteIdentity {
     const res = this.ctx.sent;
     if (this.address === null) return res.drop("no-endpoint");
     if (transportLength(packet.length, this.ctx.limits.mtu) > 65535) return res.drop("too-big");
-    const kp = this.sendingKeypair(now);
+    if (this.#staged.length > 0) this.sendStaged(now);
+    const kp = this.#staged.length === 0 ? this.sendingKeypair(now) : null;
     if (kp === null) {
       this.#stage(packet.slice());
       this.initiate(now, false);
@@ -97,7 +98,6 @@ export class Peer implements RemoteIdentity {
       res.reason = "none";
       return res;
     }
-    if (this.#staged.length > 0) this.sendStaged(now);
     const n = sealTransport(kp, packet, out, this.ctx.limits.mtu);
     if (n < 0) return res.drop("buffer-too-small"); // no counter was used
     this.#sent(n, packet.length, now);
@@ -123,14 +123,19 @@ export class Peer implements RemoteIdentity {
       this.initiate(now, false);
       return;
     }
-    const staged = this.#staged.splice(0);
-    for (const p of staged) {
+    const limit = this.ctx.limits.rejectAfterMessages;
+    let sent = 0;
+    for (const p of this.#staged) {
+      if (kp.sendCounter >= limit) break;
       const data = new Uint8Array(transportLength(p.length, this.ctx.limits.mtu));
       const n = sealTransport(kp, p, data, this.ctx.limits.mtu);
       this.#sent(n, p.length, now);
       this.ctx.emit({ peer: this, data, address: this.address, port: this.port });
+      sent++;
     }
-    this.#keepKeyFreshSending(now);
+    this.#staged.splice(0, sent);
+    if (this.#staged.length > 0) this.initiate(now, false); // the keypair ran out of counters
+    else this.#keepKeyFreshSending(now);
   }
 
   /** Starts a handshake unless one was sent less than REKEY_TIMEOUT ago (or no endpoint is known). */

@@ -65,6 +65,19 @@ function runSecuritySuite(aead: AeadBackend): void {
       p.wire = [];
     });
 
+    test("staged packets never use a counter past the limit; the rest wait for the next keypair", () => {
+      const p = new Pair(aead, { clientLimits: { rejectAfterMessages: 5 } });
+      for (let i = 1; i <= 8; i++) expect(p.send("client", packet(i))).toBe("queued");
+      p.flush();
+      expect(p.delivered("server")).toEqual([1, 2, 3, 4, 5]);
+      expect(p.cPeer.stagedCount).toBe(3);
+      // as in wireguard-go, the next packet (once REKEY_TIMEOUT allows an initiation) brings them
+      p.run(REKEY_TIMEOUT + 1000);
+      expect(p.send("client", packet(9))).toBe("queued");
+      p.flush();
+      expect(p.delivered("server")).toEqual([6, 7, 8, 9]);
+    });
+
     test("the receiver refuses counters at its REJECT_AFTER_MESSAGES", () => {
       const p = new Pair(aead, { serverLimits: { rejectAfterMessages: 10 } });
       p.connect();
