@@ -10,8 +10,8 @@
  * and strict where a mistake would route traffic to the wrong peer: unknown keys,
  * duplicate keys or names, and overlapping AllowedIPs are errors naming `file:line`.
  *
- * Pure: text in, peers (or errors) out. Reading the file is `readPeersFile`
- * (wg-peers-file.ts), which also writes it.
+ * Pure: text in, peers (or errors) out, and the difference between two loads for a live
+ * re-read (`diffPeers`). Reading and writing the file is wg-peers-file.ts.
  */
 
 import * as v from "valibot";
@@ -209,4 +209,37 @@ export function parsePeers(text: string, file: string): PeersParse {
   }
   crossCheck(peers, file, errors);
   return { peers, notes, errors };
+}
+
+/** What a re-read of the peers file changes, by public key (for wg-sync). */
+export interface PeersDiff {
+  added: WgPeer[];
+  removed: WgPeer[];
+  /** Same public key, other settings. `endSession`: the preshared key or addresses changed, so its session must end. */
+  changed: { before: WgPeer; after: WgPeer; endSession: boolean }[];
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The difference between the loaded peers and a new parse of the file. */
+export function diffPeers(before: WgPeer[], after: WgPeer[]): PeersDiff {
+  const old = new Map(before.map((p) => [keyToBase64(p.publicKey), p]));
+  const diff: PeersDiff = { added: [], removed: [], changed: [] };
+  for (const p of after) {
+    const k = keyToBase64(p.publicKey);
+    const q = old.get(k);
+    old.delete(k);
+    if (!q) {
+      diff.added.push(p);
+      continue;
+    }
+    const ips = (x: WgPeer) => x.allowedIps.map(formatCidr).join(",");
+    const endSession = !sameBytes(q.presharedKey, p.presharedKey) || ips(q) !== ips(p);
+    if (endSession || q.name !== p.name || q.persistentKeepalive !== p.persistentKeepalive) diff.changed.push({ before: q, after: p, endSession });
+  }
+  diff.removed = [...old.values()];
+  return diff;
 }

@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { ListenSchema } from "../../../src/config/schema.ts";
 import { loadOrCreateKeyFile, readKeyFile } from "../../../src/config/wg-key-file.ts";
 import { appendSection, editPeersFile, readPeersFile, removeSection, renderPeerSection, STALE_LOCK_MS } from "../../../src/config/wg-peers-file.ts";
-import { parsePeers } from "../../../src/config/wg-peers.ts";
+import { diffPeers, parsePeers } from "../../../src/config/wg-peers.ts";
 import { parseEndpoint, wgSection } from "../../../src/config/wg-schema.ts";
 import { generatePresharedKey, generatePrivateKey, keyFromBase64, keyToBase64, publicKey } from "../../../src/crypto/x25519.ts";
 import { WarrenError } from "../../../src/lib/errors.ts";
@@ -231,5 +231,24 @@ describe("wg config section", () => {
     expect(parseEndpoint("2001:db8::1")).toEqual({ host: "2001:db8::1", port: null });
     expect(parseEndpoint("203.0.113.9")).toEqual({ host: "203.0.113.9", port: null });
     for (const bad of ["vpn.example.com:0", "vpn.example.com:70000", "a b", "[vpn]:1", "x:y:z", ""]) expect(parseEndpoint(bad)).toBeNull();
+  });
+});
+
+describe("diffPeers", () => {
+  test("added, removed, and changed peers by public key; only key material or addresses end a session", () => {
+    const sec = (name: string, k: string, ips: string, extra = "") => `[Peer]\n# Name = ${name}\nPublicKey = ${k}\nAllowedIPs = ${ips}\n${extra}\n`;
+    const before = parsePeers(sec("a", K1, "10.8.0.2") + sec("b", K2, "10.8.0.3") + sec("c", K3, "10.8.0.4"), "f").peers;
+    const K4 = key();
+    const after = parsePeers(sec("a2", K1, "10.8.0.2", "PersistentKeepalive = 25\n") + sec("b", K2, "10.8.0.9") + sec("d", K4, "10.8.0.5"), "f").peers;
+    const d = diffPeers(before, after);
+    expect(d.added.map((p) => p.name)).toEqual(["d"]);
+    expect(d.removed.map((p) => p.name)).toEqual(["c"]);
+    expect(d.changed.map((c) => [c.before.name, c.after.name, c.endSession])).toEqual([
+      ["a", "a2", false],
+      ["b", "b", true],
+    ]);
+    expect(diffPeers(before, before)).toEqual({ added: [], removed: [], changed: [] });
+    const withPsk = parsePeers(sec("a", K1, "10.8.0.2", `PresharedKey = ${PSK}\n`), "f").peers;
+    expect(diffPeers(before.slice(0, 1), withPsk).changed[0]?.endSession).toBe(true);
   });
 });
