@@ -9,11 +9,10 @@
  * Pure: parsed values in, addresses or text out; throws ConfigError on a bad choice.
  */
 
-import { formatEndpoint } from "../config/wg-schema.ts";
 import type { WgPeer } from "../config/wg-peers.ts";
-import { Pool6 } from "../engine/pool6.ts";
+import { Pool6 } from "../server/pool6.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { type Cidr, formatCidr, formatIpv4, formatIpv6, prefixMask4 } from "../protocol/ip.ts";
+import { type Cidr, formatCidr, formatEndpoint, formatIpv4, formatIpv6, prefixMask4 } from "../protocol/ip.ts";
 
 /** An IPv4 pool prefix. */
 export type Pool4Cidr = Extract<Cidr, { family: 4 }>;

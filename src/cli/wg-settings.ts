@@ -10,7 +10,8 @@
 
 import { resolve } from "node:path";
 import * as v from "valibot";
-import { intIn, IpSchema, MIN_MTU, Pool4Schema, Pool6Schema, RouteSchema } from "../config/schema.ts";
+import { intIn, IpSchema, RouteSchema } from "../config/fields.ts";
+import { MIN_MTU, Pool4Schema, Pool6Schema } from "../config/server-schema.ts";
 import { loadOrCreateKeyFile, readKeyFile } from "../config/wg-key-file.ts";
 import { DEFAULT_WG_KEY_FILE, DEFAULT_WG_PEERS_FILE, DEFAULT_WG_PORT, EndpointSchema } from "../config/wg-schema.ts";
 import { keyToBase64, publicKey } from "../crypto/x25519.ts";

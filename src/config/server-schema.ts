@@ -18,6 +18,7 @@ import {
   RouteSchema, SecretSchema, unknownSetting,
 } from "./fields.ts";
 import { opsEntries } from "./ops-schema.ts";
+import { wgEntries } from "./wg-schema.ts";
 
 /** Smallest MTU warren pushes (IPv4 minimum datagram size). */
 export const MIN_MTU = 576;
@@ -55,6 +56,7 @@ export const ServerConfigSchema = v.strictObject(
     pidFile: v.optional(PathSchema),
     ...opsEntries(),
     ...authEntries(),
+    ...wgEntries(),
   },
   unknownSetting,
 );

@@ -10,8 +10,7 @@
 import * as v from "valibot";
 import { keyFromBase64 } from "../crypto/x25519.ts";
 import { type Cidr, isIpLiteral, parseCidr } from "../protocol/ip.ts";
-import { PathSchema } from "./ops.ts";
-import type { ListenSchema } from "./schema.ts";
+import { ListenSchema, PathSchema, show, unknownSetting } from "./fields.ts";
 
 /** Where the server's private key lives unless `wg.keyFile` says otherwise. */
 export const DEFAULT_WG_KEY_FILE = "/etc/warren/wg.key";
@@ -24,8 +23,6 @@ export const MAX_KEEPALIVE = 65535;
 
 /** Peer names: letters, digits, `.`, `_`, `-`, `@`; 1-64 characters (as user names). */
 export const PEER_NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
-
-const show = (x: unknown): string => (typeof x === "string" ? JSON.stringify(x) : String(x));
 
 /** A WireGuard key as `wg` prints it (44 characters of base64) -> its 32 bytes. */
 export const WgKeySchema = v.pipe(
@@ -94,11 +91,6 @@ export function parseEndpoint(text: string): WgEndpoint | null {
   return { host, port };
 }
 
-/** `host:port` as wg-quick's Endpoint wants it (IPv6 in brackets). */
-export function formatEndpoint(host: string, port: number): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
-}
-
 /** `wg.endpoint` / `--endpoint`: the public name or address clients dial, with an optional port. */
 export const EndpointSchema = v.pipe(
   v.string("expected HOST or HOST:PORT"),
@@ -112,23 +104,18 @@ export const EndpointSchema = v.pipe(
   }),
 );
 
-/**
- * The `wg` section of the server config. The front door is off while `listen` is absent.
- * A function of the HOST:PORT schema so this module need not import schema.ts at run time.
- */
-export function wgSection(listen: typeof ListenSchema) {
-  return v.strictObject(
-    {
-      listen: v.optional(listen),
-      keyFile: v.optional(PathSchema, DEFAULT_WG_KEY_FILE),
-      peers: v.optional(PathSchema, DEFAULT_WG_PEERS_FILE),
-      endpoint: v.optional(EndpointSchema),
-    },
-    (i) => `unknown setting ${show(i.input === undefined ? i.path?.[0]?.key : i.input)}`,
-  );
-}
+/** The `wg` section of the server config. The front door is off while `listen` is absent. */
+export const WgSectionSchema = v.strictObject(
+  {
+    listen: v.optional(ListenSchema),
+    keyFile: v.optional(PathSchema, DEFAULT_WG_KEY_FILE),
+    peers: v.optional(PathSchema, DEFAULT_WG_PEERS_FILE),
+    endpoint: v.optional(EndpointSchema),
+  },
+  unknownSetting,
+);
 
 /** The entry ServerConfigSchema spreads in: `wg`, defaulted so `cfg.wg.keyFile` is always set. */
-export function wgEntries(listen: typeof ListenSchema) {
-  return { wg: v.optional(wgSection(listen), {}) };
+export function wgEntries() {
+  return { wg: v.optional(WgSectionSchema, {}) };
 }

@@ -30,7 +30,8 @@ export class Pool4 {
   readonly #byDevice = new Map<string, number>();
   readonly #remembered = new Map<number, string>();
   readonly #rememberCap: number;
-  /** Kept out of dynamic leases (users' fixed addresses); leaseExact still grants them. */
+  /** Kept out of dynamic leases, per owner (users' fixed addresses, WireGuard peers); leaseExact still grants them. */
+  readonly #reservedBy = new Map<string, ReadonlySet<number>>();
   #reserved: ReadonlySet<number> = new Set();
   #cursor: number;
 
@@ -75,9 +76,20 @@ export class Pool4 {
     return this.#used.has(addr);
   }
 
-  /** Replaces the set of reserved addresses (fixed per-user addresses; see auth/). */
-  reserve(addrs: ReadonlySet<number>): void {
-    this.#reserved = addrs;
+  /**
+   * Replaces the addresses `owner` keeps out of dynamic leases (`"users"`: fixed per-user
+   * addresses, see auth/; `"wireguard"`: the peers' addresses).
+   */
+  reserve(owner: string, addrs: ReadonlySet<number>): void {
+    this.#reservedBy.set(owner, addrs);
+    const all = new Set<number>();
+    for (const set of this.#reservedBy.values()) for (const a of set) all.add(a);
+    this.#reserved = all;
+  }
+
+  /** True when some owner keeps `addr` out of dynamic leases. */
+  isReserved(addr: number): boolean {
+    return this.#reserved.has(addr);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * @module protocol/wireguard/context
- * What a {@link Peer} needs from the device that owns it: the static identity, the crypto
+ * What a peer needs from the device that owns it: the static identity, the crypto
  * backends, the receiver-index table, randomness, the wall clock (for TAI64N only), the shared
  * result object and the outbox. `Device` implements it; tests may fake it.
  */
@@ -9,7 +9,6 @@ import type { AeadBackend } from "../../crypto/aead.ts";
 import type { X25519PrivateKey } from "../../crypto/x25519.ts";
 import type { Keypair } from "./keypair.ts";
 import type { NoiseStart, StaticIdentity } from "./noise.ts";
-import type { Peer } from "./peer.ts";
 import type { Outgoing, Sent } from "./results.ts";
 
 /** Counter limits and padding; tests shrink the limits to reach them. */
@@ -22,8 +21,8 @@ export interface Limits {
   readonly mtu: number;
 }
 
-/** What a peer needs from its device. */
-export interface PeerContext {
+/** What a peer (of type P) needs from its device. */
+export interface PeerContext<P> {
   readonly aead: AeadBackend;
   readonly start: NoiseStart;
   readonly identity: StaticIdentity;
@@ -31,7 +30,7 @@ export interface PeerContext {
   /** The shared result object `encapsulate` fills. */
   readonly sent: Sent;
   /** A fresh random receiver index pointing at `peer`'s pending handshake. */
-  newIndex(peer: Peer): number;
+  newIndex(peer: P): number;
   /** Points `index` at a keypair. */
   bindIndex(index: number, keypair: Keypair): void;
   /** Forgets `index`. */
@@ -43,6 +42,6 @@ export interface PeerContext {
   /** Whole milliseconds in [0, REKEY_TIMEOUT_JITTER_MAX). */
   jitter(): number;
   /** Puts a message in the outbox. */
-  emit(message: Outgoing<Peer>): void;
+  emit(message: Outgoing<P>): void;
 }
 

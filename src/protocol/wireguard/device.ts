@@ -84,7 +84,7 @@ function hex(b: Uint8Array): string {
 }
 
 /** One WireGuard interface: many peers, both handshake roles. */
-export class Device implements PeerContext {
+export class Device implements PeerContext<Peer> {
   readonly aead: AeadBackend;
   readonly start: NoiseStart;
   readonly identity: StaticIdentity;

@@ -26,10 +26,11 @@ import {
   writeInitiation,
   writeResponse,
   type ConsumedInitiation,
+  type RemoteIdentity,
   type InitiatorHandshake,
 } from "./noise.ts";
 import type { PeerContext } from "./context.ts";
-import type { Peer } from "./peer.ts";
+import type { CookieGenerator } from "./cookie.ts";
 import type { ReceiveDrop } from "./results.ts";
 import { compareTai64n, tai64n } from "./tai64n.ts";
 
@@ -49,7 +50,7 @@ export class PeerHandshake {
   lastInitiationAt = Number.NEGATIVE_INFINITY;
 
   /** Abandons the pending initiation and frees its index. */
-  clear(ctx: PeerContext): void {
+  clear(ctx: PeerContext<never>): void {
     if (this.pending !== null) {
       this.pending.chainingKey.fill(0);
       ctx.freeIndex(this.pendingIndex);
@@ -59,8 +60,16 @@ export class PeerHandshake {
   }
 }
 
+/** What the handshake steps need of a peer (peer.ts's Peer is one). */
+export interface HandshakePeer extends RemoteIdentity {
+  readonly ctx: PeerContext<this>;
+  readonly handshake: PeerHandshake;
+  readonly cookies: Pick<CookieGenerator, "addMacs">;
+  readonly keypairs: { install(kp: Keypair): void };
+}
+
 /** Builds a 148-byte initiation to `peer` and makes it the pending handshake; null when the keys are unusable. */
-export function beginInitiation(peer: Peer, now: number): Uint8Array | null {
+export function beginInitiation(peer: HandshakePeer, now: number): Uint8Array | null {
   const { ctx, handshake } = peer;
   handshake.clear(ctx);
   handshake.lastSentAt = now;
@@ -82,7 +91,7 @@ export function beginInitiation(peer: Peer, now: number): Uint8Array | null {
 }
 
 /** Reads the response (mac1 already checked) to our pending initiation `index`; true when keys were installed. */
-export function finishInitiation(peer: Peer, msg: Uint8Array, index: number, now: number): boolean {
+export function finishInitiation(peer: HandshakePeer, msg: Uint8Array, index: number, now: number): boolean {
   const { ctx, handshake } = peer;
   const state = handshake.pending;
   if (state === null || handshake.pendingIndex !== index || readU32(msg, RESP_OFF_RECEIVER) !== index) return false;
@@ -102,9 +111,9 @@ export function finishInitiation(peer: Peer, msg: Uint8Array, index: number, now
  * its timestamp and rate, then returns the 92-byte response with a new keypair installed as
  * `next`, or the reason to drop it.
  */
-export function respond(
-  peer: Peer,
-  consumed: ConsumedInitiation<Peer>,
+export function respond<P extends HandshakePeer>(
+  peer: P,
+  consumed: ConsumedInitiation<P>,
   senderIndex: number,
   now: number,
 ): Uint8Array | ReceiveDrop {

@@ -51,7 +51,7 @@ export class Peer implements RemoteIdentity {
 
   /** `staticShared` = DH(our static key, `publicKey`), precomputed by the device. */
   constructor(
-    readonly ctx: PeerContext,
+    readonly ctx: PeerContext<Peer>,
     readonly publicKey: Uint8Array,
     readonly presharedKey: Uint8Array,
     readonly staticShared: Uint8Array | null,

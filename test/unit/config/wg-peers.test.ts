@@ -4,11 +4,10 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, sym
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { ListenSchema } from "../../../src/config/schema.ts";
 import { loadOrCreateKeyFile, readKeyFile } from "../../../src/config/wg-key-file.ts";
 import { appendSection, editPeersFile, readPeersFile, removeSection, renderPeerSection, STALE_LOCK_MS } from "../../../src/config/wg-peers-file.ts";
 import { diffPeers, parsePeers } from "../../../src/config/wg-peers.ts";
-import { parseEndpoint, wgSection } from "../../../src/config/wg-schema.ts";
+import { parseEndpoint, WgSectionSchema } from "../../../src/config/wg-schema.ts";
 import { generatePresharedKey, generatePrivateKey, keyFromBase64, keyToBase64, publicKey } from "../../../src/crypto/x25519.ts";
 import { WarrenError } from "../../../src/lib/errors.ts";
 import { formatCidr, parseCidr } from "../../../src/protocol/ip.ts";
@@ -218,7 +217,7 @@ describe("peers file on disk", () => {
 });
 
 describe("wg config section", () => {
-  const schema = wgSection(ListenSchema);
+  const schema = WgSectionSchema;
   test("off by default with default paths; flags' strings accepted", () => {
     expect(v.parse(schema, {})).toEqual({ keyFile: "/etc/warren/wg.key", peers: "/etc/warren/wg-peers.conf" });
     expect(v.parse(schema, { listen: "[::]:51820", endpoint: "vpn.example.com" })).toMatchObject({ listen: { host: "::", port: 51820 }, endpoint: { host: "vpn.example.com", port: null } });
