@@ -149,7 +149,11 @@ export class Server {
   #context(spec: DoorSpec): DoorContext {
     const d = this.#deps;
     const transport = this.transports.get(listenKey(spec.listen)) as Transport;
-    return { sessions: this.sessions, router: this.router, transport, stats: this.stats, clock: d.clock, log: d.log };
+    const pool4 = this.pool4;
+    return {
+      sessions: this.sessions, router: this.router, transport, stats: this.stats, clock: d.clock, log: d.log,
+      reserveAddresses: (addrs) => pool4.reserve(`door:${spec.protocol}`, addrs),
+    };
   }
 
   #notify(call: () => void): void {

@@ -41,6 +41,8 @@ export interface ServerStats {
   drops: DropCounters;
   /** Datagrams that were not ToyVpn at all (bad first byte, empty, truncated). */
   junk: number;
+  /** Datagrams a front door dropped silently before any session, as `protocol:reason` (WireGuard: mac1, replay, ...). */
+  doorDrops: Record<string, number>;
 }
 
 /** Fresh zeroed counters. */
@@ -58,5 +60,6 @@ export function newServerStats(now: number): ServerStats {
     rehandshakeRequests: 0,
     drops: newDropCounters(),
     junk: 0,
+    doorDrops: {},
   };
 }
