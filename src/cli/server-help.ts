@@ -67,8 +67,9 @@ options (config file keys in parentheses; flags override the file):
   -h, --help               this text
 
 Clients send the secret as "secret" or "secret:deviceid"; a device id keeps its
-tunnel address across reconnects and restarts. With --users or --token-key-file they may send
-"user:password[:deviceid]" or a token instead (docs/AUTH.md, docs/TOKENS.md); the
-shared secret is then off unless --secret is given. SIGHUP re-reads the users
-file, the key file and the revocation list. ToyVpn sends the secret and all traffic
-unencrypted: use it only on networks you trust, or inside another tunnel.`;
+tunnel address across reconnects and restarts. With --users or --token-key-file
+they may send "user:password[:deviceid]" or a token instead (docs/AUTH.md,
+docs/TOKENS.md); the shared secret is then off unless --secret is given. SIGHUP
+re-reads the users file, the key file and the revocation list. ToyVpn sends the
+secret and all traffic unencrypted: use it only on networks you trust, or inside
+another tunnel.`;

@@ -39,7 +39,9 @@ export const SAVE_INTERVAL_MS = 5000;
 
 /** A LeaseStore in memory (tests; a server without a state directory). */
 export class MemoryLeaseStore implements LeaseStore {
+  /** What the last save stored. */
   records: LeaseRecord[] = [];
+  /** How many saves ran. */
   saves = 0;
 
   load(): LeaseRecord[] {

@@ -32,7 +32,8 @@ export class Pool4 {
   readonly serverAddress: number;
   readonly #first: number;
   readonly #last: number;
-  readonly #used = new Set<number>();
+  /** Leased addresses -> the device holding each (null: a client without a device id). */
+  readonly #used = new Map<number, string | null>();
   /** device id -> last address it had (oldest memory first); address -> device id that remembers it. */
   readonly #byDevice = new Map<string, { addr: number; lastUsed: number }>();
   readonly #remembered = new Map<number, string>();
@@ -128,21 +129,21 @@ export class Pool4 {
     return true;
   }
 
-  /** Returns an address to the pool. The device keeps remembering it (last used: now). */
+  /** Returns an address to the pool. The device that held it keeps remembering it (last used: now). */
   release(addr: number): void {
-    if (!this.#used.delete(addr)) return;
-    const device = this.#remembered.get(addr);
-    const memory = device === undefined ? undefined : this.#byDevice.get(device);
-    if (memory !== undefined) {
+    const holder = this.#used.get(addr);
+    if (!this.#used.delete(addr) || holder === null || holder === undefined) return;
+    const memory = this.#byDevice.get(holder);
+    if (memory?.addr === addr) {
       memory.lastUsed = this.#stamp();
       this.#version++;
     }
   }
 
-  /** Every memory, oldest first; addresses in use now report `now` as their last use. */
+  /** Every memory, oldest first; a device holding its address now reports `now` as its last use. */
   memories(now: number): PoolMemory[] {
     const out: PoolMemory[] = [];
-    for (const [device, m] of this.#byDevice) out.push({ device, addr4: m.addr, lastUsed: this.#used.has(m.addr) ? now : m.lastUsed });
+    for (const [device, m] of this.#byDevice) out.push({ device, addr4: m.addr, lastUsed: this.#holds(device, m.addr) ? now : m.lastUsed });
     return out;
   }
 
@@ -157,11 +158,11 @@ export class Pool4 {
     return true;
   }
 
-  /** Forgets every memory whose address is not in use and was last used before `cutoff`; returns how many. */
+  /** Forgets every memory last used before `cutoff` whose device does not hold it now; returns how many. */
   forgetUnusedSince(cutoff: number): number {
     let n = 0;
     for (const [device, m] of this.#byDevice) {
-      if (m.lastUsed >= cutoff || this.#used.has(m.addr)) continue;
+      if (m.lastUsed >= cutoff || this.#holds(device, m.addr)) continue;
       this.#byDevice.delete(device);
       if (this.#remembered.get(m.addr) === device) this.#remembered.delete(m.addr);
       n++;
@@ -170,8 +171,12 @@ export class Pool4 {
     return n;
   }
 
+  #holds(device: string, addr: number): boolean {
+    return this.#used.get(addr) === device;
+  }
+
   #take(addr: number, deviceId: string | null): number {
-    this.#used.add(addr);
+    this.#used.set(addr, deviceId);
     if (deviceId !== null) this.#remember(deviceId, addr, this.#stamp());
     return addr;
   }

@@ -52,6 +52,7 @@ export function leaseFilePath(dir: string, tun: string): string {
 
 /** The server's LeaseStore on one JSON file. */
 export class FileLeaseStore {
+  /** The lease file. */
   readonly path: string;
   readonly #log: Logger;
 

@@ -28,6 +28,7 @@ import { clampMss, type Family, type NatPlan, nftTableName, nftTableScript } fro
 import { type LeftoverReport, type NatState, natStatePath, removeNatLeftovers, writeNatState } from "./nat-state.ts";
 import { forwardingSnapshot, enableForwarding, readSysctl } from "./sysctl.ts";
 
+/** The tool runner's types and the real OS, for callers that only import this module. */
 export { type CmdResult, linuxNatDeps, type NatDeps } from "./nat-ops.ts";
 
 /** What `setupNat` needs to know. */

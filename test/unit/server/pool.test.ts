@@ -123,4 +123,16 @@ describe("Pool4", () => {
     for (const d of ["a", "b", "c"]) q.release(q.lease(d) as number);
     expect(q.memories(0).map((m) => m.device)).toEqual(["c"]);
   });
+
+  test("an address another client borrows does not count as use by the device that remembers it", () => {
+    let t = 100;
+    const p = new Pool4(ip("10.8.0.0"), 30, 65536, () => t); // one client address: .2
+    p.release(p.lease("x") as number); // x remembers .2, last used 100
+    t = 500;
+    const a = p.lease(null) as number; // nothing else free: an anonymous client borrows it
+    expect(p.memories(900)).toEqual([{ device: "x", addr4: a, lastUsed: 100 }]);
+    p.release(a);
+    expect(p.memories(900)).toEqual([{ device: "x", addr4: a, lastUsed: 100 }]);
+    expect(p.forgetUnusedSince(200)).toBe(1);
+  });
 });
