@@ -204,6 +204,8 @@ ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2s
 RuntimeDirectory=warren
+StateDirectory=warren
+StateDirectoryMode=0700
 LogsDirectory=warren
 UMask=0077
 # The TUN device and its addresses and routes need CAP_NET_ADMIN; a port below 1024

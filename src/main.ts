@@ -11,6 +11,7 @@ import { runClient } from "./cli/client.ts";
 import { runUser } from "./cli/user.ts";
 import { runToken } from "./cli/token.ts";
 import { runWatchdog, WATCHDOG_HELP } from "./cli/watchdog.ts";
+import { runCleanup } from "./cli/cleanup.ts";
 import { reportFailure } from "./cli/daemon.ts";
 import { ADMIN_HELP, isAdminCommand, runAdmin } from "./cli/admin.ts";
 import { LOCKOUTS_HELP, runLockouts, runUnlock } from "./cli/lockouts.ts";
@@ -24,6 +25,7 @@ commands:
   user       manage the users file (user:password logins)    warren user --help
   token      keys and tokens for controller-issued access    warren token --help
   watchdog   start the server unless it runs (for cron)      warren watchdog --help
+  cleanup    undo the NAT rules a killed server left behind  warren cleanup --help
   status     summary of the running server and its clients   warren help admin
   clients    connected clients with counters (--json)
   kick       end a client's session now
@@ -56,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       return runLockouts(rest);
     case "unlock":
       return runUnlock(rest);
+    case "cleanup":
+      return runCleanup(rest);
     case "--version":
     case "-V":
     case "version":

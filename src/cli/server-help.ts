@@ -26,6 +26,9 @@ options (config file keys in parentheses; flags override the file):
                            clamp TCP MSS; removed again on exit (nat.enabled)
       --nat-out IFACE      masquerade out of IFACE instead of the default-route
                            interface; implies --nat (nat.outInterface)
+      --nat-allow CIDR     also forward the pools to CIDR (not masqueraded);
+                           else they leave only through the NAT interface;
+                           repeatable, implies --nat (nat.allow)
       --idle-timeout SEC   end sessions idle this long (idleTimeout)  180
       --max-clients N      refuse new sessions beyond N, 0 = pool size (maxClients)
       --max-sessions-per-identity N  sessions one user or token may hold, 0 = no
@@ -56,14 +59,19 @@ options (config file keys in parentheses; flags override the file):
                            in WARREN_CLIENT_ID, WARREN_CLIENT_ADDR, ... (docs/OPERATIONS.md)
       --pid-file PATH      keep the server's pid in PATH while it runs; refuse to
                            start when it names a running warren (pidFile)
+      --state-dir DIR      leases and NAT crash state; env WARREN_STATE_DIR
+                           (stateDir)                              /var/lib/warren
+      --lease-max-age AGE  forget a device's address unused this long, e.g.
+                           30d, 12h (leaseMaxAge)                  30d
       --daemon             run in the background: start, print the summary and
                            return once the server is up (pair with --log-file
                            and --pid-file; see also warren watchdog --help)
   -h, --help               this text
 
 Clients send the secret as "secret" or "secret:deviceid"; a device id keeps its
-tunnel address across reconnects. With --users or --token-key-file they may send
-"user:password[:deviceid]" or a token instead (docs/AUTH.md, docs/TOKENS.md); the
-shared secret is then off unless --secret is given. SIGHUP re-reads the users
-file, the key file and the revocation list. ToyVpn sends the secret and all traffic
-unencrypted: use it only on networks you trust, or inside another tunnel.`;
+tunnel address across reconnects and restarts. With --users or --token-key-file
+they may send "user:password[:deviceid]" or a token instead (docs/AUTH.md,
+docs/TOKENS.md); the shared secret is then off unless --secret is given. SIGHUP
+re-reads the users file, the key file and the revocation list. ToyVpn sends the
+secret and all traffic unencrypted: use it only on networks you trust, or inside
+another tunnel.`;

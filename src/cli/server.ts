@@ -16,7 +16,9 @@ import { systemClock } from "../lib/clock.ts";
 import { ConfigError, oneLine } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";
 import { holdPidFile } from "../lib/pidfile.ts";
-import { NAT_STATE_DIR, type NatHandle, setupNat } from "../platform/linux/nat.ts";
+import { FileLeaseStore } from "../platform/linux/lease-file.ts";
+import { linuxNatDeps, logLeftovers, type NatHandle, setupNat } from "../platform/linux/nat.ts";
+import { removeNatLeftovers } from "../platform/linux/nat-state.ts";
 import { setSocketBuffers } from "../platform/linux/sockbuf.ts";
 import { formatCidr, formatEndpoint } from "../protocol/ip.ts";
 import { toyVpnDoor } from "../server/doors/toyvpn.ts";
@@ -61,8 +63,8 @@ export function serverConfigFromArgs(argv: string[], env: Record<string, string 
   if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])}`);
   delete values.help;
   delete values.daemon;
-  if (values["nat.outInterface"] !== undefined && values["nat.enabled"] === undefined) values["nat.enabled"] = true;
-  return loadConfig(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket" });
+  if ((values["nat.outInterface"] !== undefined || values["nat.allow"] !== undefined) && values["nat.enabled"] === undefined) values["nat.enabled"] = true;
+  return loadConfig(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket", WARREN_STATE_DIR: "stateDir" });
 }
 
 /** Everything a running server is made of, for the stop sequence. */
@@ -132,17 +134,19 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
     clock: systemClock,
     log,
     auth,
+    leases: { store: new FileLeaseStore(cfg.stateDir, cfg.tun, getLogger("warren:leases")), wallNow: () => Date.now() },
   });
   auth.attach(server);
   const run: Running = { server, auth, ops, nat: null };
   try {
     ops.start(server);
+    const natLog = getLogger("warren:nat");
     if (cfg.nat.enabled) {
       run.nat = setupNat({
         tun: cfg.tun, mtu: cfg.mtu, pool4: formatCidr(cfg.pool), pool6: cfg.pool6 ? formatCidr(cfg.pool6) : null,
-        outInterface: cfg.nat.outInterface, stateDir: process.env.WARREN_STATE_DIR || NAT_STATE_DIR, log: getLogger("warren:nat"),
+        outInterface: cfg.nat.outInterface, allow: cfg.nat.allow.map(formatCidr), stateDir: cfg.stateDir, log: natLog,
       });
-    }
+    } else logLeftovers(removeNatLeftovers({ stateDir: cfg.stateDir, tun: cfg.tun, checkRunning: false, log: natLog }, linuxNatDeps), natLog);
     const nat = run.nat ? run.nat.describe() : natOffNote(cfg.routes);
     emitSummary(summary(cfg, server, { pushed: toy.params.template, generatedSecret: generated, auth: auth.describe(), nat }));
   } catch (e) {
@@ -167,9 +171,9 @@ function keepServingOnStrayErrors(log: ReturnType<typeof getLogger>): void {
 /** Stops in reverse order of starting. */
 async function stopAll(run: Running): Promise<void> {
   run.auth.stop();
-  run.server.stop();
+  const leasesSaved = run.server.stop();
   run.nat?.teardown();
-  await run.ops.stop();
+  await Promise.all([leasesSaved, run.ops.stop()]);
 }
 
 /** The UDP socket of one listen address, with the configured buffer sizes. */

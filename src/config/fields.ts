@@ -46,6 +46,25 @@ export function sizeIn(min: number, max: number) {
   );
 }
 
+const SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Parses `90`, `90s`, `15m`, `12h`, `30d` into seconds; null if not a duration. */
+export function parseDuration(text: string): number | null {
+  const m = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(text);
+  if (!m) return null;
+  const n = Number(m[1]) * (SECONDS[(m[2] ?? "").toLowerCase()] ?? 1);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** A duration in seconds in [min, max]: a number of seconds, or a string like `30d`, `12h`, `15m`. */
+export function durationIn(min: number, max: number) {
+  const msg = (i: { input: unknown }) => `expected a duration from ${min} to ${max} seconds (e.g. 3600, 15m, 12h, 30d), got ${show(i.input)}`;
+  return v.pipe(
+    v.union([v.number(), v.pipe(v.string(), v.transform((s) => parseDuration(s) ?? NaN))], msg),
+    v.check((n) => Number.isInteger(n) && n >= min && n <= max, msg),
+  );
+}
+
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (= all addresses, dual-stack). */
 export const ListenSchema = v.pipe(
   v.string("expected HOST:PORT, e.g. [::]:8000"),

@@ -62,7 +62,7 @@ describe.skipIf(!ok)("warren watchdog and server --daemon", () => {
     await removeStale();
     bin = await copyReleaseBinary(join(dir, "warren"));
     ns = await lab.namespace("srv");
-    const cfg = { secret: SECRET, listen: `0.0.0.0:${PORT}`, tun: "wdg0", pool: "10.66.0.0/24", controlSocket: join(dir, "warren.sock") };
+    const cfg = { secret: SECRET, listen: `0.0.0.0:${PORT}`, tun: "wdg0", pool: "10.66.0.0/24", controlSocket: join(dir, "warren.sock"), stateDir: join(dir, "state") };
     writeFileSync(conf, JSON.stringify(cfg));
   }, 300_000);
 

@@ -29,6 +29,21 @@ describe("server config", () => {
     expect(c.isolate).toBe(false);
     expect(c.idleTimeout).toBe(180);
     expect(c.secret).toBeUndefined();
+    expect(c.stateDir).toBe("/var/lib/warren");
+    expect(c.leaseMaxAge).toBe(30 * 86400);
+  });
+
+  test("--state-dir (env WARREN_STATE_DIR) and --lease-max-age in seconds or with a unit", () => {
+    const cfg = (argv: string[], env: Record<string, string> = {}) => {
+      const c = serverConfigFromArgs(argv, env);
+      if (c === "help") throw new Error("unexpected help");
+      return c;
+    };
+    expect(cfg([], { WARREN_STATE_DIR: "/srv/warren" }).stateDir).toBe("/srv/warren");
+    expect(cfg(["--state-dir", "/x"], { WARREN_STATE_DIR: "/srv/warren" }).stateDir).toBe("/x");
+    for (const [text, secs] of [["7d", 604800], ["12h", 43200], ["15m", 900], ["3600", 3600], ["90s", 90]] as const) {
+      expect(cfg(["--lease-max-age", text]).leaseMaxAge).toBe(secs);
+    }
   });
 
   test("each bad value names its field and what is expected, on one line", () => {
@@ -50,6 +65,9 @@ describe("server config", () => {
       [{ logLevel: "loud" }, "logLevel", /silent, error, warn, info, debug, trace/],
       [{ secret: "" }, "secret", /1-512/],
       [{ isolate: "maybe" }, "isolate", /true or false/],
+      [{ stateDir: "var/lib/warren" }, "stateDir", /absolute path/],
+      [{ leaseMaxAge: "30 days" }, "leaseMaxAge", /duration from 60 to 315360000 seconds \(e\.g\. 3600, 15m, 12h, 30d\)/],
+      [{ leaseMaxAge: 59 }, "leaseMaxAge", /got 59/],
       [{ frobnicate: 1 }, "frobnicate", /unknown setting/],
     ];
     for (const [raw, field, re] of cases) {
