@@ -3,18 +3,27 @@
  * The small JSON files warren keeps under /run/warren to undo its own changes after a
  * crash (client routes, the DNS backup, NAT rules and sysctls). Written atomically
  * (temp file + rename: a crash never leaves half a file), read back through a valibot
- * schema; a file that does not parse is discarded, never trusted.
+ * schema; a file that does not parse is discarded, never trusted. The temp file is
+ * created O_EXCL|O_NOFOLLOW with its final mode (lib/secure-file.ts): a leftover or a
+ * planted symbolic link at its name is removed, never written through; a symbolic link
+ * at the state file itself is refused.
  */
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import * as v from "valibot";
+import { O_READ_NOFOLLOW, refuseSymlink, writeNewFile } from "../../lib/secure-file.ts";
+
+/** Reads `path` as UTF-8 without following a symbolic link at it (ELOOP). */
+function readNoFollow(path: string): string {
+  return readFileSync(path, { encoding: "utf8", flag: O_READ_NOFOLLOW });
+}
 
 /** The file's validated content; null when it is missing or invalid (an invalid one is removed). */
 export function loadStateFile<S extends v.GenericSchema>(path: string, schema: S): v.InferOutput<S> | null {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readNoFollow(path);
   } catch {
     return null;
   }
@@ -28,10 +37,17 @@ export function loadStateFile<S extends v.GenericSchema>(path: string, schema: S
   return null;
 }
 
-/** Writes `data` as one JSON line, atomically, creating the directory. Throws the fs error. */
+/** Writes `data` as one JSON line, atomically, creating the directory. Throws the fs error (ERR_SYMLINK for a link at `path`). */
 export function saveStateFile(path: string, data: unknown, modes: { dir: number; file: number }): void {
   mkdirSync(dirname(path), { recursive: true, mode: modes.dir });
+  refuseSymlink(path);
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(data)}\n`, { mode: modes.file });
-  renameSync(tmp, path);
+  rmSync(tmp, { force: true }); // a crashed run's leftover (or a planted link): unlinked, not followed
+  writeNewFile(tmp, `${JSON.stringify(data)}\n`, modes.file);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
