@@ -8,7 +8,7 @@
  * touched; reads (snapshot, get) at debug. A secret is never logged or returned.
  */
 
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
@@ -16,6 +16,7 @@ import type { Session } from "../server/session.ts";
 import type { Logger } from "../lib/log.ts";
 import { formatEndpoint, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { CaptureManager } from "./capture.ts";
+import type { CaptureDirKeeper } from "./capture-dir.ts";
 import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
 import { applyValue, configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "./settings.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -33,6 +34,8 @@ export interface CommandContext {
   configFile: string | null;
   /** The config the last (re)load produced. Updated by reload. */
   config: ServerConfig;
+  /** The --capture-dir size keeper, when there is a capture dir. */
+  keeper: CaptureDirKeeper | null;
   pid: number;
   version: string;
 }
@@ -114,7 +117,8 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
       const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
       try {
-        const i = ctx.captures.start(s, file, maxBytes);
+        const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
+        if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
         return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
       } catch (e) {
         return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));

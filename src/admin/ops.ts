@@ -22,6 +22,7 @@ import { oneLine } from "../lib/errors.ts";
 import { logFileInfo, type Logger } from "../lib/log.ts";
 import { versionLine } from "../lib/version.ts";
 import { CaptureManager } from "./capture.ts";
+import { CaptureDirKeeper } from "./capture-dir.ts";
 import { type CommandContext, capturePath, handle, reload } from "./commands.ts";
 import { claimSocket, type ControlServer, listenControl } from "./control.ts";
 import { Hooks } from "./hooks.ts";
@@ -50,6 +51,7 @@ export class Ops {
   #http: HttpListener | null = null;
   #hooks: Hooks;
   #captures: CaptureManager | null = null;
+  #keeper: CaptureDirKeeper | null = null;
   #ctx: CommandContext | null = null;
   #onHup: (() => void) | null = null;
   /** Wall clock minus engine clock, fixed once so reported times do not jitter. */
@@ -102,20 +104,24 @@ export class Ops {
       live: () => server.live(),
       setLive: (c) => server.setLive(c),
       hooks,
-      capture: { maxBytes: cfg.captureMaxBytes },
+      capture: { maxBytes: cfg.captureMaxBytes, dirMaxBytes: cfg.captureDirMax },
     };
+    const captureDir = cfg.captureDir;
+    if (captureDir !== undefined) {
+      mkdirSync(captureDir, { recursive: true, mode: 0o700 });
+      this.#keeper = new CaptureDirKeeper(captureDir, () => live.capture.dirMaxBytes, captures, this.#log);
+    }
     const ctx: CommandContext = {
       server, live, captures, log: this.#log,
       snapshot: () => this.snapshot(),
       reloadConfig: () => this.#opts.reloadConfig(),
       configFile: this.#opts.configFile,
       config: cfg,
+      keeper: this.#keeper,
       pid: process.pid,
       version: versionLine(),
     };
     this.#ctx = ctx;
-    const captureDir = cfg.captureDir;
-    if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true, mode: 0o700 });
     server.sessionListeners.push({
       up: (s) => {
         hooks.connected(s);
@@ -144,7 +150,8 @@ export class Ops {
 
   #autoCapture(captures: CaptureManager, s: Session, dir: string, maxBytes: number): void {
     try {
-      captures.start(s, capturePath(dir, s.label, Date.now()), maxBytes);
+      captures.start(s, capturePath(dir, s.label, Date.now()), maxBytes, true);
+      this.#keeper?.started();
     } catch (e) {
       this.#log.warn(`capture of ${s.label} not started: ${oneLine(e)}`);
     }
@@ -158,6 +165,7 @@ export class Ops {
     this.#http = null;
     this.#control?.stop();
     this.#control = null;
+    this.#keeper?.stop();
     await this.#captures?.stopAll();
     await this.#hooks.drain();
   }

@@ -48,6 +48,8 @@ options (config file keys in parentheses; flags override the file):
       --metrics HOST:PORT  serve /metrics (Prometheus), /healthz and a dashboard
                            at / over HTTP (metrics)                off
       --capture-dir DIR    capture every client to DIR/<id>-<time>.pcap (captureDir)
+      --capture-dir-max SIZE  total size of those files; the oldest finished
+                           ones are deleted (captureDirMax)        1G
       --capture-max-bytes SIZE  size limit of one capture file (captureMaxBytes)  100M
       --on-connect CMD     run "sh -c CMD" when a client connects (onConnect)
       --on-disconnect CMD  ... when a session ends (onDisconnect); the client is

@@ -19,6 +19,8 @@ export function opsEntries() {
     metrics: v.optional(ListenSchema),
     captureDir: v.optional(PathSchema),
     captureMaxBytes: v.optional(sizeIn(1024, 2 ** 40), 100 * 1024 * 1024),
+    /** Total size of warren's capture files in captureDir; the oldest go first (admin/capture-dir.ts). */
+    captureDirMax: v.optional(sizeIn(1024, 2 ** 50), 1024 ** 3),
     onConnect: v.optional(CommandSchema),
     onDisconnect: v.optional(CommandSchema),
     logFile: v.optional(PathSchema),
