@@ -27,6 +27,7 @@ import { type CommandContext, capturePath, handle, reload } from "./commands.ts"
 import { claimSocket, type ControlServer, listenControl } from "./control.ts";
 import { Hooks } from "./hooks.ts";
 import { type HttpListener, listenHttp } from "./http.ts";
+import { readTokenFile } from "./http-access.ts";
 import type { LiveTarget } from "./settings.ts";
 import { buildSnapshot, type Snapshot } from "./snapshot.ts";
 
@@ -94,7 +95,7 @@ export class Ops {
     }, this.#opts.now(), this.#opts.now() + this.#wallOffset);
   }
 
-  /** Step 2: attach to the started server. Throws (one line) only when --metrics cannot bind. */
+  /** Step 2: attach to the started server. Throws (one line) only when --metrics cannot bind or its token file is unusable. */
   start(server: Server): void {
     const cfg = this.#opts.config;
     const captures = new CaptureManager(server.router, this.#log);
@@ -141,8 +142,11 @@ export class Ops {
       }
     }
     if (cfg.metrics) {
-      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log);
-      this.#log.info(`metrics and dashboard on http://${this.#http.url}/`);
+      const token = cfg.metricsTokenFile !== undefined ? readTokenFile(cfg.metricsTokenFile, this.#log) : null;
+      const guard = { hosts: cfg.metricsHost, token, publicProbes: cfg.metricsPublic };
+      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log, guard);
+      const needs = token === null ? "" : cfg.metricsPublic ? " (token required, except /metrics and /healthz)" : " (token required)";
+      this.#log.info(`metrics and dashboard on http://${this.#http.url}/${needs}`);
     }
     this.#onHup = () => void reload(ctx, "SIGHUP");
     process.on("SIGHUP", this.#onHup);
