@@ -14,6 +14,8 @@ import { writeUsersFile } from "../../../src/auth/users-file.ts";
 import { runToken } from "../../../src/cli/token.ts";
 import { claimFile } from "../../../src/lib/pidfile.ts";
 import { openNew, writeFileAtomic } from "../../../src/lib/secure-file.ts";
+import { FileStateStore } from "../../../src/platform/linux/client-state.ts";
+import { FileDnsBackup } from "../../../src/platform/linux/resolvconf.ts";
 import { loadStateFile, saveStateFile } from "../../../src/platform/linux/state-file.ts";
 
 const DIR = mkdtempSync(join(tmpdir(), "warren-secure-"));
@@ -91,6 +93,15 @@ describe("the files that use it", () => {
     expect(() => saveStateFile(q, { a: 2 }, { dir: 0o700, file: 0o600 })).toThrow(/symbolic link/);
     expect(loadStateFile(q, S)).toBeNull(); // not read through the link either
     expect(readFileSync(v2, "utf8")).toBe("precious\n");
+  });
+
+  test("the client's state files (they name its pid) are 0600 under umask 0", () => {
+    const dir = fresh(".run");
+    const routes = new FileStateStore(dir, "wc0");
+    routes.save({ pid: process.pid, tun: "wc0", server: "192.0.2.1", routes: [] });
+    const dns = new FileDnsBackup(dir, "wc0");
+    dns.save({ pid: process.pid, tun: "wc0", path: "/etc/resolv.conf", original: new Uint8Array([35]) });
+    expect([mode(routes.path), mode(dns.path)]).toEqual([0o600, 0o600]);
   });
 
   test("users file writer: 0600; a symbolic link at the path is refused", () => {
