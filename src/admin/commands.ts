@@ -89,8 +89,9 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
     case "reload":
       return reload(ctx, "control socket");
     case "capture-start": {
-      const s = single(ctx, req.target);
-      if (!("serial" in s)) return s;
+      const sel = selectSessions(ctx.server.sessions.all(), req.target);
+      if (!sel.ok) return fail(sel.code, sel.error);
+      const s = sel.sessions[0] as Session;
       const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
       const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
       try {
@@ -102,19 +103,14 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       }
     }
     case "capture-stop": {
-      const s = single(ctx, req.target);
-      if (!("serial" in s)) return s;
+      const sel = selectSessions(ctx.server.sessions.all(), req.target);
+      if (!sel.ok) return fail(sel.code, sel.error);
+      const s = sel.sessions[0] as Session;
       const i = await ctx.captures.stop(s);
       if (i === null) return fail("ERR_NOT_FOUND", `${s.label} is not being captured`);
       return ok({ id: i.id, file: i.file, packets: i.packets, bytes: i.bytes, dropped: i.dropped } satisfies ResultOf<"capture-stop">);
     }
   }
-}
-
-/** The one session `target` names for capture, or the error response. */
-function single(ctx: CommandContext, target: string): Session | Response {
-  const sel = selectSessions(ctx.server.sessions.all(), target);
-  return sel.ok ? (sel.sessions[0] as Session) : fail(sel.code, sel.error);
 }
 
 /**
