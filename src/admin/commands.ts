@@ -8,16 +8,18 @@
  * touched; reads (snapshot, get) at debug. A secret is never logged or returned.
  */
 
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
 import type { Logger } from "../lib/log.ts";
-import { formatEndpoint, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
+import { formatIpv4, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { CaptureManager } from "./capture.ts";
+import type { CaptureDirKeeper } from "./capture-dir.ts";
 import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
 import { applyValue, configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "./settings.ts";
+import { selectSessions } from "./selectors.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** What the commands act on. */
@@ -33,32 +35,10 @@ export interface CommandContext {
   configFile: string | null;
   /** The config the last (re)load produced. Updated by reload. */
   config: ServerConfig;
+  /** The --capture-dir size keeper, when there is a capture dir. */
+  keeper: CaptureDirKeeper | null;
   pid: number;
   version: string;
-}
-
-/** Sessions a kick/capture target names: id, device id, #serial, tunnel address, endpoint (with or without port). */
-export function findSessions(sessions: Session[], target: string): Session[] {
-  const t = target.trim();
-  const byId = sessions.filter((s) => s.label === t || s.deviceId === t || `#${s.serial}` === t);
-  if (byId.length > 0) return byId;
-  const a4 = parseIpv4(t);
-  if (a4 !== null) {
-    const hit = sessions.filter((s) => s.addr4 === a4);
-    if (hit.length > 0) return hit;
-  }
-  const a6 = parseIpv6(t);
-  if (a6 !== null) {
-    const text = formatIpv6(a6);
-    const hit = sessions.filter((s) => s.addr6 !== null && formatIpv6(s.addr6) === text);
-    if (hit.length > 0) return hit;
-  }
-  const ep = sessions.filter((s) => formatEndpoint(s.address, s.port) === t);
-  if (ep.length > 0) return ep;
-  return sessions.filter((s) => {
-    const host = formatEndpoint(s.address, s.port).replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-    return host === t;
-  });
 }
 
 /** `20261122T050351Z`, for capture file names. */
@@ -96,8 +76,9 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       return ok({ key: req.key, value: r.value, previous: r.previous } satisfies ResultOf<"set">);
     }
     case "kick": {
-      const hit = findSessions(ctx.server.sessions.all(), req.target);
-      if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(req.target)}`);
+      const sel = selectSessions(ctx.server.sessions.all(), req.target, req.all === true);
+      if (!sel.ok) return fail(sel.code, sel.multi ? `${sel.error}, or kick them all with --all` : sel.error);
+      const hit = sel.sessions;
       const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
       const banSec = req.banSec ?? 0;
       for (const s of hit) {
@@ -109,13 +90,14 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
     case "reload":
       return reload(ctx, "control socket");
     case "capture-start": {
-      const hit = findSessions(ctx.server.sessions.all(), req.target);
-      if (hit.length !== 1) return noSingle(req.target, hit);
-      const s = hit[0] as Session;
+      const sel = selectSessions(ctx.server.sessions.all(), req.target);
+      if (!sel.ok) return fail(sel.code, sel.error);
+      const s = sel.sessions[0] as Session;
       const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
       const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
       try {
-        const i = ctx.captures.start(s, file, maxBytes);
+        const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
+        if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
         return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
       } catch (e) {
         return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
@@ -133,18 +115,14 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       return ok({ source: req.source, unlocked } satisfies ResultOf<"unlock">);
     }
     case "capture-stop": {
-      const hit = findSessions(ctx.server.sessions.all(), req.target);
-      if (hit.length !== 1) return noSingle(req.target, hit);
-      const i = await ctx.captures.stop(hit[0] as Session);
-      if (i === null) return fail("ERR_NOT_FOUND", `${(hit[0] as Session).label} is not being captured`);
+      const sel = selectSessions(ctx.server.sessions.all(), req.target);
+      if (!sel.ok) return fail(sel.code, sel.error);
+      const s = sel.sessions[0] as Session;
+      const i = await ctx.captures.stop(s);
+      if (i === null) return fail("ERR_NOT_FOUND", `${s.label} is not being captured`);
       return ok({ id: i.id, file: i.file, packets: i.packets, bytes: i.bytes, dropped: i.dropped } satisfies ResultOf<"capture-stop">);
     }
   }
-}
-
-function noSingle(target: string, hit: Session[]): Response {
-  if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(target)}`);
-  return fail("ERR_AMBIGUOUS", `${JSON.stringify(target)} matches ${hit.length} clients (${hit.map((s) => s.label).join(", ")}); name one by id or tunnel address`);
 }
 
 /**

@@ -29,7 +29,12 @@ const Target = v.pipe(v.string(), v.minLength(1, "expected a client id or addres
 export const RequestSchema = v.variant("cmd", [
   v.object({ cmd: v.literal("hello") }),
   v.object({ cmd: v.literal("snapshot") }),
-  v.object({ cmd: v.literal("kick"), target: Target, banSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(366 * 86400))) }),
+  v.object({
+    cmd: v.literal("kick"),
+    target: Target,
+    all: v.optional(v.boolean()),
+    banSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(366 * 86400))),
+  }),
   v.object({ cmd: v.literal("set"), key: Key, value: v.pipe(v.string(), v.maxLength(4096)) }),
   v.object({ cmd: v.literal("get"), key: Key }),
   v.object({ cmd: v.literal("reload") }),

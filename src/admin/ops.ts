@@ -22,10 +22,12 @@ import { oneLine } from "../lib/errors.ts";
 import { logFileInfo, type Logger } from "../lib/log.ts";
 import { versionLine } from "../lib/version.ts";
 import { CaptureManager } from "./capture.ts";
+import { CaptureDirKeeper } from "./capture-dir.ts";
 import { type CommandContext, capturePath, handle, reload } from "./commands.ts";
 import { claimSocket, type ControlServer, listenControl } from "./control.ts";
 import { Hooks } from "./hooks.ts";
 import { type HttpListener, listenHttp } from "./http.ts";
+import { readTokenFile } from "./http-access.ts";
 import type { LiveTarget } from "./settings.ts";
 import { buildSnapshot, type Snapshot } from "./snapshot.ts";
 
@@ -50,6 +52,7 @@ export class Ops {
   #http: HttpListener | null = null;
   #hooks: Hooks;
   #captures: CaptureManager | null = null;
+  #keeper: CaptureDirKeeper | null = null;
   #ctx: CommandContext | null = null;
   #onHup: (() => void) | null = null;
   /** Wall clock minus engine clock, fixed once so reported times do not jitter. */
@@ -92,7 +95,7 @@ export class Ops {
     }, this.#opts.now(), this.#opts.now() + this.#wallOffset);
   }
 
-  /** Step 2: attach to the started server. Throws (one line) only when --metrics cannot bind. */
+  /** Step 2: attach to the started server. Throws (one line) only when --metrics cannot bind or its token file is unusable. */
   start(server: Server): void {
     const cfg = this.#opts.config;
     const captures = new CaptureManager(server.router, this.#log);
@@ -102,20 +105,24 @@ export class Ops {
       live: () => server.live(),
       setLive: (c) => server.setLive(c),
       hooks,
-      capture: { maxBytes: cfg.captureMaxBytes },
+      capture: { maxBytes: cfg.captureMaxBytes, dirMaxBytes: cfg.captureDirMax },
     };
+    const captureDir = cfg.captureDir;
+    if (captureDir !== undefined) {
+      mkdirSync(captureDir, { recursive: true, mode: 0o700 });
+      this.#keeper = new CaptureDirKeeper(captureDir, () => live.capture.dirMaxBytes, captures, this.#log);
+    }
     const ctx: CommandContext = {
       server, live, captures, log: this.#log,
       snapshot: () => this.snapshot(),
       reloadConfig: () => this.#opts.reloadConfig(),
       configFile: this.#opts.configFile,
       config: cfg,
+      keeper: this.#keeper,
       pid: process.pid,
       version: versionLine(),
     };
     this.#ctx = ctx;
-    const captureDir = cfg.captureDir;
-    if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true, mode: 0o700 });
     server.sessionListeners.push({
       up: (s) => {
         hooks.connected(s);
@@ -135,8 +142,11 @@ export class Ops {
       }
     }
     if (cfg.metrics) {
-      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log);
-      this.#log.info(`metrics and dashboard on http://${this.#http.url}/`);
+      const token = cfg.metricsTokenFile !== undefined ? readTokenFile(cfg.metricsTokenFile, this.#log) : null;
+      const guard = { hosts: cfg.metricsHost, token, publicProbes: cfg.metricsPublic };
+      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log, guard);
+      const needs = token === null ? "" : cfg.metricsPublic ? " (token required, except /metrics and /healthz)" : " (token required)";
+      this.#log.info(`metrics and dashboard on http://${this.#http.url}/${needs}`);
     }
     this.#onHup = () => void reload(ctx, "SIGHUP");
     process.on("SIGHUP", this.#onHup);
@@ -144,7 +154,8 @@ export class Ops {
 
   #autoCapture(captures: CaptureManager, s: Session, dir: string, maxBytes: number): void {
     try {
-      captures.start(s, capturePath(dir, s.label, Date.now()), maxBytes);
+      captures.start(s, capturePath(dir, s.label, Date.now()), maxBytes, true);
+      this.#keeper?.started();
     } catch (e) {
       this.#log.warn(`capture of ${s.label} not started: ${oneLine(e)}`);
     }
@@ -158,6 +169,7 @@ export class Ops {
     this.#http = null;
     this.#control?.stop();
     this.#control = null;
+    this.#keeper?.stop();
     await this.#captures?.stopAll();
     await this.#hooks.drain();
   }

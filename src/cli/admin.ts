@@ -27,26 +27,31 @@ export const ADMIN_HELP = `usage: warren <command> [--control-socket PATH] ...
 commands that talk to a running server (as root, over its control socket):
   status [--json]               server summary and one block per client (like wg show)
   clients [--json]              table of connected clients with counters
-  kick <id|address> [--ban DURATION]
+  kick [--all] [--ban DURATION] <client>
                                 end a client's session now (its address returns to the
                                 pool). The app reconnects at once: kick alone is a reset;
                                 --ban 10m keeps the device (or, without a device id, its
-                                address) out for that long (s, m, h, d)
+                                address) out for that long (s, m, h, d);
+                                --all: every session the selector names (one rule only)
   get <key>                     show a setting
   set <key> <value>             change a setting now; keys: ${SETTING_KEYS.join(", ")}
                                 (secret: new handshakes only; "-" reads it from stdin)
   reload                        re-read the --config file and apply what can change
                                 live (same as SIGHUP); says what needs a restart
-  capture start <id> [--file PATH] [--max-bytes SIZE]
+  capture start <client> [--file PATH] [--max-bytes SIZE]
                                 write the client's packets to a pcap file
-  capture stop <id>             stop that capture
+  capture stop <client>         stop that capture
 
   --control-socket PATH   env WARREN_CONTROL_SOCKET, default ${DEFAULT_CONTROL_SOCKET}
-A client is named by its device id, #serial, tunnel address or UDP endpoint.`;
+A <client> is named explicitly by  id:NAME  (device id or label),  #N  (serial),
+addr:ADDRESS  (tunnel address) or  endpoint:HOST[:PORT]  (UDP endpoint); a bare
+phone1, 10.8.0.2 or 198.51.100.7:40001 is accepted when it names one client by
+one meaning only (else: ERR_AMBIGUOUS, listing the matches).`;
 
 const COMMON: OptionSpec = {
   "control-socket": { type: "string", key: "controlSocket" },
   json: { type: "boolean" },
+  all: { type: "boolean" },
   file: { type: "string" },
   "max-bytes": { type: "string", key: "maxBytes" },
   ban: { type: "string" },
@@ -57,7 +62,7 @@ const COMMON: OptionSpec = {
 const EXTRA: Record<AdminCommand, string[]> = {
   status: ["json"],
   clients: ["json"],
-  kick: ["ban"],
+  kick: ["all", "ban"],
   set: [],
   get: [],
   reload: [],
@@ -99,7 +104,7 @@ export async function runAdmin(cmd: AdminCommand, argv: string[], env = process.
     out(ADMIN_HELP);
     return 0;
   }
-  for (const k of ["json", "file", "maxBytes", "ban"]) {
+  for (const k of ["json", "all", "file", "maxBytes", "ban"]) {
     if (values[k] !== undefined && !EXTRA[cmd].includes(k)) throw new ConfigError("", `${cmd}: unknown option --${k === "maxBytes" ? "max-bytes" : k}`);
   }
   const path = socketPath(values.controlSocket, env);
@@ -113,10 +118,11 @@ export async function runAdmin(cmd: AdminCommand, argv: string[], env = process.
       return 0;
     }
     case "kick": {
-      arity(cmd, positionals, 1, "a client id or address");
+      arity(cmd, positionals, 1, "a client (id:NAME, #N, addr:ADDRESS or endpoint:HOST[:PORT])");
       const banSec = values.ban === undefined ? undefined : parseTtl(String(values.ban));
       if (banSec === null) throw new ConfigError("", `--ban: expected a duration like 90s, 10m, 2h or 1d, got ${JSON.stringify(values.ban)}`);
-      const r = await controlRequest(path, { cmd: "kick", target: positionals[0] as string, ...(banSec !== undefined ? { banSec } : {}) });
+      const req = { cmd: "kick" as const, target: positionals[0] as string, ...(values.all ? { all: true } : {}), ...(banSec !== undefined ? { banSec } : {}) };
+      const r = await controlRequest(path, req);
       for (const k of r.kicked) out(`kicked ${k.id} (${k.address})${r.banSec ? `, banned for ${r.banSec} s` : ""}`);
       return 0;
     }

@@ -52,7 +52,15 @@ options (config file keys in parentheses; flags override the file):
                            env WARREN_CONTROL_SOCKET (controlSocket)  /run/warren/warren.sock
       --metrics HOST:PORT  serve /metrics (Prometheus), /healthz and a dashboard
                            at / over HTTP (metrics)                off
+      --metrics-host NAME  also answer requests for Host NAME (besides the
+                           listen address and localhost), repeatable (metricsHost)
+      --metrics-token-file F  require the token in F for the dashboard and
+                           /api/* (Bearer header, or open /?token=...) and for
+                           /metrics and /healthz (metricsTokenFile)
+      --metrics-public     /metrics and /healthz without the token (metricsPublic)
       --capture-dir DIR    capture every client to DIR/<id>-<time>.pcap (captureDir)
+      --capture-dir-max SIZE  total size of those files; the oldest finished
+                           ones are deleted (captureDirMax)        1G
       --capture-max-bytes SIZE  size limit of one capture file (captureMaxBytes)  100M
       --on-connect CMD     run "sh -c CMD" when a client connects (onConnect)
       --on-disconnect CMD  ... when a session ends (onDisconnect); the client is
