@@ -38,8 +38,9 @@ describe("nat settings", () => {
   });
 
   test("bad values name the field", () => {
-    expect(() => cfg(["--nat-out", "no spaces allowed"])).toThrow(/^nat\.outInterface: expected an interface name/);
-    expect(() => cfg(["-c", file({ nat: { enabled: true, out: "x" } })])).toThrow(/nat\.out: unknown setting/);
+    expect(() => cfg(["--nat-out", "no spaces allowed"])).toThrow(/^--nat-out: expected an interface name/);
+    const p = file({ nat: { enabled: true, out: "x" } });
+    expect(() => cfg(["-c", p])).toThrow(`config: ${p}: nat.out: unknown setting`);
   });
 
   test("mergeDotted sets one field of a nested object and keeps the rest", () => {
