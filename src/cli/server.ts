@@ -6,11 +6,12 @@
  */
 
 import { randomInt } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import { Ops } from "../admin/ops.ts";
 import { AuthSetup } from "../auth/setup.ts";
 import { handshakeLimits } from "../config/auth-schema.ts";
 import { bool } from "../config/fields.ts";
-import { loadConfig } from "../config/load.ts";
+import { type Loaded, loadSettings } from "../config/load.ts";
 import { type ServerConfig, ServerConfigSchema } from "../config/server-schema.ts";
 import { systemClock } from "../lib/clock.ts";
 import { ConfigError, oneLine } from "../lib/errors.ts";
@@ -27,6 +28,7 @@ import { openLinuxTun } from "../tun/linux.ts";
 import { flagsFromSchema, type OptionSpec, parseCommand } from "./args.ts";
 import { emitSummary, reportReady, runInBackground } from "./daemon.ts";
 import { SERVER_HELP } from "./server-help.ts";
+import { checkMaxClients, checkPools } from "./preflight.ts";
 import { natOffNote, summary } from "./server-summary.ts";
 
 export { SERVER_HELP };
@@ -51,15 +53,26 @@ export function generateSecret(): string {
   return s;
 }
 
-/** Parses and validates `warren server` arguments. */
-export function serverConfigFromArgs(argv: string[], env: Record<string, string | undefined>): ServerConfig | "help" {
-  const { values, positionals } = parseCommand(argv, OPTIONS);
+/**
+ * Parses and validates `warren server` arguments (and checks --max-clients against the
+ * pool); the result also names each setting the way it was given, for later messages.
+ */
+export function loadServerArgs(argv: string[], env: Record<string, string | undefined>): Loaded<ServerConfig> | "help" {
+  const { values, positionals, names } = parseCommand(argv, OPTIONS, "server");
   if (values.help) return "help";
-  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])} (see warren server --help)`);
   delete values.help;
   delete values.daemon;
   if (values["nat.outInterface"] !== undefined && values["nat.enabled"] === undefined) values["nat.enabled"] = true;
-  return loadConfig(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket" });
+  const loaded = loadSettings(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket" }, names);
+  checkMaxClients(loaded.config, loaded);
+  return loaded;
+}
+
+/** Parses and validates `warren server` arguments. */
+export function serverConfigFromArgs(argv: string[], env: Record<string, string | undefined>): ServerConfig | "help" {
+  const loaded = loadServerArgs(argv, env);
+  return loaded === "help" ? "help" : loaded.config;
 }
 
 /** Everything a running server is made of, for the stop sequence. */
@@ -72,16 +85,22 @@ interface Running {
 
 /** Runs the server until SIGINT/SIGTERM. Returns the exit status. */
 export async function runServer(argv: string[]): Promise<number> {
-  const cfg = serverConfigFromArgs(argv, process.env);
-  if (cfg === "help") {
+  const loaded = loadServerArgs(argv, process.env);
+  if (loaded === "help") {
     console.log(SERVER_HELP);
     return 0;
   }
+  const cfg = loaded.config;
+  const warnings = checkPools(cfg, networkInterfaces(), loaded);
   if (argv.includes("--daemon")) return runInBackground(argv, cfg);
   configureLogging({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: { path: cfg.logFile, maxSize: cfg.logMaxSize, keep: cfg.logKeep } } : {}) });
   const log = getLogger("warren");
+  for (const w of warnings) log.warn(w);
   if (cfg.pidFile) holdPidFile(cfg.pidFile);
-  const run = await startAll(argv, cfg);
+  // Errors about a setting found while starting (a capture folder, a key file) name it as given.
+  const run = await startAll(argv, cfg).catch((e: unknown) => {
+    throw e instanceof ConfigError ? e.named(loaded.label) : e;
+  });
   log.warn("ToyVpn mode sends the secret and all traffic unencrypted; use it only on trusted networks");
   log.info(`server ready: udp ${formatEndpoint(cfg.listen.host, cfg.listen.port)}, tun ${cfg.tun}`);
   reportReady();
