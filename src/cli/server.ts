@@ -101,17 +101,16 @@ export async function runServer(argv: string[]): Promise<number> {
   const run = await startAll(argv, cfg).catch((e: unknown) => {
     throw e instanceof ConfigError ? e.named(loaded.label) : e;
   });
+  // Handlers first: whoever hears "ready" (a --daemon parent, a test) may signal at once.
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
   log.warn("ToyVpn mode sends the secret and all traffic unencrypted; use it only on trusted networks");
   log.info(`server ready: udp ${formatEndpoint(cfg.listen.host, cfg.listen.port)}, tun ${cfg.tun}`);
   reportReady();
 
-  const ending = await Promise.race([
-    new Promise<string>((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-    }),
-    run.server.failure,
-  ]);
+  const ending = await Promise.race([signalled, run.server.failure]);
   if (typeof ending === "string") log.info(`${ending}: stopping`);
   await stopAll(run);
   if (typeof ending !== "string") throw new Error(`server stopped: ${oneLine(ending)}`);
