@@ -2,10 +2,11 @@
  * @module admin/ops
  * Wires the operator's tools to a running Server, and takes them down again:
  *
- *   1. prepare (before Server.start): claim the control socket path. If another live
- *      server answers there, or the path cannot be used, the server still runs, without
- *      a control socket, and says so in a warning (a second warren on one host needs
- *      its own --control-socket).
+ *   1. prepare (before Server.start, so nothing is opened yet): create the --capture-dir
+ *      folder (ConfigError naming captureDir when it cannot be made), and claim the
+ *      control socket path: when another live server answers there, or the path cannot
+ *      be used, the server does not start (one line, exit 1); a second warren on one
+ *      host needs its own --control-socket, or `--control-socket none` for no socket.
  *   2. start (right after Server.start, before any packet is handled): session
  *      listeners (hooks, --capture-dir), the control socket, the HTTP listener
  *      (--metrics), and SIGHUP = reload.
@@ -18,7 +19,8 @@ import { mkdirSync } from "node:fs";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
-import { oneLine } from "../lib/errors.ts";
+import { got } from "../config/fields.ts";
+import { ConfigError, fsReason, oneLine } from "../lib/errors.ts";
 import { logFileInfo, type Logger } from "../lib/log.ts";
 import { versionLine } from "../lib/version.ts";
 import { CaptureManager } from "./capture.ts";
@@ -66,16 +68,22 @@ export class Ops {
     this.#hooks = new Hooks(opts.log, { onConnect: opts.config.onConnect, onDisconnect: opts.config.onDisconnect });
   }
 
-  /** Step 1: claim the control socket path (never fatal, see the module comment). */
+  /**
+   * Step 1: the capture folder and the control socket path (see the module comment).
+   * Throws ConfigError (field captureDir), or claimSocket's ERR_CONTROL_IN_USE / ERR_CONTROL.
+   */
   static async prepare(opts: OpsOptions): Promise<Ops> {
-    const path = opts.config.controlSocket;
-    try {
-      await claimSocket(path);
-      return new Ops(opts, path);
-    } catch (e) {
-      opts.log.warn(`control socket disabled: ${oneLine(e)}`);
-      return new Ops(opts, null);
+    const dir = opts.config.captureDir;
+    if (dir !== undefined) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new ConfigError("captureDir", `cannot create the folder: ${fsReason(e)}${got(dir)}`);
+      }
     }
+    const path = opts.config.controlSocket;
+    if (path !== null) await claimSocket(path);
+    return new Ops(opts, path);
   }
 
   /** The current snapshot. */
@@ -95,7 +103,7 @@ export class Ops {
     }, this.#opts.now(), this.#opts.now() + this.#wallOffset);
   }
 
-  /** Step 2: attach to the started server. Throws (one line) only when --metrics cannot bind or its token file is unusable. */
+  /** Step 2: attach to the started server. Throws (one line) when the control socket or --metrics cannot bind, or the token file is unusable. */
   start(server: Server): void {
     const cfg = this.#opts.config;
     const captures = new CaptureManager(server.router, this.#log);
@@ -134,12 +142,8 @@ export class Ops {
       },
     });
     if (this.#controlPath !== null) {
-      try {
-        this.#control = listenControl(this.#controlPath, (req) => handle(ctx, req), this.#log);
-        this.#log.info(`control socket ${this.#controlPath}`);
-      } catch (e) {
-        this.#log.warn(`control socket disabled: ${oneLine(e)}`);
-      }
+      this.#control = listenControl(this.#controlPath, (req) => handle(ctx, req), this.#log);
+      this.#log.info(`control socket ${this.#controlPath}`);
     }
     if (cfg.metrics) {
       const token = cfg.metricsTokenFile !== undefined ? readTokenFile(cfg.metricsTokenFile, this.#log) : null;

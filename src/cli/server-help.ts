@@ -49,7 +49,9 @@ options (config file keys in parentheses; flags override the file):
       --log-max-size SIZE  rotate the log file at SIZE, e.g. 10M (logMaxSize)  10M
       --log-keep N         rotated files kept: PATH.1 .. PATH.N (logKeep)  5
       --control-socket P   control socket for warren status/clients/set/...;
-                           env WARREN_CONTROL_SOCKET (controlSocket)  /run/warren/warren.sock
+                           "none" for no socket; the server refuses to start
+                           when another warren answers on P; env
+                           WARREN_CONTROL_SOCKET (controlSocket)  /run/warren/warren.sock
       --metrics HOST:PORT  serve /metrics (Prometheus), /healthz and a dashboard
                            at / over HTTP (metrics)                off
       --metrics-host NAME  also answer requests for Host NAME (besides the
@@ -75,6 +77,11 @@ options (config file keys in parentheses; flags override the file):
                            return once the server is up (pair with --log-file
                            and --pid-file; see also warren watchdog --help)
   -h, --help               this text
+
+examples:
+  warren server                                   (prints the secret it generated)
+  warren server --pool 10.9.0.0/24 --pool6 fd00:9::/64 --nat --secret "$SECRET"
+  warren server --config /etc/warren/warren.json --daemon --log-file /var/log/warren.log
 
 Clients send the secret as "secret" or "secret:deviceid"; a device id keeps its
 tunnel address across reconnects and restarts. With --users or --token-key-file

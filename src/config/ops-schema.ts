@@ -15,10 +15,16 @@ export const MetricsHostSchema = v.union([DomainSchema, IpSchema], (i) => `expec
 /** Where the control socket lives unless told otherwise (also the CLI's default). */
 export const DEFAULT_CONTROL_SOCKET = "/run/warren/warren.sock";
 
+/** The `--control-socket` value that means "no control socket". */
+export const NO_CONTROL_SOCKET = "none";
+
+/** A control socket path, or `none` (-> null): the server runs without one. */
+export const ControlSocketSchema = v.pipe(SocketPathSchema, v.transform((s): string | null => (s === NO_CONTROL_SOCKET ? null : s)));
+
 /** The entries ServerConfigSchema spreads in (file keys = these names). */
 export function opsEntries() {
   return {
-    controlSocket: v.optional(SocketPathSchema, DEFAULT_CONTROL_SOCKET),
+    controlSocket: v.optional(ControlSocketSchema, DEFAULT_CONTROL_SOCKET),
     metrics: v.optional(ListenSchema),
     /** Host names the metrics listener answers to besides its address and localhost (admin/http-access.ts). */
     metricsHost: v.optional(v.array(MetricsHostSchema, "expected a list of host names"), []),

@@ -16,7 +16,7 @@ import { MAX_POOL6_PREFIX } from "../server/pool6.ts";
 import { IDLE_TIMEOUT_RANGE, MAX_CLIENTS_RANGE } from "../server/server.ts";
 import { authEntries } from "./auth-schema.ts";
 import {
-  AbsPathSchema, bool, cidrSchema, DomainSchema, durationIn, IfNameSchema, intIn, IpSchema, ListenSchema, LogFormatSchema,
+  AbsPathSchema, bool, cidrSchema, DomainSchema, durationIn, expected, IfNameSchema, intIn, IpSchema, ListenSchema, LogFormatSchema,
   LogLevelSchema, PathSchema, RouteSchema, SecretSchema, unknownSetting,
 } from "./fields.ts";
 import { opsEntries } from "./ops-schema.ts";
@@ -52,9 +52,9 @@ export const ServerConfigSchema = v.strictObject(
     pool: v.optional(Pool4Schema, "10.8.0.0/24"),
     pool6: v.optional(Pool6Schema),
     mtu: v.optional(intIn(MIN_MTU, MAX_PARAM_MTU), 1400),
-    dns: v.optional(v.array(IpSchema, "expected a list of IP addresses"), ["1.1.1.1"]),
-    routes: v.optional(v.array(RouteSchema, "expected a list of CIDR prefixes"), ["0.0.0.0/0"]),
-    searchDomains: v.optional(v.array(DomainSchema, "expected a list of domain names"), []),
+    dns: v.optional(v.array(IpSchema, expected("a list of IP addresses")), ["1.1.1.1"]),
+    routes: v.optional(v.array(RouteSchema, expected("a list of CIDR prefixes")), ["0.0.0.0/0"]),
+    searchDomains: v.optional(v.array(DomainSchema, expected("a list of domain names")), []),
     isolate: v.optional(bool, false),
     nat: v.optional(NatSchema, { enabled: false, allow: [] }),
     idleTimeout: v.optional(intIn(...IDLE_TIMEOUT_RANGE, "seconds"), 180),

@@ -114,6 +114,6 @@ describe("token", () => {
     const cfg = serverConfigFromArgs(["--secret", "x", "--metrics", "127.0.0.1:9810", "--metrics-host", "a.example", "--metrics-host", "192.0.2.5", "--metrics-token-file", "/etc/warren/metrics.token", "--metrics-public"], {});
     if (cfg === "help") throw new Error("help");
     expect([cfg.metricsHost, cfg.metricsTokenFile, cfg.metricsPublic]).toEqual([["a.example", "192.0.2.5"], "/etc/warren/metrics.token", true]);
-    expect(() => serverConfigFromArgs(["--secret", "x", "--metrics-host", "no such host"], {})).toThrow(/metricsHost/);
+    expect(() => serverConfigFromArgs(["--secret", "x", "--metrics-host", "no such host"], {})).toThrow(/^--metrics-host: expected a host name/);
   });
 });

@@ -43,12 +43,13 @@ describe("nat settings", () => {
     expect(c.enabled).toBe(true);
     expect(c.allow.map(formatCidr)).toEqual(["10.20.0.0/16", "fd00:99::/64"]);
     expect(cfg(["-c", file({ nat: { enabled: true, allow: ["172.17.0.0/16"] } })]).nat.allow.map(formatCidr)).toEqual(["172.17.0.0/16"]);
-    expect(() => cfg(["--nat-allow", "10.20.0.0"])).toThrow(/^nat\.allow\.0: expected a CIDR prefix like 10\.20\.0\.0\/16/);
+    expect(() => cfg(["--nat-allow", "10.20.0.0"])).toThrow('--nat-allow: expected a CIDR prefix like 10.20.0.0/16 (got "10.20.0.0")');
   });
 
   test("bad values name the field", () => {
-    expect(() => cfg(["--nat-out", "no spaces allowed"])).toThrow(/^nat\.outInterface: expected an interface name/);
-    expect(() => cfg(["-c", file({ nat: { enabled: true, out: "x" } })])).toThrow(/nat\.out: unknown setting/);
+    expect(() => cfg(["--nat-out", "no spaces allowed"])).toThrow(/^--nat-out: expected an interface name/);
+    const p = file({ nat: { enabled: true, out: "x" } });
+    expect(() => cfg(["-c", p])).toThrow(`config: ${p}: nat.out: unknown setting`);
   });
 
   test("mergeDotted sets one field of a nested object and keeps the rest", () => {
