@@ -65,7 +65,5 @@ export const UsersFileSchema = v.strictObject(
   (i) => (i.input === undefined ? 'missing: expected "users": { "<name>": { "hash": ... } }' : `expected a JSON object, got ${show(i.input)}`),
 );
 
-/** One user as written in the file. */
-export type UserEntry = v.InferOutput<typeof UserSchema>;
 /** The users file as validated. */
 export type UsersFile = v.InferOutput<typeof UsersFileSchema>;

@@ -13,7 +13,7 @@ import { ClientDns, withDns } from "../client/dns.ts";
 import { ClientNetConfig, type NetOps } from "../client/net.ts";
 import { mtuOf, primaryAddress } from "../client/params.ts";
 import { systemClock } from "../lib/clock.ts";
-import { ConfigError, oneLine } from "../lib/errors.ts";
+import { ConfigError } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";
 import { FileStateStore } from "../platform/linux/client-state.ts";
 import { addRoute4, addRoute6, delRoute4, delRoute6, setMtu } from "../platform/linux/netconf.ts";

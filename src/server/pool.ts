@@ -12,11 +12,6 @@ import { prefixMask4 } from "../protocol/ip.ts";
 /** Longest pool prefix: server + broadcast + at least one client. */
 export const MAX_POOL_PREFIX = 30;
 
-/** A leased address. */
-export interface Lease {
-  address: number;
-}
-
 /** Leases IPv4 addresses from one prefix. Owned by the session table. */
 export class Pool4 {
   readonly network: number;

@@ -175,7 +175,7 @@ export class Server {
     }
     const server = new Server(settings, deps, tun, transports, [pool4, pool6]);
     for (const [key, t] of transports) {
-      const mine = server.doors.filter((d, i) => listenKey((deps.doors[i] as DoorSpec).listen) === key);
+      const mine = server.doors.filter((_d, i) => listenKey((deps.doors[i] as DoorSpec).listen) === key);
       t.start(mine.length === 1 ? (mine[0] as FrontDoor) : new DoorMux(mine));
     }
     tun.start(server.router, (err) => server.#fatal(err));

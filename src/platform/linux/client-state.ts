@@ -12,9 +12,6 @@ import * as v from "valibot";
 import { WarrenError } from "../../lib/errors.ts";
 import { loadStateFile, saveStateFile } from "./state-file.ts";
 
-/** Default folder of the state files (tmpfs, emptied at boot, like the routes themselves). */
-export const DEFAULT_STATE_DIR = "/run/warren";
-
 const RouteSchema = v.object({
   family: v.picklist([4, 6]),
   dest: v.string(),
@@ -46,10 +43,8 @@ export function isWarrenClient(pid: number): boolean {
 /** The engine's StateStore on one JSON file. */
 export class FileStateStore {
   readonly path: string;
-  readonly #dir: string;
 
   constructor(dir: string, tun: string) {
-    this.#dir = dir;
     this.path = statePath(dir, tun);
   }
 

@@ -17,9 +17,6 @@ import { WarrenError } from "../../lib/errors.ts";
 import { loadStateFile, saveStateFile } from "./state-file.ts";
 import { isWarrenClient } from "./client-state.ts";
 
-/** The system resolver's configuration. */
-export const DEFAULT_RESOLV_CONF = "/etc/resolv.conf";
-
 const codeOf = (e: unknown): string => (e as { code?: string }).code ?? "error";
 
 /** The bytes of `path`; throws `cannot read PATH: CODE`. */
@@ -59,10 +56,8 @@ const BackupSchema = v.object({ pid: v.number(), tun: v.string(), path: v.string
 /** The engine's DnsBackupStore on one JSON file (the original content base64-encoded). */
 export class FileDnsBackup {
   readonly path: string;
-  readonly #dir: string;
 
   constructor(dir: string, tun: string) {
-    this.#dir = dir;
     this.path = dnsBackupPath(dir, tun);
   }
 

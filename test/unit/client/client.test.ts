@@ -275,7 +275,7 @@ describe("client: keepalive and dead peers", () => {
   });
 
   test("different parameters after a reconnect reconfigure the host; the new TUN gets the packets", async () => {
-    const { sockets, clock, net } = await connected();
+    const { sockets, net } = await connected();
     sockets.current.receive(REHANDSHAKE);
     sockets.current.receive(answer("m,1400 a,10.8.0.9,32 r,0.0.0.0,0"));
     expect(net.calls).toEqual(["up 10.8.0.5,fd00:8::5", "update 10.8.0.9"]);
