@@ -20,6 +20,7 @@ import type { Session } from "../server/session.ts";
 import type { PacketTap } from "../server/router.ts";
 import type { Logger } from "../lib/log.ts";
 import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";
+import { errorCode } from "../lib/errors.ts";
 
 /** Size of one capture buffer, and how many a capture may hold before dropping. */
 export const CHUNK_SIZE = 256 * 1024;
@@ -215,7 +216,7 @@ export class CaptureManager {
     try {
       w = CaptureWriter.create(s.label, file, maxBytes);
     } catch (e) {
-      throw new Error(`cannot create capture file ${file}: ${(e as { code?: string }).code ?? String(e)}`);
+      throw new Error(`cannot create capture file ${file}: ${errorCode(e) ?? String(e)}`);
     }
     this.#bySession.set(s, w);
     this.#host.tap = this.#tap;
@@ -234,7 +235,7 @@ export class CaptureManager {
     try {
       await w.close();
     } catch (e) {
-      this.#log.warn(`capture of ${w.id}: cannot finish ${w.file}: ${(e as { code?: string }).code ?? String(e)}`);
+      this.#log.warn(`capture of ${w.id}: cannot finish ${w.file}: ${errorCode(e) ?? String(e)}`);
     }
     const i = w.info();
     this.#log.info(`capture of ${w.id} ${why}: ${i.packets} packets, ${i.bytes} bytes${i.dropped ? `, ${i.dropped} dropped` : ""} in ${w.file}`);
@@ -256,7 +257,7 @@ export class CaptureManager {
     for (const [s, w] of this.#bySession) {
       if (w.full) void this.stop(s, `stopped at its size limit (${w.maxBytes} bytes)`);
       else w.flush().catch((e: unknown) => {
-        this.#log.warn(`capture of ${w.id}: write failed, stopping: ${(e as { code?: string }).code ?? String(e)}`);
+        this.#log.warn(`capture of ${w.id}: write failed, stopping: ${errorCode(e) ?? String(e)}`);
         void this.stop(s, "stopped after a write error");
       });
     }

@@ -15,7 +15,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket } from "bun";
-import { WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { encodeLine, fail, MAX_LINE, parseRequestLine, type Request, type Response } from "./control-protocol.ts";
 import { controlRequest } from "./control-client.ts";
@@ -159,5 +159,5 @@ export function listenControl(path: string, handler: ControlHandler, log: Logger
 }
 
 function codeOf(e: unknown): string {
-  return (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+  return codeOrMessage(e);
 }

@@ -9,7 +9,7 @@
  * server: changes go through the control socket, which only local root can reach.
  */
 
-import { WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { dashboardResponse } from "./dashboard.ts";
 import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.ts";
@@ -57,7 +57,7 @@ export function listenHttp(host: string, port: number, snapshot: () => Snapshot,
       },
     });
   } catch (e) {
-    const code = (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+    const code = codeOrMessage(e);
     throw new WarrenError("ERR_METRICS", `cannot listen for metrics on ${host.includes(":") ? `[${host}]` : host}:${port}: ${code}`);
   }
   const url = `${host.includes(":") ? `[${host}]` : host}:${server.port}`;

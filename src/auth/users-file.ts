@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import * as v from "valibot";
 import { describeIssues } from "../lib/issues.ts";
 import { type UsersFile, UsersFileSchema } from "./users-schema.ts";
-import { ConfigError, WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, ConfigError, errorCode, WarrenError } from "../lib/errors.ts";
 import { formatIpv4, parseIpv4 } from "../protocol/ip.ts";
 
 /** One user, ready for lookups. Records are immutable: a reload builds new ones. */
@@ -51,7 +51,7 @@ export function readUsersFile(path: string, missingOk = false): UsersFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
+    const code = errorCode(e) ?? "error";
     if (missingOk && code === "ENOENT") return { users: {} };
     return fail(path, "users", `cannot read it: ${code}`);
   }
@@ -119,7 +119,7 @@ export function writeFileAtomic(path: string, text: string): void {
   } catch (e) {
     if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
-    const code = (e as { code?: string }).code ?? (e as Error).message;
+    const code = codeOrMessage(e);
     throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${code}`);
   }
 }

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mintToken, parseKeyFile, parseRevocations, parseTtl, tokenHash, TOKEN_ID_RE, verifyToken } from "../auth/tokens.ts";
 import { writeFileAtomic } from "../auth/users-file.ts";
-import { ConfigError, WarrenError } from "../lib/errors.ts";
+import { ConfigError, errorCode, WarrenError } from "../lib/errors.ts";
 import { parseIpv4 } from "../protocol/ip.ts";
 import { parseCommand, type OptionSpec } from "./args.ts";
 
@@ -48,7 +48,7 @@ function keysFrom(path: string | undefined): Uint8Array[] {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new ConfigError("", `--key-file: cannot read ${path}: ${(e as { code?: string }).code ?? "error"}`);
+    throw new ConfigError("", `--key-file: cannot read ${path}: ${errorCode(e) ?? "error"}`);
   }
   const keys = parseKeyFile(text);
   if (typeof keys === "string") throw new ConfigError("", `--key-file ${path}: ${keys}`);

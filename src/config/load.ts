@@ -7,7 +7,7 @@
 
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { ConfigError } from "../lib/errors.ts";
+import { ConfigError, errorCode } from "../lib/errors.ts";
 import { describeIssues } from "../lib/issues.ts";
 
 /** Reads a JSON config file into a plain object. */
@@ -16,7 +16,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
+    const code = errorCode(e) ?? "error";
     throw new ConfigError("config", `cannot read ${path}: ${code}`);
   }
   let data: unknown;

@@ -59,3 +59,15 @@ export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.replace(/\s*\n\s*/g, "; ").trim();
 }
+
+/** The `code` of a system error from node:fs, node:net or Bun (`ENOENT`, `EADDRINUSE`, ...), if it has one. */
+export function errorCode(e: unknown): string | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** What a message shows of a failed file or socket call: its code (`ENOENT`), else its message. */
+export function codeOrMessage(e: unknown): string {
+  return errorCode(e) ?? (e instanceof Error ? e.message : String(e));
+}

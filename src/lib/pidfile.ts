@@ -21,7 +21,7 @@
 
 import { linkSync, mkdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { WarrenError } from "./errors.ts";
+import { codeOrMessage, errorCode, WarrenError } from "./errors.ts";
 
 /** Age after which a leftover `<path>.break` file is removed. */
 export const BREAK_STALE_MS = 10_000;
@@ -39,7 +39,7 @@ export function readPid(path: string): number | null {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return null;
+    if (errorCode(e) === "ENOENT") return null;
     throw fileError("read", path, e);
   }
   const m = /^\s*(\d{1,10})\s*$/.exec(text);
@@ -48,7 +48,7 @@ export function readPid(path: string): number | null {
 }
 
 function fileError(verb: string, path: string, e: unknown): WarrenError {
-  const code = (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+  const code = codeOrMessage(e);
   return new WarrenError("ERR_PIDFILE", `cannot ${verb} ${path}: ${code}`);
 }
 
@@ -64,7 +64,7 @@ function createExclusive(path: string, content: string): boolean {
     linkSync(tmp, path);
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") return false;
+    if (errorCode(e) === "EEXIST") return false;
     throw fileError("create", path, e);
   } finally {
     try {
@@ -79,7 +79,7 @@ function unlinkIfExists(path: string): void {
   try {
     unlinkSync(path);
   } catch (e) {
-    if ((e as { code?: string }).code !== "ENOENT") throw fileError("remove", path, e);
+    if (errorCode(e) !== "ENOENT") throw fileError("remove", path, e);
   }
 }
 

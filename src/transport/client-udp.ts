@@ -14,7 +14,7 @@
  */
 
 import { lookup } from "node:dns/promises";
-import { WarrenError } from "../lib/errors.ts";
+import { errorCode, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
 import { BatchSender } from "./batch.ts";
@@ -63,7 +63,7 @@ export async function resolveServer(host: string, port: number): Promise<ServerE
     const r = await lookup(host);
     return { address: r.address, family: r.family === 6 ? 6 : 4, port };
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
+    const code = errorCode(e) ?? "error";
     throw new WarrenError("ERR_RESOLVE", `cannot resolve server ${host}: ${code}`);
   }
 }
@@ -88,7 +88,7 @@ export async function openClientUdp(server: ServerEndpoint, log: Logger): Promis
     });
     t.attach(sock);
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
+    const code = errorCode(e) ?? "error";
     const where = server.family === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
     throw new WarrenError("ERR_CONNECT", `cannot open a UDP socket to ${where}: ${code}`);
   }
@@ -160,7 +160,7 @@ export class ConnectedUdp implements ClientTransport {
   /** @internal */
   onError(err: unknown): void {
     this.stats.socketErrors++;
-    const code = (err as { code?: string } | null)?.code ?? "";
+    const code = errorCode(err) ?? "";
     if (UNREACHABLE_CODES.has(code)) {
       this.sink?.unreachable(code);
       return;

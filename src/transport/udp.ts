@@ -11,7 +11,7 @@
 
 import { BatchSender } from "./batch.ts";
 import type { Transport, TransportSink, TransportStats } from "./transport.ts";
-import { SysError } from "../lib/errors.ts";
+import { errorCode, SysError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 
 /** Datagrams one flush can carry (one TUN drain batch is capped below this). */
@@ -38,7 +38,7 @@ export async function openUdp(host: string, port: number, log: Logger): Promise<
     });
     t.attach(sock);
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "";
+    const code = errorCode(e) ?? "";
     const hint =
       code === "EADDRINUSE"
         ? "another process (another warren?) listens there; pick another --listen port"
@@ -127,7 +127,7 @@ export class UdpTransport implements Transport {
   /** @internal */
   onError(err: unknown): void {
     this.stats.socketErrors++;
-    const code = (err as { code?: string } | null)?.code;
+    const code = errorCode(err);
     if (code === "ECONNREFUSED") return; // ICMP port unreachable from a gone client
     const now = performance.now();
     if (now - this.#lastErrorLog > 5000) {

@@ -6,6 +6,7 @@
  * rules (TOYVPN-PROTOCOL.md), reporting anything that client would reject.
  */
 import type { udp } from "bun";
+import { errorCode } from "../../src/lib/errors.ts";
 
 type Sock = udp.ConnectedSocket<"uint8array">;
 
@@ -96,8 +97,8 @@ export class Endpoint {
           else pending.push(buf);
         },
         error(...a: unknown[]) {
-          const err = a[a.length - 1] as { code?: string } | undefined;
-          if (err?.code !== "ECONNREFUSED") console.error(`toyclient: ${label} socket error: ${String(err)}`);
+          const err = a[a.length - 1];
+          if (errorCode(err) !== "ECONNREFUSED") console.error(`toyclient: ${label} socket error: ${String(err)}`);
         },
       },
     });

@@ -17,6 +17,7 @@
  *    to the TUN. A keepalive goes out every 10 s.
  * Stops on SIGTERM/SIGINT or after --max-ms (exit 3); exit 2 on usage or setup errors.
  */
+import { errorCode } from "../../src/lib/errors.ts";
 import { parseParams } from "../../src/protocol/toyvpn.ts";
 import { addRoute4, addRoute6 } from "../../src/platform/linux/netconf.ts";
 import { openLinuxTun } from "../../src/tun/linux.ts";
@@ -54,8 +55,8 @@ const sock = await Bun.udpSocket({
       else if (d.length > 0 && d[0] !== 0) onData(d);
     },
     error(...a: unknown[]) {
-      const err = a[a.length - 1] as { code?: string } | undefined;
-      if (err?.code !== "ECONNREFUSED") console.error(`tunclient: socket error: ${String(err)}`);
+      const err = a[a.length - 1];
+      if (errorCode(err) !== "ECONNREFUSED") console.error(`tunclient: socket error: ${String(err)}`);
     },
   },
 });

@@ -9,7 +9,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { WarrenError } from "../../lib/errors.ts";
+import { errorCode, WarrenError } from "../../lib/errors.ts";
 import { loadStateFile, saveStateFile } from "./state-file.ts";
 
 const RouteSchema = v.object({
@@ -56,7 +56,7 @@ export class FileStateStore {
     try {
       saveStateFile(this.path, state, { dir: 0o755, file: 0o644 });
     } catch (e) {
-      const code = (e as { code?: string }).code ?? "error";
+      const code = errorCode(e) ?? "error";
       throw new WarrenError("ERR_STATE_FILE", `cannot write the state file ${this.path}: ${code} (set --state-dir)`);
     }
   }
