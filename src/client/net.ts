@@ -11,6 +11,7 @@
  * CLI's wiring of `platform/linux/`), so tests record the calls.
  */
 
+import { ERRNO } from "../lib/errno.ts";
 import { SysError, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Params } from "../protocol/toyvpn.ts";
@@ -18,7 +19,6 @@ import type { TunDevice } from "../tun/device.ts";
 import { firstAddress, mtuOf } from "./params.ts";
 import { describeRoute, planRoutes, type RouteSpec, sameRoute, type ServerRoute } from "./routes.ts";
 
-const EEXIST = 17;
 
 /** Configures the host from the parameters; implemented by `client-net.ts`. */
 export interface ClientNet {
@@ -207,7 +207,7 @@ export class ClientNetConfig implements ClientNet {
     } catch (e) {
       state.routes.pop();
       this.#store.save(state);
-      if (e instanceof SysError && e.errno === EEXIST) {
+      if (e instanceof SysError && e.errno === ERRNO.EEXIST) {
         this.#log.info(`route ${describeRoute(r)} exists already: left as it is`);
         return;
       }

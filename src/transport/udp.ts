@@ -11,6 +11,7 @@
 
 import { BatchSender } from "./batch.ts";
 import type { Transport, TransportSink, TransportStats } from "./transport.ts";
+import { ERRNO } from "../lib/errno.ts";
 import { errorCode, SysError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 
@@ -47,7 +48,7 @@ export async function openUdp(host: string, port: number, log: Logger): Promise<
           : code === "EADDRNOTAVAIL"
             ? "that address is not configured on this host"
             : "check --listen";
-    const errno = { EADDRINUSE: 98, EACCES: 13, EADDRNOTAVAIL: 99 }[code] ?? 22;
+    const errno = code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" ? ERRNO[code] : ERRNO.EINVAL;
     throw new SysError("bind", errno, `listen on UDP ${host.includes(":") ? `[${host}]` : host}:${port}`, hint);
   }
   return t;

@@ -21,9 +21,10 @@
 import type { Pointer } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ERRNO } from "../lib/errno.ts";
 import { oneLine, SysError, WarrenError } from "../lib/errors.ts";
 import {
-  EAGAIN, EFD_CLOEXEC, EFD_NONBLOCK, EINTR, errno, EVENTFD_WORD, libc, nativeBuffer, releaseBuffer,
+  EFD_CLOEXEC, EFD_NONBLOCK, errno, EVENTFD_WORD, libc, nativeBuffer, releaseBuffer,
 } from "../platform/linux/libc.ts";
 import { addIpv6, setIpv4, setMtu, setUp } from "../platform/linux/netconf.ts";
 import { openTun } from "../platform/linux/tun.ts";
@@ -65,10 +66,9 @@ function pollWorkerUrl(): URL {
   );
 }
 
-/** EBADFD: the TUN fd no longer has an interface (deleted by someone else). */
-const EBADFD = 77;
+const { EAGAIN, EBADFD, EINTR } = ERRNO;
 
-/** Fix hint for a read error that stopped the reader. */
+/** Fix hint for a read error that stopped the reader (EBADFD: the interface was deleted by someone else). */
 function readHint(err: number, name: string): string | undefined {
   return err === EBADFD ? `interface ${name} was deleted (ip link del?)` : undefined;
 }

@@ -10,7 +10,8 @@
  * - A buffer whose pointer is cached as a number must stay referenced for as long as C
  *   may touch it: allocate it with {@link nativeBuffer} and drop it with {@link releaseBuffer}.
  *   Buffers passed directly as a `ptr` argument are only used during that call and need nothing.
- * - Constants below are the Linux generic ABI values (identical on x86_64 and aarch64).
+ * - Constants below are the Linux generic ABI values (identical on x86_64 and aarch64);
+ *   errno values are in `lib/errno.ts` (SysError names them).
  */
 
 import { dlopen, ptr, read as readMem, type Pointer } from "bun:ffi";
@@ -82,14 +83,6 @@ export const POLLFD_FD = 0;
 export const POLLFD_EVENTS = 4;
 /** Offset of `revents` in struct pollfd. */
 export const POLLFD_REVENTS = 6;
-
-// --- errno values the callers branch on
-/** Interrupted system call: retry. */
-export const EINTR = 4;
-/** Would block (same value as EWOULDBLOCK on Linux). */
-export const EAGAIN = 11;
-/** Invalid argument. */
-export const EINVAL = 22;
 
 /** Buffers whose pointers are cached somewhere: kept reachable so the GC cannot free them. */
 const keepAlive = new Set<Uint8Array>();

@@ -8,6 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import { type ClientState, ClientNetConfig, type ClientTunSpec, type NetOps, type StateStore } from "../../../src/client/net.ts";
 import { describeRoute, type RouteSpec } from "../../../src/client/routes.ts";
+import { ERRNO } from "../../../src/lib/errno.ts";
 import { SysError } from "../../../src/lib/errors.ts";
 import type { Logger } from "../../../src/lib/log.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";
@@ -42,14 +43,14 @@ class World implements NetOps, StateStore {
   }
   addRoute(r: RouteSpec): void {
     const d = describeRoute(r);
-    if (this.existing.has(d)) throw new SysError("ioctl SIOCADDRT", 17, `add route ${d}`);
+    if (this.existing.has(d)) throw new SysError("ioctl SIOCADDRT", ERRNO.EEXIST, `add route ${d}`);
     this.events.push(`add ${d}`);
     this.routes.add(d);
   }
   delRoute(r: RouteSpec): void {
     const d = describeRoute(r);
     this.events.push(`del ${d}`);
-    if (!this.routes.delete(d)) throw new SysError("ioctl SIOCDELRT", 3, `delete route ${d}`);
+    if (!this.routes.delete(d)) throw new SysError("ioctl SIOCDELRT", 3 /* ESRCH */, `delete route ${d}`);
   }
   routeTo(family: 4 | 6, address: string) {
     this.events.push(`lookup ${family} ${address}`);
@@ -145,7 +146,7 @@ describe("ClientNetConfig", () => {
   test("other route errors propagate; what was added is still removed by down()", () => {
     const w = new World();
     w.addRoute = (r) => {
-      if (r.dest === "128.0.0.0") throw new SysError("ioctl SIOCADDRT", 22, "add route");
+      if (r.dest === "128.0.0.0") throw new SysError("ioctl SIOCADDRT", ERRNO.EINVAL, "add route");
       w.routes.add(describeRoute(r));
     };
     const net = make(w);
