@@ -14,6 +14,7 @@ import type { Logger } from "../lib/log.ts";
 import { dashboardResponse } from "./dashboard.ts";
 import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.ts";
 import type { Snapshot } from "./snapshot.ts";
+import { formatEndpoint } from "../protocol/ip.ts";
 
 /** A running HTTP listener. */
 export interface HttpListener {
@@ -58,8 +59,8 @@ export function listenHttp(host: string, port: number, snapshot: () => Snapshot,
     });
   } catch (e) {
     const code = codeOrMessage(e);
-    throw new WarrenError("ERR_METRICS", `cannot listen for metrics on ${host.includes(":") ? `[${host}]` : host}:${port}: ${code}`);
+    throw new WarrenError("ERR_METRICS", `cannot listen for metrics on ${formatEndpoint(host, port)}: ${code}`);
   }
-  const url = `${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  const url = formatEndpoint(host, server.port ?? port);
   return { url, stop: () => void server.stop(true) };
 }

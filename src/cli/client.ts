@@ -19,6 +19,7 @@ import { FileStateStore } from "../platform/linux/client-state.ts";
 import { addRoute4, addRoute6, delRoute4, delRoute6, setMtu } from "../platform/linux/netconf.ts";
 import { FileDnsBackup, readResolvConf, writeResolvConf } from "../platform/linux/resolvconf.ts";
 import { routeTo } from "../platform/linux/route-lookup.ts";
+import { formatEndpoint } from "../protocol/ip.ts";
 import type { Params } from "../protocol/toyvpn.ts";
 import { openClientUdp, resolveServer } from "../transport/client-udp.ts";
 import { openLinuxTun } from "../tun/linux.ts";
@@ -87,11 +88,6 @@ export function clientConfigFromArgs(argv: string[], env: Record<string, string 
   return { ...cfg, server: cfg.server, secret: cfg.secret };
 }
 
-/** `host:port`, IPv6 in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** The one line printed on stdout when the tunnel is up. */
 export function connectedLine(p: Params, server: string): string {
   return `connected: ${primaryAddress(p)} via ${server} (mtu ${mtuOf(p)})`;
@@ -108,7 +104,7 @@ export async function runClient(argv: string[]): Promise<number> {
   }
   configureLogging({ level: cfg.logLevel, format: cfg.logFormat });
   const log = getLogger("warren:client");
-  const label = hostPort(cfg.server.host, cfg.server.port);
+  const label = formatEndpoint(cfg.server.host, cfg.server.port);
   const dns = new ClientDns(
     { tun: cfg.tun, pid: process.pid, path: cfg.resolvConf },
     { read: readResolvConf, write: writeResolvConf },

@@ -9,10 +9,11 @@
 
 import * as v from "valibot";
 import { isIpLiteral, parseCidr } from "../protocol/ip.ts";
+import { show } from "../lib/issues.ts";
 import { LOG_LEVELS } from "../lib/log.ts";
 
-/** A value as a message shows it: strings quoted. */
-export const show = (x: unknown): string => (typeof x === "string" ? JSON.stringify(x) : String(x));
+/** A value as a message shows it: strings quoted (defined in lib/issues.ts, which auth/ uses too). */
+export { show };
 
 /** The message of a strict object for a key it does not know. */
 export const unknownSetting = (i: { input: unknown; path?: readonly { key: unknown }[] }): string =>

@@ -16,7 +16,7 @@
 import { lookup } from "node:dns/promises";
 import { errorCode, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
+import { formatEndpoint, isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
 import { BatchSender } from "./batch.ts";
 import type { TransportStats } from "./transport.ts";
 
@@ -89,8 +89,7 @@ export async function openClientUdp(server: ServerEndpoint, log: Logger): Promis
     t.attach(sock);
   } catch (e) {
     const code = errorCode(e) ?? "error";
-    const where = server.family === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
-    throw new WarrenError("ERR_CONNECT", `cannot open a UDP socket to ${where}: ${code}`);
+    throw new WarrenError("ERR_CONNECT", `cannot open a UDP socket to ${formatEndpoint(server.address, server.port)}: ${code}`);
   }
   return t;
 }

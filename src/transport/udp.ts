@@ -14,6 +14,7 @@ import type { Transport, TransportSink, TransportStats } from "./transport.ts";
 import { ERRNO } from "../lib/errno.ts";
 import { errorCode, SysError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { formatEndpoint } from "../protocol/ip.ts";
 
 /** Datagrams one flush can carry (one TUN drain batch is capped below this). */
 export const MAX_BATCH = 1024;
@@ -49,7 +50,7 @@ export async function openUdp(host: string, port: number, log: Logger): Promise<
             ? "that address is not configured on this host"
             : "check --listen";
     const errno = code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" ? ERRNO[code] : ERRNO.EINVAL;
-    throw new SysError("bind", errno, `listen on UDP ${host.includes(":") ? `[${host}]` : host}:${port}`, hint);
+    throw new SysError("bind", errno, `listen on UDP ${formatEndpoint(host, port)}`, hint);
   }
   return t;
 }

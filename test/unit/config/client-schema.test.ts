@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { clientConfigFromArgs, connectedLine, hostPort } from "../../../src/cli/client.ts";
+import { clientConfigFromArgs, connectedLine } from "../../../src/cli/client.ts";
+import { formatEndpoint } from "../../../src/protocol/ip.ts";
 import { ServerAddressSchema } from "../../../src/config/client-schema.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
 import { parseParams } from "../../../src/protocol/toyvpn.ts";
@@ -97,7 +98,7 @@ describe("output", () => {
   test("the connected line", () => {
     const r = parseParams("m,1400 a,10.8.0.5,32 a,fd00:8::5,128 r,0.0.0.0,0");
     if (!r.ok) throw new Error(r.error);
-    expect(connectedLine(r.params, hostPort("vpn.example.org", 8000))).toBe("connected: 10.8.0.5/32 via vpn.example.org:8000 (mtu 1400)");
-    expect(hostPort("2001:db8::1", 8000)).toBe("[2001:db8::1]:8000");
+    expect(connectedLine(r.params, formatEndpoint("vpn.example.org", 8000))).toBe("connected: 10.8.0.5/32 via vpn.example.org:8000 (mtu 1400)");
+    expect(formatEndpoint("2001:db8::1", 8000)).toBe("[2001:db8::1]:8000");
   });
 });
