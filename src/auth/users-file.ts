@@ -2,16 +2,16 @@
  * @module auth/users-file
  * The users file on disk: read and validate it (errors name the field, e.g.
  * `users.alice.hash`), compile it into lookup records (addresses as numbers, checked
- * against the pool and for clashes), and write it back atomically (temp file in the
- * same folder, mode 0600, fsync, rename) so a reload never sees half a file.
+ * against the pool and for clashes), and write it back atomically (lib/state-file.ts,
+ * mode 0600) so a reload never sees half a file.
  */
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { describeIssues } from "../lib/issues.ts";
 import { type UsersFile, UsersFileSchema } from "./users-schema.ts";
 import { codeOrMessage, ConfigError, errorCode, WarrenError } from "../lib/errors.ts";
+import { writeFileAtomic } from "../lib/state-file.ts";
 import { formatIpv4, parseIpv4 } from "../protocol/ip.ts";
 
 /** One user, ready for lookups. Records are immutable: a reload builds new ones. */
@@ -103,29 +103,19 @@ export function formatAddrs(addrs: readonly number[]): string {
 }
 
 /**
- * Writes `text` to `path` atomically with mode 0600: a temp file beside it, fsync,
- * rename over the old one. Throws a one-line error; never leaves the temp file.
+ * Writes `text` to `path` atomically with mode 0600 (lib/state-file.ts: temp file beside
+ * it, fsync, rename). Throws a one-line error; never leaves the temp file.
  */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  let fd = -1;
+export function writePrivateFile(path: string, text: string): void {
   try {
-    fd = openSync(tmp, "wx", 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
+    writeFileAtomic(path, text, { file: 0o600 });
   } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    const code = codeOrMessage(e);
-    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${code}`);
+    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${codeOrMessage(e)}`);
   }
 }
 
 /** Writes a users file (validated first, pretty JSON, mode 0600, atomic). */
 export function writeUsersFile(path: string, file: UsersFile): void {
   parseUsersFile(file, path);
-  writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`);
+  writePrivateFile(path, `${JSON.stringify(file, null, 2)}\n`);
 }

@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorCode, WarrenError } from "../../lib/errors.ts";
-import { loadStateFile, saveStateFile } from "./state-file.ts";
+import { loadStateFile, saveStateFile } from "../../lib/state-file.ts";
 
 const RouteSchema = v.object({
   family: v.picklist([4, 6]),

@@ -22,7 +22,7 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { oneLine, WarrenError } from "../../lib/errors.ts";
-import { loadStateFile, saveStateFile } from "./state-file.ts";
+import { loadStateFile, saveStateFile } from "../../lib/state-file.ts";
 import type { Logger } from "../../lib/log.ts";
 import {
   clampMss, type Family, dropForwardChains, iptablesAddCommands, iptablesChainRefs, isIptablesForward, type NatPlan,

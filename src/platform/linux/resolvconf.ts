@@ -14,7 +14,7 @@ import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync, writeS
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorCode, WarrenError } from "../../lib/errors.ts";
-import { loadStateFile, saveStateFile } from "./state-file.ts";
+import { loadStateFile, saveStateFile } from "../../lib/state-file.ts";
 import { isWarrenClient } from "./client-state.ts";
 
 /** The bytes of `path`; throws `cannot read PATH: CODE`. */
