@@ -7,6 +7,7 @@
  */
 
 import { ClientConfigSchema, type ClientConfig, type ServerAddress } from "../config/client-schema.ts";
+import { bool } from "../config/fields.ts";
 import { loadConfig } from "../config/load.ts";
 import { Client } from "../client/client.ts";
 import { ClientDns, withDns } from "../client/dns.ts";
@@ -23,20 +24,12 @@ import { formatEndpoint } from "../protocol/ip.ts";
 import type { Params } from "../protocol/toyvpn.ts";
 import { openClientUdp, resolveServer } from "../transport/client-udp.ts";
 import { openLinuxTun } from "../tun/linux.ts";
-import { parseCommand, type OptionSpec } from "./args.ts";
+import { flagsFromSchema, type OptionSpec, parseCommand } from "./args.ts";
 
+/** `warren client`'s flags: one per config key (as for the server), plus --config and --help. */
 const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
-  server: { type: "string", short: "s" },
-  secret: { type: "string" },
-  id: { type: "string" },
-  tun: { type: "string" },
-  routes: { type: "string" },
-  dns: { type: "string" },
-  "resolv-conf": { type: "string", key: "resolvConf" },
-  "state-dir": { type: "string", key: "stateDir" },
-  "log-level": { type: "string", key: "logLevel" },
-  "log-format": { type: "string", key: "logFormat" },
+  ...flagsFromSchema(ClientConfigSchema.entries, bool, { short: { server: "s" } }),
   help: { type: "boolean", short: "h" },
 };
 
