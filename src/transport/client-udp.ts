@@ -8,22 +8,18 @@
  * ICMP errors for it (port unreachable while the server is down) through Bun's
  * `error` callback; they reach the engine as `unreachable()`.
  *
- * Sending mirrors `transport/udp.ts`: `queue()` during a TUN batch, `flush()` hands
- * the batch to the kernel with one `sendMany`; a short count is copied into a bounded
- * retry queue and tried once more on `drain` or the next turn, then dropped (UDP).
+ * Sending is udp-base.ts's, shared with the server: `queue()` during a TUN batch,
+ * `flush()` hands the batch to the kernel with one `sendMany`; a short count is copied
+ * into a bounded retry queue and tried once more on `drain` or the next turn, then
+ * dropped (UDP).
  */
 
 import { lookup } from "node:dns/promises";
 import { errorCode, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { formatEndpoint, isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
-import { BatchSender } from "./batch.ts";
 import type { TransportStats } from "./transport.ts";
-
-/** Datagrams one flush can carry. */
-export const CLIENT_MAX_BATCH = 1024;
-/** Datagrams kept for the one retry after a short sendMany. */
-export const CLIENT_RETRY_CAP = 256;
+import { UdpBase } from "./udp-base.ts";
 
 /** Receives what the server sends on one connected socket. */
 export interface ClientTransportSink {
@@ -97,31 +93,14 @@ export async function openClientUdp(server: ServerEndpoint, log: Logger): Promis
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /** A connected Bun.udpSocket as a ClientTransport. Construct with `openClientUdp`. */
-export class ConnectedUdp implements ClientTransport {
-  readonly stats: TransportStats = { sentDatagrams: 0, sendDrops: 0, socketErrors: 0 };
+export class ConnectedUdp extends UdpBase<BunConnected> implements ClientTransport {
   sink: ClientTransportSink | null = null;
-  #sock: BunConnected | null = null;
-  readonly #log: Logger;
-  readonly #sender: BatchSender;
-  #lastErrorLog = -Infinity;
 
   constructor(log: Logger) {
-    this.#log = log;
-    this.#sender = new BatchSender(1, CLIENT_MAX_BATCH, CLIENT_RETRY_CAP, this.stats, () => {
-      const sock = this.#sock;
-      return sock === null
-        ? null
-        : { sendMany: (items) => sock.sendMany(items as Uint8Array[]), sendOne: (items, at) => sock.send(items[at] as Uint8Array) };
-    });
-  }
-
-  /** @internal */
-  attach(sock: BunConnected): void {
-    this.#sock = sock;
-  }
-
-  get local(): { address: string; port: number } {
-    return { address: this.#sock?.hostname ?? "", port: this.#sock?.port ?? 0 };
+    super(log, 1, (sock) => ({
+      sendMany: (items) => sock.sendMany(items as Uint8Array[]),
+      sendOne: (items, at) => sock.send(items[at] as Uint8Array),
+    }));
   }
 
   start(sink: ClientTransportSink): void {
@@ -129,52 +108,23 @@ export class ConnectedUdp implements ClientTransport {
   }
 
   queue(data: Uint8Array): boolean {
-    return this.#sender.queue(data);
-  }
-
-  flush(): void {
-    this.#sender.flush();
+    return this.enqueue(data);
   }
 
   sendNow(data: Uint8Array): boolean {
-    if (this.#sock !== null) {
-      try {
-        if (this.#sock.send(data)) {
-          this.stats.sentDatagrams++;
-          return true;
-        }
-      } catch {
-        // ECONNREFUSED from a pending ICMP error, or no route: dropped below.
-      }
-    }
-    this.stats.sendDrops++;
-    return false;
+    return this.sendWith((sock) => sock.send(data));
   }
 
-  /** @internal Kernel buffer has room again. */
-  onDrain(): void {
-    this.#sender.onDrain();
-  }
-
-  /** @internal */
-  onError(err: unknown): void {
-    this.stats.socketErrors++;
-    const code = errorCode(err) ?? "";
-    if (UNREACHABLE_CODES.has(code)) {
-      this.sink?.unreachable(code);
-      return;
-    }
-    const now = performance.now();
-    if (now - this.#lastErrorLog > 5000) {
-      this.#lastErrorLog = now;
-      this.#log.warn(`udp socket error: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
-  close(): void {
-    this.#sock?.close();
-    this.#sock = null;
+  /** Also forgets the sink: nothing reaches the engine after close. */
+  override close(): void {
+    super.close();
     this.sink = null;
-    this.#sender.clear();
+  }
+
+  /** The kernel's word that the server is unreachable goes to the engine. */
+  protected handleSocketError(code: string): boolean {
+    if (!UNREACHABLE_CODES.has(code)) return false;
+    this.sink?.unreachable(code);
+    return true;
   }
 }
