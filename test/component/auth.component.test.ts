@@ -69,16 +69,13 @@ async function rig(users: Record<string, unknown>, settings: Record<string, unkn
   return r;
 }
 
-/** Waits (bounded) until `cond` holds, letting the off-thread checks finish. */
-const until = (cond: () => boolean, what: string) => waitFor(what, cond);
-
 /** Sends the app's three copies and returns the parameter answers that arrive (after any check). */
 async function connect(r: Rig, ep: { address: string; port: number }, credential: string, expectAnswer = true): Promise<string | null> {
   const hs = buildHandshake(credential);
   for (let i = 0; i < 3; i++) r.udp.receive(hs, ep.address, ep.port);
-  if (expectAnswer) await until(() => r.udp.sent.some((d) => d.port === ep.port), "an answer");
+  if (expectAnswer) await waitFor("an answer", () => r.udp.sent.some((d) => d.port === ep.port));
   else {
-    await until(() => r.toy.handshaker.pendingChecks === 0, "the checks");
+    await waitFor("the checks", () => r.toy.handshaker.pendingChecks === 0);
     await Bun.sleep(20);
   }
   const replies = r.udp.take(ep.address, ep.port);
@@ -96,7 +93,7 @@ describe("users", () => {
     for (let i = 0; i < 3; i++) r.udp.receive(hs, PHONE_A.address, PHONE_A.port);
     expect(r.udp.sent.length).toBe(0); // nothing yet: the check runs off the event loop
     expect(r.toy.handshaker.pendingChecks).toBe(3);
-    await until(() => r.toy.handshaker.pendingChecks === 0, "the check");
+    await waitFor("the check", () => r.toy.handshaker.pendingChecks === 0);
     expect(r.udp.take(PHONE_A.address, PHONE_A.port).length).toBe(3);
     expect(r.setup.auth.modes.users?.verifications).toBe(1);
     expect(r.server.stats.handshakes).toMatchObject({ ok: 1, duplicate: 2, rejected: 0 });
@@ -153,7 +150,7 @@ describe("users", () => {
     const r = await rig({ alice: { hash: await cheap("pw") } });
     for (let i = 0; i < 3; i++) r.udp.receive(buildHandshake("alice:pw"), PHONE_A.address, PHONE_A.port);
     r.server.stop();
-    await until(() => r.toy.handshaker.pendingChecks === 0, "the check");
+    await waitFor("the check", () => r.toy.handshaker.pendingChecks === 0);
     expect(r.udp.sent.length).toBe(0);
     expect(r.server.sessions.size).toBe(0);
   });

@@ -18,6 +18,7 @@
  * Stops on SIGTERM/SIGINT or after --max-ms (exit 3); exit 2 on usage or setup errors.
  */
 import { errorCode } from "../../src/lib/errors.ts";
+import { eventually } from "../lib/wait.ts";
 import { parseParams } from "../../src/protocol/toyvpn.ts";
 import { addRoute4, addRoute6 } from "../../src/platform/linux/netconf.ts";
 import { openLinuxTun } from "../../src/tun/linux.ts";
@@ -63,8 +64,7 @@ const sock = await Bun.udpSocket({
 
 const hello = new Uint8Array([0, ...new TextEncoder().encode(secret)]);
 for (let i = 0; i < 3; i++) sock.send(hello);
-const deadline = Date.now() + 5000;
-while (answer.text === null && Date.now() < deadline) await Bun.sleep(10);
+await eventually(() => answer.text !== null, 5000);
 const paramsText = answer.text ?? fail("no answer to the handshake within 5 s");
 const parsed = parseParams(paramsText);
 if (!parsed.ok) fail(`bad parameters: ${parsed.error}`);

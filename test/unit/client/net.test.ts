@@ -10,11 +10,10 @@ import { type ClientState, ClientNetConfig, type ClientTunSpec, type NetOps, typ
 import { describeRoute, type RouteSpec } from "../../../src/client/routes.ts";
 import { ERRNO } from "../../../src/lib/errno.ts";
 import { SysError } from "../../../src/lib/errors.ts";
-import type { Logger } from "../../../src/lib/log.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";
 import { FakeTun } from "../../fakes/fake-tun.ts";
+import { quietLogger } from "../../lib/log.ts";
 
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 
 function params(text: string): Params {
   const r = parseParams(text);
@@ -73,7 +72,7 @@ class World implements NetOps, StateStore {
 }
 
 function make(world: World, routes: "pushed" | "none" = "pushed", pid = 100) {
-  return new ClientNetConfig({ tun: "warren1", routes, server: { family: 4, address: "192.0.2.1" }, pid }, world, world, quiet);
+  return new ClientNetConfig({ tun: "warren1", routes, server: { family: 4, address: "192.0.2.1" }, pid }, world, world, quietLogger);
 }
 
 const DEFAULT_ROUTE = "m,1400 a,10.8.0.5,32 r,0.0.0.0,0 d,1.1.1.1";

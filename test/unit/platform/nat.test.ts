@@ -6,17 +6,15 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { Logger } from "../../../src/lib/log.ts";
+import { type RecordingLogger, recordingLogger } from "../../lib/log.ts";
 import { type CmdResult, type NatDeps, type NatOptions, setupNat } from "../../../src/platform/linux/nat.ts";
 
 let dir: string;
 let calls: string[];
-let logs: string[];
+let log: RecordingLogger;
 /** Answers by command line prefix; default exit 0 with no output. */
 let answers: Array<[string, Partial<CmdResult> | (() => Partial<CmdResult>)]>;
 
-const rec = (level: string) => (m: unknown) => void logs.push(`${level} ${String(m)}`);
-const log: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug"), trace: rec("trace") };
 const proc = (rel: string) => join(dir, "proc", rel);
 const put = (rel: string, v: string) => {
   mkdirSync(dirname(proc(rel)), { recursive: true });
@@ -49,7 +47,7 @@ const stateFiles = () => (existsSync(join(dir, "state")) ? readdirSync(join(dir,
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "warren-nat-"));
   calls = [];
-  logs = [];
+  log = recordingLogger();
   answers = [];
   put("net/ipv4/ip_forward", "0");
   put("net/ipv4/conf/all/forwarding", "0");
@@ -148,7 +146,7 @@ describe("setupNat", () => {
     put("net/ipv4/ip_forward", "1");
     const nat = setupNat(opts(), deps(["nft"]));
     expect(calls.slice(0, 2)).toEqual(["nft delete table inet warren_wn0", "nft -a -j list ruleset"]);
-    expect(logs).toContain("warn removing what an earlier run (pid 4242) left behind");
+    expect(log.lines).toContain("warn removing what an earlier run (pid 4242) left behind");
     // restored to 0, then switched on again by this run, which recorded 0 as the original
     expect(get("net/ipv4/ip_forward")).toBe("1");
     nat.teardown();
@@ -166,7 +164,7 @@ describe("setupNat", () => {
   test("IPv6 forwarding on an uplink that takes router advertisements: a warning", () => {
     put("net/ipv6/conf/eth0/accept_ra", "1");
     setupNat(opts({ pool6: "fd00:8::/64" }), deps(["nft"]));
-    expect(logs.some((l) => l.startsWith("warn IPv6 forwarding makes eth0 ignore router advertisements"))).toBe(true);
+    expect(log.lines.some((l) => l.startsWith("warn IPv6 forwarding makes eth0 ignore router advertisements"))).toBe(true);
   });
 
   test("forwarding already on: left on after teardown", () => {
