@@ -109,26 +109,10 @@ export async function runClient(argv: string[]): Promise<number> {
   dns.cleanupStale();
   const server = await resolveServer(cfg.server.host, cfg.server.port);
 
-  let end: (e: Ending) => void = () => {};
-  const ended = new Promise<Ending>((resolve) => {
-    end = resolve;
-  });
-  const onSignal = (signal: string) => end({ signal });
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  // Sockets come and go while reconnecting and the engine's timers are unref'd: hold the loop.
-  const hold = setInterval(() => {}, 1 << 30);
-
-  const ops: NetOps = {
-    openTun: (spec) => openLinuxTun(spec),
-    setMtu,
-    addRoute: (r) => (r.family === 4 ? addRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : addRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
-    delRoute: (r) => (r.family === 4 ? delRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : delRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
-    routeTo,
-  };
+  const { ended, end, release } = endings();
   const net = new ClientNetConfig(
     { tun: cfg.tun, routes: cfg.routes, server: { family: server.family, address: server.address }, pid: process.pid },
-    ops,
+    LINUX_NET_OPS,
     new FileStateStore(cfg.stateDir, cfg.tun),
     getLogger("warren:net"),
   );
@@ -155,10 +139,39 @@ export async function runClient(argv: string[]): Promise<number> {
     return 0;
   } finally {
     client.stop();
+    release();
+  }
+}
+
+/** The Linux client's host operations: TUN, MTU and routes through platform/linux. */
+const LINUX_NET_OPS: NetOps = {
+  openTun: (spec) => openLinuxTun(spec),
+  setMtu,
+  addRoute: (r) => (r.family === 4 ? addRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : addRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
+  delRoute: (r) => (r.family === 4 ? delRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : delRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
+  routeTo,
+};
+
+/**
+ * How a run ends: `ended` resolves on SIGINT/SIGTERM or with what `end` is given (a fatal
+ * error). Holds the event loop until `release()`: sockets come and go while reconnecting
+ * and the engine's timers are unref'd.
+ */
+function endings(): { ended: Promise<Ending>; end: (e: Ending) => void; release(): void } {
+  let end: (e: Ending) => void = () => {};
+  const ended = new Promise<Ending>((resolve) => {
+    end = resolve;
+  });
+  const onSignal = (signal: string) => end({ signal });
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const hold = setInterval(() => {}, 1 << 30);
+  const release = (): void => {
     clearInterval(hold);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-  }
+  };
+  return { ended, end, release };
 }
 
 function describeTunnel(p: Params, tun: string, dns: ClientSettings["dns"], log: ReturnType<typeof getLogger>): void {
