@@ -28,7 +28,7 @@ import {
 } from "../platform/linux/libc.ts";
 import { addIpv6, setIpv4, setMtu, setUp } from "../platform/linux/netconf.ts";
 import { openTun } from "../platform/linux/tun.ts";
-import type { TunDevice, TunSink, TunStats } from "./device.ts";
+import { MAX_TUN_BATCH, type TunDevice, type TunSink, type TunStats } from "./device.ts";
 import {
   CTL_DONE, CTL_ERRNO, CTL_SLOTS, CTL_STATE, type PollStart, STATE_ARMED, STATE_FAILED, STATE_READY, STATE_STOP,
 } from "./poll-shared.ts";
@@ -37,8 +37,8 @@ import {
 const ARENA_SIZE = 256 * 1024;
 /** Room offered to each read(): the largest IP packet, so nothing is ever truncated. */
 const READ_ROOM = 65535;
-/** Packets per drain before yielding to other I/O for one macrotask. */
-const DRAIN_CAP = 512;
+/** Packets per drain before yielding to other I/O for one macrotask (also the batch cap of the contract). */
+const DRAIN_CAP = MAX_TUN_BATCH;
 /** Packet start alignment inside the arena. */
 const ALIGN = 8;
 /** Worker poll timeout: a safety net; STOP normally wakes the worker through its eventfd. */
