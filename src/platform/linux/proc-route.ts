@@ -39,7 +39,7 @@ export const RTF_UP = 0x0001;
 /** Route goes through a gateway (the next hop column is meaningful). */
 export const RTF_GATEWAY = 0x0002;
 /** Route rejects packets (`unreachable` / `prohibit` routes, e.g. defaults on `lo`). */
-export const RTF_REJECT = 0x0200;
+const RTF_REJECT = 0x0200;
 
 const V4_IFACE = 0;
 const V4_DEST = 1;
