@@ -3,13 +3,15 @@
  *   - imports (test/lib/imports.ts holds the layer order): no file-level or folder-level
  *     import cycle, no import from a lower layer into a higher one;
  *   - sizes (test/lib/source-size.ts): no file over MAX_FILE_LINES lines, no function
- *     body over MAX_FUNCTION_LINES lines.
+ *     body over MAX_FUNCTION_LINES lines;
+ *   - no dead exports (test/lib/dead-exports.ts): every exported name is used somewhere.
  * Also checks both checkers on small made-up inputs.
  */
 
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { deadExports, exportedNames } from "../lib/dead-exports.ts";
 import { findCycles, folderOf, importEdges, LAYERS, layerViolations, rankOf, sourceFiles } from "../lib/imports.ts";
 import { codeOnly, functionBodies, lineCount, longFiles, longFunctions } from "../lib/source-size.ts";
 
@@ -55,6 +57,19 @@ describe("src/ sizes", () => {
     const all = files.filter((f) => f.endsWith(".ts")).flatMap((f) => functionBodies(readFileSync(join(SRC, f), "utf8")));
     expect(all.length).toBeGreaterThan(500); // the scanner finds the functions at all
     expect(longFunctions(SRC, files, MAX_FUNCTION_LINES)).toEqual([]);
+  });
+});
+
+describe("src/ exports", () => {
+  test("every exported name is used somewhere (src, test, bench or build.ts)", () => {
+    const root = join(import.meta.dir, "../..");
+    const corpus = ["src", "test", "bench", "build.ts"].map((p) => join(root, p));
+    expect(deadExports(SRC, corpus)).toEqual([]);
+  });
+
+  test("the export finder reads declarations, not export lists", () => {
+    const text = "export const A = 1;\nexport async function b() {}\nexport type C = 1;\nexport { d };\nconst e = 2;";
+    expect(exportedNames(text)).toEqual(["A", "b", "C"]);
   });
 });
 
