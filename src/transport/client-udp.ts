@@ -34,14 +34,15 @@ export interface ClientTransport {
   /** Local address and port the socket is bound to. */
   readonly local: { address: string; port: number };
   readonly stats: TransportStats;
+  /** Starts delivering the server's datagrams and ICMP reports to `sink`. */
   start(sink: ClientTransportSink): void;
-  /** Queues one datagram until `flush()`; `data` must stay valid until then. False = dropped. */
+  /** Queues one datagram until `flush()`; `data` must stay valid until then. False = the batch holds MAX_BATCH already (dropped, counted). */
   queue(data: Uint8Array): boolean;
-  /** Sends the queue with one sendMany. */
+  /** Sends the queue with one sendMany; a short count is retried once, then dropped (as the server's Transport). */
   flush(): void;
-  /** Sends one datagram now (control messages). False = dropped (counted). */
+  /** Sends one datagram now (control messages). False = dropped (counted). `data` is not kept. */
   sendNow(data: Uint8Array): boolean;
-  /** Closes the socket; queued datagrams are dropped. Idempotent. */
+  /** Closes the socket: the queue is forgotten, sends fail (counted), nothing more reaches the sink. Idempotent. */
   close(): void;
 }
 
