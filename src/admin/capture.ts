@@ -21,11 +21,12 @@
  */
 
 import { close as closeCb, write as writeCb } from "node:fs";
-import { errCode, openNew } from "../lib/secure-file.ts";
+import { openNew } from "../lib/secure-file.ts";
 import type { Session } from "../server/session.ts";
 import type { PacketTap } from "../server/router.ts";
 import type { Logger } from "../lib/log.ts";
 import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";
+import { codeOrMessage, errorCode } from "../lib/errors.ts";
 
 /** Size of one capture buffer, and how many a capture may hold before dropping. */
 export const CHUNK_SIZE = 256 * 1024;
@@ -104,7 +105,7 @@ export class CaptureWriter {
       try {
         return CaptureWriter.create(id, name, maxBytes);
       } catch (e) {
-        if (errCode(e) !== "EEXIST" || i >= MAX_SUFFIX) throw e;
+        if (codeOrMessage(e) !== "EEXIST" || i >= MAX_SUFFIX) throw e;
       }
     }
   }
@@ -247,7 +248,7 @@ export class CaptureManager {
     try {
       w = unique ? CaptureWriter.createUnique(s.label, file, maxBytes) : CaptureWriter.create(s.label, file, maxBytes);
     } catch (e) {
-      throw new Error(`cannot create capture file ${file}: ${errCode(e)}`);
+      throw new Error(`cannot create capture file ${file}: ${errorCode(e) ?? String(e)}`);
     }
     this.#bySession.set(s, w);
     this.#host.tap = this.#tap;
@@ -266,7 +267,7 @@ export class CaptureManager {
     try {
       await w.close();
     } catch (e) {
-      this.#log.warn(`capture of ${w.id}: cannot finish ${w.file}: ${(e as { code?: string }).code ?? String(e)}`);
+      this.#log.warn(`capture of ${w.id}: cannot finish ${w.file}: ${errorCode(e) ?? String(e)}`);
     }
     const i = w.info();
     this.#log.info(`capture of ${w.id} ${why}: ${i.packets} packets, ${i.bytes} bytes${i.dropped ? `, ${i.dropped} dropped` : ""} in ${w.file}`);
@@ -288,7 +289,7 @@ export class CaptureManager {
     for (const [s, w] of this.#bySession) {
       if (w.full) void this.stop(s, `stopped at its size limit (${w.maxBytes} bytes)`);
       else w.flush().catch((e: unknown) => {
-        this.#log.warn(`capture of ${w.id}: write failed, stopping: ${(e as { code?: string }).code ?? String(e)}`);
+        this.#log.warn(`capture of ${w.id}: write failed, stopping: ${errorCode(e) ?? String(e)}`);
         void this.stop(s, "stopped after a write error");
       });
     }
