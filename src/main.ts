@@ -21,6 +21,7 @@ import { reportFailure } from "./cli/daemon.ts";
 import { ADMIN_COMMAND_HELP, ADMIN_COMMANDS, ADMIN_HELP, runAdmin } from "./cli/admin.ts";
 import { CLEANUP_HELP, runCleanup } from "./cli/cleanup.ts";
 import { LOCKOUTS_HELP, runLockouts, runUnlock } from "./cli/lockouts.ts";
+import { processWgIo, runWg, WG_HELP } from "./cli/wg.ts";
 import { ConfigError, oneLine, WarrenError } from "./lib/errors.ts";
 import { versionLine } from "./lib/version.ts";
 
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, Command> = {
   cleanup: { run: async (argv) => runCleanup(argv), help: CLEANUP_HELP },
   lockouts: { run: runLockouts, help: LOCKOUTS_HELP },
   unlock: { run: runUnlock, help: LOCKOUTS_HELP },
+  wg: { run: (argv) => runWg(argv, processWgIo()), help: WG_HELP },
   ...Object.fromEntries(ADMIN_COMMANDS.map((cmd) => [cmd, { run: (argv: string[]) => runAdmin(cmd, argv), help: ADMIN_COMMAND_HELP[cmd] }])),
 };
 
@@ -53,12 +55,13 @@ const TOPICS: Record<string, string> = { admin: ADMIN_HELP };
 export const USAGE = `usage: warren <command> [options]
 
 commands:
-  server     run the VPN server (ToyVpn protocol)
+  server     run the VPN server (ToyVpn, and WireGuard with --wg-listen)
   client     connect this Linux host to a ToyVpn server
   user       manage the users file (user:password logins)
   token      keys and tokens for controller-issued access
   watchdog   start the server unless it runs (for cron)
   cleanup    undo the NAT rules and sysctls a killed server left behind
+  wg         WireGuard keys and peers: genkey, pubkey, genpsk, add, remove, show
   status     summary of the running server and its clients
   clients    connected clients with counters
   kick       end a client's session now

@@ -20,6 +20,7 @@ import type { CaptureDirKeeper } from "./capture-dir.ts";
 import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
 import { applyValue, configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "./settings.ts";
 import { selectSessions } from "./selectors.ts";
+import { handleWg } from "./wg-commands.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** What the commands act on. */
@@ -37,6 +38,8 @@ export interface CommandContext {
   config: ServerConfig;
   /** The --capture-dir size keeper, when there is a capture dir. */
   keeper: CaptureDirKeeper | null;
+  /** Wall clock minus the server's clock (ms). */
+  wallOffset: number;
   pid: number;
   version: string;
 }
@@ -75,54 +78,70 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       ctx.log.info(`control: set ${req.key} ${r.value} (was ${r.previous})${req.key === "secret" ? "; new handshakes only" : ""}`);
       return ok({ key: req.key, value: r.value, previous: r.previous } satisfies ResultOf<"set">);
     }
-    case "kick": {
-      const sel = selectSessions(ctx.server.sessions.all(), req.target, req.all === true);
-      if (!sel.ok) return fail(sel.code, sel.multi ? `${sel.error}, or kick them all with --all` : sel.error);
-      const hit = sel.sessions;
-      const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
-      const banSec = req.banSec ?? 0;
-      for (const s of hit) {
-        ctx.log.info(`control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`);
-        ctx.server.kick(s, "kicked", banSec * 1000);
-      }
-      return ok({ kicked, ...(banSec > 0 ? { banSec } : {}) } satisfies ResultOf<"kick">);
-    }
+    case "kick":
+      return kick(ctx, req);
     case "reload":
       return reload(ctx, "control socket");
-    case "capture-start": {
-      const sel = selectSessions(ctx.server.sessions.all(), req.target);
-      if (!sel.ok) return fail(sel.code, sel.error);
-      const s = sel.sessions[0] as Session;
-      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
-      const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
-      try {
-        const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
-        if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
-        return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
-      } catch (e) {
-        return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
-      }
-    }
-    case "lockouts": {
-      const lockouts = ctx.server.lockouts().map((l) => ({ protocol: l.protocol, source: l.source, leftSec: Math.ceil(l.leftMs / 1000) }));
-      return ok({ lockouts } satisfies ResultOf<"lockouts">);
-    }
-    case "unlock": {
-      const source = req.source.replace(/\/\d+$/, "");
-      if (parseIpv4(source) === null && parseIpv6(source) === null) return fail("ERR_BAD_VALUE", `unlock: expected an IPv4 address or an IPv6 address or /64, got ${JSON.stringify(req.source)}`);
-      const unlocked = ctx.server.unlock(source);
-      ctx.log.info(`control: unlock ${req.source}${unlocked ? "" : " (was not locked out)"}`);
-      return ok({ source: req.source, unlocked } satisfies ResultOf<"unlock">);
-    }
-    case "capture-stop": {
-      const sel = selectSessions(ctx.server.sessions.all(), req.target);
-      if (!sel.ok) return fail(sel.code, sel.error);
-      const s = sel.sessions[0] as Session;
-      const i = await ctx.captures.stop(s);
-      if (i === null) return fail("ERR_NOT_FOUND", `${s.label} is not being captured`);
-      return ok({ id: i.id, file: i.file, packets: i.packets, bytes: i.bytes, dropped: i.dropped } satisfies ResultOf<"capture-stop">);
-    }
+    case "capture-start":
+      return captureStart(ctx, req);
+    case "capture-stop":
+      return captureStop(ctx, req.target);
+    case "lockouts":
+    case "unlock":
+      return lockouts(ctx, req);
+    case "wg-info":
+    case "wg-sync":
+    case "wg-show":
+      return handleWg({ server: ctx.server, config: ctx.config, log: ctx.log, wallOffset: ctx.wallOffset }, req);
   }
+}
+
+function kick(ctx: CommandContext, req: Extract<Request, { cmd: "kick" }>): Response {
+  const sel = selectSessions(ctx.server.sessions.all(), req.target, req.all === true);
+  if (!sel.ok) return fail(sel.code, sel.multi ? `${sel.error}, or kick them all with --all` : sel.error);
+  const kicked = sel.sessions.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
+  const banSec = req.banSec ?? 0;
+  for (const s of sel.sessions) {
+    ctx.log.info(`control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`);
+    ctx.server.kick(s, "kicked", banSec * 1000);
+  }
+  return ok({ kicked, ...(banSec > 0 ? { banSec } : {}) } satisfies ResultOf<"kick">);
+}
+
+function captureStart(ctx: CommandContext, req: Extract<Request, { cmd: "capture-start" }>): Response {
+  const sel = selectSessions(ctx.server.sessions.all(), req.target);
+  if (!sel.ok) return fail(sel.code, sel.error);
+  const s = sel.sessions[0] as Session;
+  const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
+  const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
+  try {
+    const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
+    if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
+    return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
+  } catch (e) {
+    return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function captureStop(ctx: CommandContext, target: string): Promise<Response> {
+  const sel = selectSessions(ctx.server.sessions.all(), target);
+  if (!sel.ok) return fail(sel.code, sel.error);
+  const s = sel.sessions[0] as Session;
+  const i = await ctx.captures.stop(s);
+  if (i === null) return fail("ERR_NOT_FOUND", `${s.label} is not being captured`);
+  return ok({ id: i.id, file: i.file, packets: i.packets, bytes: i.bytes, dropped: i.dropped } satisfies ResultOf<"capture-stop">);
+}
+
+function lockouts(ctx: CommandContext, req: Extract<Request, { cmd: "lockouts" | "unlock" }>): Response {
+  if (req.cmd === "lockouts") {
+    const list = ctx.server.lockouts().map((l) => ({ protocol: l.protocol, source: l.source, leftSec: Math.ceil(l.leftMs / 1000) }));
+    return ok({ lockouts: list } satisfies ResultOf<"lockouts">);
+  }
+  const source = req.source.replace(/\/\d+$/, "");
+  if (parseIpv4(source) === null && parseIpv6(source) === null) return fail("ERR_BAD_VALUE", `unlock: expected an IPv4 address, or an IPv6 address or /64 (got ${JSON.stringify(req.source)})`);
+  const unlocked = ctx.server.unlock(source);
+  ctx.log.info(`control: unlock ${req.source}${unlocked ? "" : " (was not locked out)"}`);
+  return ok({ source: req.source, unlocked } satisfies ResultOf<"unlock">);
 }
 
 /**

@@ -13,6 +13,7 @@
 
 import * as v from "valibot";
 import { SnapshotSchema } from "./snapshot.ts";
+import { WG_RESULT_SCHEMAS, WG_REQUESTS } from "./wg-control.ts";
 
 /** Longest request or response line accepted (bytes). */
 export const MAX_LINE = 1 << 20;
@@ -46,6 +47,7 @@ export const RequestSchema = v.variant("cmd", [
   }),
   v.object({ cmd: v.literal("capture-stop"), target: Target }),
   v.object({ cmd: v.literal("lockouts") }),
+  ...WG_REQUESTS,
   v.object({ cmd: v.literal("unlock"), source: v.pipe(v.string(), v.minLength(1, "expected an address"), v.maxLength(64)) }),
 ]);
 /** A request. */
@@ -79,6 +81,7 @@ export const RESULT_SCHEMAS = {
   "capture-stop": v.object({ id: v.string(), file: v.string(), packets: v.number(), bytes: v.number(), dropped: v.number() }),
   lockouts: v.object({ lockouts: v.array(v.object({ protocol: v.string(), source: v.string(), leftSec: v.number() })) }),
   unlock: v.object({ source: v.string(), unlocked: v.boolean() }),
+  ...WG_RESULT_SCHEMAS,
 } satisfies Record<Command, v.GenericSchema>;
 
 /** The result type of command `C`. */

@@ -127,6 +127,7 @@ export class Ops {
       configFile: this.#opts.configFile,
       config: cfg,
       keeper: this.#keeper,
+      wallOffset: this.#wallOffset,
       pid: process.pid,
       version: versionLine(),
     };

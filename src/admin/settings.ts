@@ -16,7 +16,7 @@
 import * as v from "valibot";
 import { ServerConfigSchema, type ServerConfig } from "../config/server-schema.ts";
 import type { LogLevelName } from "../lib/log.ts";
-import type { LiveChange, LiveResult, LiveSettings } from "../server/server.ts";
+import type { LiveChange, LiveResult, LiveSettings } from "../server/live.ts";
 import type { SettingKey } from "./control-protocol.ts";
 
 /** What settings act on: the server's live settings (through its one setter) and the admin tools' own. */

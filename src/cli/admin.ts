@@ -42,11 +42,6 @@ const OPTIONS: Record<AdminCommand, OptionSpec> = {
 /** Output sink (tests capture it). */
 export type Out = (text: string) => void;
 
-/** Is `cmd` one of the admin commands? */
-export function isAdminCommand(cmd: string | undefined): cmd is AdminCommand {
-  return (ADMIN_COMMANDS as readonly string[]).includes(cmd ?? "");
-}
-
 /** The socket path: flag, else WARREN_CONTROL_SOCKET, else the default. */
 export function socketPath(flag: unknown, env: Record<string, string | undefined>): string {
   const fromFlag = typeof flag === "string" && flag !== "";

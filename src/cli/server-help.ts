@@ -3,11 +3,14 @@
  * `warren server --help`.
  */
 
+import { WG_SERVER_HELP } from "./wg.ts";
+
 /** Help text of `warren server`. */
 export const SERVER_HELP = `usage: warren server [options]
 
-Runs a ToyVpn-compatible VPN server: one TUN device, many clients, each with its
-own address from the pool. Needs root or CAP_NET_ADMIN.
+Runs a ToyVpn-compatible VPN server, and with --wg-listen a WireGuard one beside it:
+one TUN device, many clients, each with its own address from the pool. Needs root or
+CAP_NET_ADMIN.
 
 options (config file keys in parentheses; flags override the file):
   -c, --config FILE        JSON config file
@@ -36,11 +39,12 @@ options (config file keys in parentheses; flags override the file):
       --users FILE         users file: "user:password[:deviceid]" logins (users)
       --token-key-file K   accept controller tokens signed with K (tokenKeyFile)
       --revoked FILE       revoked token ids / sha256: hashes (revoked)
-      --handshake-rate N   handshakes a second per source address, bursts
+      --handshake-rate N   password checks a second per source address, bursts
                            of 15x, 0 = off (handshakeRate)         2
-      --handshake-budget N handshakes a second in all, 0 = off (handshakeBudget)  1000
-      --lockout-failures N failures in 60 s that lock a source out for 5 min,
-                           0 = off (lockoutFailures)               10
+      --handshake-budget N password checks a second in all, 0 = off (handshakeBudget)  1000
+      --lockout-failures N failures in 60 s that lock a source out of password
+                           checks for 5 min, 0 = off (lockoutFailures)  10
+                           (the shared secret and tokens are checked always)
       --udp-buffer BYTES   UDP socket receive/send buffers, 0 = kernel
                            default (udpBuffer)                     4194304
       --log-level LEVEL    silent|error|warn|info|debug|trace (logLevel)  info
@@ -73,6 +77,7 @@ options (config file keys in parentheses; flags override the file):
                            (stateDir)                              /var/lib/warren
       --lease-max-age AGE  forget a device's address unused this long, e.g.
                            30d, 12h (leaseMaxAge)                  30d
+${WG_SERVER_HELP}
       --daemon             run in the background: start, print the summary and
                            return once the server is up (pair with --log-file
                            and --pid-file; see also warren watchdog --help)

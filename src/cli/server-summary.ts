@@ -20,6 +20,8 @@ export interface SummaryExtras {
   auth: string;
   /** The nat line. */
   nat: string;
+  /** The WireGuard door's line, or null when it is off. */
+  wireguard: string | null;
 }
 
 /** The summary's nat line when NAT is off: say what a pushed default route then means. */
@@ -60,6 +62,7 @@ export function summary(c: ServerConfig, server: Server, x: SummaryExtras): stri
       : `  secret    ${c.secret !== undefined ? "(set by configuration, not shown)" : "off"}`,
     `  connect   ToyVpn app: Server Address ${hosts.length ? hosts.join(" or ") : "<this host>"}, Server Port ${c.listen.port}, Shared Secret ${x.generatedSecret !== null || c.secret !== undefined ? "as above" : "user:password or a token"} (append ":<device-id>" to keep an address)`,
     `  nat       ${x.nat}`,
+    `  wireguard ${x.wireguard ?? "off (--wg-listen HOST:PORT turns on the encrypted front door for WireGuard clients)"}`,
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -31,6 +31,7 @@ import { openLinuxTun } from "../tun/linux.ts";
 import { flagsFromSchema, type OptionSpec, parseCommand } from "./args.ts";
 import { emitSummary, reportReady, runInBackground } from "./daemon.ts";
 import { SERVER_HELP } from "./server-help.ts";
+import { wireGuardFromConfig } from "./server-wg.ts";
 import { checkMaxClients, checkPools } from "./preflight.ts";
 import { natOffNote, summary } from "./server-summary.ts";
 
@@ -159,7 +160,7 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
     await ops.stop(); // gives back the control socket it claimed
     throw e;
   }
-  const { auth, toy, generated } = doors;
+  const { auth, toy, generated, wireguard } = doors;
   auth.attach(server);
   const run: Running = { server, auth, ops, nat: null };
   try {
@@ -172,7 +173,7 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
       });
     } else logLeftovers(removeNatLeftovers({ stateDir: cfg.stateDir, tun: cfg.tun, checkRunning: false, log: natLog }, linuxNatDeps), natLog);
     const nat = run.nat ? run.nat.describe() : natOffNote(cfg.routes);
-    emitSummary(summary(cfg, server, { pushed: toy.params.template, generatedSecret: generated, auth: auth.describe(), nat }));
+    emitSummary(summary(cfg, server, { pushed: toy.params.template, generatedSecret: generated, auth: auth.describe(), nat, wireguard }));
   } catch (e) {
     await stopAll(run);
     throw e;
@@ -199,6 +200,8 @@ interface Doors {
   toy: ReturnType<typeof toyVpnDoor>;
   /** The secret generated at this start, or null. */
   generated: string | null;
+  /** The WireGuard door's summary line, or null when it is off. */
+  wireguard: string | null;
 }
 
 /** Builds the front doors from the config; throws ConfigError for what they refuse. */
@@ -206,7 +209,9 @@ function frontDoors(cfg: ServerConfig): Doors {
   const generated = AuthSetup.needsSecret(cfg) ? generateSecret() : null;
   const auth = AuthSetup.load({ ...cfg, secret: generated ?? cfg.secret }, { clock: systemClock, log: getLogger("warren:auth"), pool: new Pool4(cfg.pool.address, cfg.pool.prefixLen) });
   const toy = toyVpnDoor({ ...cfg, limits: handshakeLimits(cfg) }, auth.auth);
-  return { specs: [toy], auth, toy, generated };
+  // ToyVpn first: on a shared socket it takes what no door claims (and counts it as junk).
+  const wg = wireGuardFromConfig(cfg, getLogger("warren:wg"));
+  return { specs: wg ? [toy, wg.spec] : [toy], auth, toy, generated, wireguard: wg?.summary ?? null };
 }
 
 /** Stops in reverse order of starting. */

@@ -17,7 +17,7 @@ import { generatePresharedKey, generatePrivateKey, keyToBase64, publicKey } from
 import { ConfigError, WarrenError } from "../lib/errors.ts";
 import { type Cidr, formatCidr } from "../protocol/ip.ts";
 import { chosenAddresses, CLIENT_KEEPALIVE, nextFreeAddresses, renderClientConfig } from "./wg-client.ts";
-import { WG_RESULT_SCHEMAS, type WgRequest, type WgShow, type WgSync } from "./wg-control.ts";
+import { WG_RESULT_SCHEMAS, type WgRequest, type WgShow, type WgSync } from "../admin/wg-control.ts";
 import { qrMatrix, renderQr } from "./wg-qr.ts";
 import { addSettings, flagValue, peersFileOf, type WgFlags } from "./wg-settings.ts";
 import { formatOffline, formatShow } from "./wg-show.ts";

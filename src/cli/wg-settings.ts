@@ -19,7 +19,7 @@ import { ConfigError } from "../lib/errors.ts";
 import { type Cidr, formatCidr, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import { MAX_PARAM_MTU } from "../protocol/toyvpn.ts";
 import type { Pool4Cidr, Pool6Cidr } from "./wg-client.ts";
-import type { WgInfo } from "./wg-control.ts";
+import type { WgInfo } from "../admin/wg-control.ts";
 
 /** The `warren wg` flags this module reads (strings as typed; validated here). */
 export interface WgFlags {

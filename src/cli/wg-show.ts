@@ -10,7 +10,7 @@
 import { keyToBase64 } from "../crypto/x25519.ts";
 import { formatCidr } from "../protocol/ip.ts";
 import type { WgPeer } from "../config/wg-peers.ts";
-import type { WgShow, WgShowPeer } from "./wg-control.ts";
+import type { WgShow, WgShowPeer } from "../admin/wg-control.ts";
 
 const UNITS: [string, number][] = [
   ["year", 365 * 24 * 3600],

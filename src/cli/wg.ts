@@ -77,15 +77,7 @@ examples:
   warren wg add laptop --endpoint vpn.example.com:51820 > laptop.conf
   wg genkey | tee client.key | warren wg pubkey  keys are interchangeable with wg`;
 
-/** Flags `warren server` gains for the front door (config keys wg.*); for server.ts's OPTIONS. */
-export const WG_SERVER_OPTIONS: OptionSpec = {
-  "wg-listen": { type: "string", key: "wg.listen" },
-  "wg-key-file": { type: "string", key: "wg.keyFile" },
-  "wg-peers": { type: "string", key: "wg.peers" },
-  "wg-endpoint": { type: "string", key: "wg.endpoint" },
-};
-
-/** Lines for SERVER_HELP describing WG_SERVER_OPTIONS. */
+/** Lines of `warren server --help` for the WireGuard front door (its flags come from the `wg` config section). */
 export const WG_SERVER_HELP = `      --wg-listen HOST:PORT  also accept WireGuard clients here; off when absent (wg.listen)
       --wg-key-file FILE   the server's private key, created (0600) if missing (wg.keyFile)
                            ${DEFAULT_WG_KEY_FILE}

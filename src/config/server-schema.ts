@@ -13,7 +13,7 @@ import { MAX_PARAM_MTU } from "../protocol/toyvpn.ts";
 import { DEFAULT_LEASE_MAX_AGE } from "../server/leases.ts";
 import { MAX_POOL_PREFIX } from "../server/pool.ts";
 import { MAX_POOL6_PREFIX } from "../server/pool6.ts";
-import { IDLE_TIMEOUT_RANGE, MAX_CLIENTS_RANGE } from "../server/server.ts";
+import { IDLE_TIMEOUT_RANGE, MAX_CLIENTS_RANGE } from "../server/live.ts";
 import { authEntries } from "./auth-schema.ts";
 import {
   AbsPathSchema, bool, cidrSchema, DomainSchema, durationIn, expected, IfNameSchema, intIn, IpSchema, ListenSchema, LogFormatSchema,

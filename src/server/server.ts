@@ -12,13 +12,14 @@
  * handshake and saved in the background and on stop (leases.ts).
  */
 
-import { getLogLevel, type Logger, type LogLevelName, setLogLevel, LOG_LEVELS } from "../lib/log.ts";
+import { getLogLevel, type Logger, setLogLevel } from "../lib/log.ts";
 import type { Clock } from "../lib/clock.ts";
 import { oneLine } from "../lib/errors.ts";
 import { formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { Transport } from "../transport/transport.ts";
 import { describeSession, describeTraffic } from "./describe.ts";
+import { checkLive, type LiveChange, type LiveResult, type LiveSettings } from "./live.ts";
 import { type DoorContext, DoorMux, type DoorSpec, type FrontDoor } from "./door.ts";
 import { DEFAULT_LEASE_MAX_AGE, LeaseKeeper, type LeaseStore } from "./leases.ts";
 import { Pool4 } from "./pool.ts";
@@ -77,31 +78,6 @@ export interface SessionListener {
   up?(s: Session): void;
   down?(s: Session, reason: CloseReason): void;
 }
-
-/** What can change while the server runs. */
-export interface LiveSettings {
-  isolate: boolean;
-  maxClients: number;
-  /** Seconds. */
-  idleTimeout: number;
-  logLevel: LogLevelName;
-}
-
-/** One runtime change; see Server.setLive. */
-export type LiveChange =
-  | { key: "isolate"; value: boolean }
-  | { key: "maxClients"; value: number }
-  | { key: "idleTimeout"; value: number }
-  | { key: "logLevel"; value: LogLevelName }
-  | { key: "secret"; value: string }
-  | { key: "reloadAuth" };
-
-/** Outcome of a runtime change: `note` is a one-line report (reloadAuth). */
-export type LiveResult = { ok: true; note?: string } | { ok: false; error: string };
-
-/** Bounds of the numeric live settings (the config schema uses the same). */
-export const IDLE_TIMEOUT_RANGE = [10, 86400] as const;
-export const MAX_CLIENTS_RANGE = [0, 1 << 24] as const;
 
 /** Longest gap between idle sweeps. */
 export const SWEEP_INTERVAL_MS = 5000;
@@ -209,20 +185,19 @@ export class Server {
 
   /** Validates and applies one runtime change: the only way settings change while running. */
   setLive(c: LiveChange): LiveResult {
+    const error = checkLive(c);
+    if (error !== null) return { ok: false, error };
     switch (c.key) {
       case "isolate":
         this.router.isolate = c.value;
         return { ok: true };
       case "maxClients":
-        if (!inRange(c.value, MAX_CLIENTS_RANGE)) return rangeError("max clients", MAX_CLIENTS_RANGE, c.value);
         this.sessions.maxClients = c.value;
         return { ok: true };
       case "idleTimeout":
-        if (!inRange(c.value, IDLE_TIMEOUT_RANGE)) return rangeError("idle timeout", IDLE_TIMEOUT_RANGE, c.value);
         this.#idleTimeoutMs = c.value * 1000;
         return { ok: true };
       case "logLevel":
-        if (!LOG_LEVELS.includes(c.value)) return { ok: false, error: `unknown log level ${JSON.stringify(c.value)}` };
         setLogLevel(c.value);
         return { ok: true };
       case "secret":
@@ -310,12 +285,4 @@ function tunSpec(settings: ServerSettings, pool4: Pool4, pool6: Pool6 | null): T
 
 function listenKey(l: { host: string; port: number }): string {
   return `${l.host}|${l.port}`;
-}
-
-function inRange(n: number, [min, max]: readonly [number, number]): boolean {
-  return Number.isInteger(n) && n >= min && n <= max;
-}
-
-function rangeError(what: string, [min, max]: readonly [number, number], got: number): LiveResult {
-  return { ok: false, error: `${what} must be an integer from ${min} to ${max}, got ${got}` };
 }

@@ -128,5 +128,3 @@ export const COUNTER_LIMIT = Number.MAX_SAFE_INTEGER;
 export const REPLAY_WINDOW_WORDS = 128;
 /** Packets held per peer while a handshake is in flight (wireguard-go holds 128). */
 export const MAX_STAGED_PACKETS = 128;
-/** Largest datagram (and so transport message) warren handles. */
-export const MAX_MESSAGE_SIZE = 65535;

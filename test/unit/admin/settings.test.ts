@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "../../../src/admin/settings.ts";
 import { validate } from "../../../src/config/load.ts";
 import { ServerConfigSchema } from "../../../src/config/server-schema.ts";
-import type { LiveChange, LiveResult, LiveSettings } from "../../../src/server/server.ts";
+import type { LiveChange, LiveResult, LiveSettings } from "../../../src/server/live.ts";
 
 /** A stand-in for the server's live settings: records secrets, validates like Server.setLive. */
 function target(opts: { secretDoor?: boolean } = {}): LiveTarget & { secrets: string[]; state: LiveSettings } {

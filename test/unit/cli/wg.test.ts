@@ -9,7 +9,7 @@ import { parsePeers } from "../../../src/config/wg-peers.ts";
 import { keyFromBase64, keyToBase64, publicKey } from "../../../src/crypto/x25519.ts";
 import { ConfigError, WarrenError } from "../../../src/lib/errors.ts";
 import { formatCidr } from "../../../src/protocol/ip.ts";
-import type { WgInfo, WgRequest, WgShow } from "../../../src/cli/wg-control.ts";
+import type { WgInfo, WgRequest, WgShow } from "../../../src/admin/wg-control.ts";
 import { runWg, type WgIo } from "../../../src/cli/wg.ts";
 import { QR_QUIET_ZONE } from "../../../src/cli/wg-qr.ts";
 

@@ -1,5 +1,5 @@
 /**
- * @module cli/wg-control
+ * @module admin/wg-control
  * The control-socket requests of `warren wg` and the results the server answers, as
  * valibot schemas (the same envelope as admin/control-protocol.ts: one JSON line each way).
  * Keys travel as base64 (public keys only; no private or preshared key ever crosses the
@@ -29,12 +29,14 @@
 
 import * as v from "valibot";
 
-/** The requests `warren wg` sends. */
-export const WgRequestSchema = v.variant("cmd", [
+/** The requests `warren wg` sends (variants of admin/control-protocol.ts RequestSchema). */
+export const WG_REQUESTS = [
   v.object({ cmd: v.literal("wg-info") }),
   v.object({ cmd: v.literal("wg-sync") }),
   v.object({ cmd: v.literal("wg-show") }),
-]);
+] as const;
+/** One `warren wg` request. */
+export const WgRequestSchema = v.variant("cmd", [...WG_REQUESTS]);
 /** A `warren wg` request. */
 export type WgRequest = v.InferOutput<typeof WgRequestSchema>;
 
