@@ -24,6 +24,7 @@
  * port within FAILURE_MERGE_MS is merged; the handshaker passes a fingerprint).
  */
 
+import { Deadlines } from "../lib/deadlines.ts";
 import { parseIpv6 } from "../protocol/ip.ts";
 
 /** Tuning of the handshake limiter. A rate or count of 0 turns that stage off. */
@@ -124,12 +125,13 @@ export interface Lockout {
 export class HandshakeLimiter {
   readonly limits: HandshakeLimits;
   readonly #sources = new Map<string, Source>();
-  /** source key -> locked until; insertion order = lock order (all locks last as long). */
-  readonly #locks = new Map<string, number>();
+  /** Locked-out source keys (all locks last as long, so the oldest set is the first to end). */
+  readonly #locks: Deadlines<string>;
   readonly #global: TokenBucket | null;
 
   constructor(limits: Partial<HandshakeLimits> = {}, now = 0) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#locks = new Deadlines(this.limits.maxSources);
     const g = this.limits.globalRate;
     this.#global = g > 0 ? new TokenBucket(g, g, now) : null;
   }
@@ -177,9 +179,7 @@ export class HandshakeLimiter {
     s.failures++;
     if (s.failures < l.lockoutFailures || this.#isLocked(key, now)) return false;
     s.failures = 0;
-    this.#locks.delete(key);
     this.#locks.set(key, now + l.lockoutMs);
-    if (this.#locks.size > l.maxSources) this.#locks.delete(this.#locks.keys().next().value as string);
     return true;
   }
 
@@ -196,12 +196,7 @@ export class HandshakeLimiter {
 
   /** Sources locked out now, with the time left (expired locks are forgotten). */
   lockouts(now: number): Lockout[] {
-    const out: Lockout[] = [];
-    for (const [source, until] of this.#locks) {
-      if (until <= now) this.#locks.delete(source);
-      else out.push({ source, leftMs: until - now });
-    }
-    return out;
+    return this.#locks.active(now).map((l) => ({ source: l.key, leftMs: l.leftMs }));
   }
 
   /** Lifts the lockout of a source (an address, or an IPv6 /64 given by any address in it). */
@@ -213,11 +208,7 @@ export class HandshakeLimiter {
   }
 
   #isLocked(key: string, now: number): boolean {
-    const until = this.#locks.get(key);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.#locks.delete(key);
-    return false;
+    return this.#locks.has(key, now);
   }
 
   /** The entry of `key`, created or moved to the young end of the LRU. */

@@ -12,6 +12,7 @@
  */
 
 import type { Grant } from "../auth/secret.ts";
+import { Deadlines } from "../lib/deadlines.ts";
 import type { Pool4 } from "./pool.ts";
 import type { Pool6 } from "./pool6.ts";
 import { type CloseReason, newDropCounters, type Session, type SessionDoor, tail32 } from "./session.ts";
@@ -65,8 +66,8 @@ export class SessionTable {
   readonly #byAddr6 = new Map<number, Session>();
   readonly #byDevice = new Map<string, Session>();
   readonly #perIdentity = new Map<string, number>();
-  /** Ban key (banKey) -> until when no session may open for it. */
-  readonly #bans = new Map<string, number>();
+  /** Ban keys (banKey) no session may open for, until their deadline. */
+  readonly #bans = new Deadlines<string>(MAX_BANS);
   #serial = 0;
   #maxClients = 0;
   /** Most sessions of one identity (0 = no cap); the shared secret (identity null) is never capped. */
@@ -123,7 +124,7 @@ export class SessionTable {
   /** Opens a session for an authenticated peer; see the module comment. */
   open(spec: SessionSpec, now: number): OpenResult {
     const cont = spec.continues !== null && spec.continues.open ? spec.continues : null;
-    if (this.#banned(banKey(spec), now)) return { ok: false, reason: "banned" };
+    if (this.#bans.has(banKey(spec), now)) return { ok: false, reason: "banned" };
     if (cont === null && this.#maxClients > 0 && this.size >= this.#maxClients) return { ok: false, reason: "max-clients" };
     if (cont === null && spec.identity !== null && this.maxPerIdentity > 0 && this.countOf(spec.identity) >= this.maxPerIdentity) {
       return { ok: false, reason: "identity-limit" };
@@ -178,18 +179,7 @@ export class SessionTable {
    * session without a device id, its source address.
    */
   ban(s: Session, until: number): void {
-    const key = banKey(s);
-    this.#bans.delete(key);
-    this.#bans.set(key, until);
-    if (this.#bans.size > MAX_BANS) this.#bans.delete(this.#bans.keys().next().value as string);
-  }
-
-  #banned(key: string, now: number): boolean {
-    const until = this.#bans.get(key);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.#bans.delete(key);
-    return false;
+    this.#bans.set(banKey(s), until);
   }
 
   /** Closes every session idle for at least `idleMs`; returns how many. */
