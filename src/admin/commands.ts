@@ -14,6 +14,8 @@ import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
 import type { Logger } from "../lib/log.ts";
+import { logEvent } from "../lib/log-event.ts";
+import { sessionFields } from "../server/describe.ts";
 import { formatEndpoint, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { CaptureManager } from "./capture.ts";
 import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
@@ -92,7 +94,8 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
     case "set": {
       const r = setSetting(ctx.live, req.key, req.value);
       if (!r.ok) return fail(r.code, r.error);
-      ctx.log.info(`control: set ${req.key} ${r.value} (was ${r.previous})${req.key === "secret" ? "; new handshakes only" : ""}`);
+      const secret = req.key === "secret";
+      ctx.log.info(logEvent("set", { key: req.key, value: secret ? undefined : r.value, previous: secret ? undefined : r.previous }, `control: set ${req.key} ${r.value} (was ${r.previous})${secret ? "; new handshakes only" : ""}`));
       return ok({ key: req.key, value: r.value, previous: r.previous } satisfies ResultOf<"set">);
     }
     case "kick": {
@@ -100,7 +103,7 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(req.target)}`);
       const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
       for (const s of hit) {
-        ctx.log.info(`control: kick ${s.label} (${formatIpv4(s.addr4)})`);
+        ctx.log.info(logEvent("kicked", { ...sessionFields(s), by: "control" }, `control: kick ${s.label} (${formatIpv4(s.addr4)})`));
         ctx.server.kick(s);
       }
       return ok({ kicked } satisfies ResultOf<"kick">);
@@ -128,7 +131,7 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       const source = req.source.replace(/\/\d+$/, "");
       if (parseIpv4(source) === null && parseIpv6(source) === null) return fail("ERR_BAD_VALUE", `unlock: expected an IPv4 address or an IPv6 address or /64, got ${JSON.stringify(req.source)}`);
       const unlocked = ctx.server.unlock(source);
-      ctx.log.info(`control: unlock ${req.source}${unlocked ? "" : " (was not locked out)"}`);
+      ctx.log.info(logEvent("unlock", { source: req.source, unlocked }, `control: unlock ${req.source}${unlocked ? "" : " (was not locked out)"}`));
       return ok({ source: req.source, unlocked } satisfies ResultOf<"unlock">);
     }
     case "capture-stop": {
@@ -156,7 +159,7 @@ export function reload(ctx: CommandContext, source: string): Response {
     next = ctx.reloadConfig();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    ctx.log.warn(`reload (${source}) failed, nothing changed: ${msg}`);
+    ctx.log.warn(logEvent("reload", { source, ok: false, error: msg }, `reload (${source}) failed, nothing changed: ${msg}`));
     return fail("ERR_CONFIG", msg);
   } finally {
     ctx.live.setLive({ key: "reloadAuth" }); // users / key / revocation files, whatever the config file's fate
@@ -170,7 +173,8 @@ export function reload(ctx: CommandContext, source: string): Response {
   const file = ctx.configFile;
   const changed = plan.changed.map((c) => `${c.key} ${c.from} -> ${c.to}`).join(", ") || "nothing";
   const restart = plan.restart.length ? `; needs a restart: ${plan.restart.join(", ")}` : "";
-  ctx.log.info(`reload (${source}${file ? `, ${basename(file)}` : ""}): changed ${changed}${restart}`);
+  const fields = { source, ok: true, file, changed: plan.changed.map((c) => c.key), restart: plan.restart.map(String) };
+  ctx.log.info(logEvent("reload", fields, `reload (${source}${file ? `, ${basename(file)}` : ""}): changed ${changed}${restart}`));
   return ok({
     file,
     changed: plan.changed.map((c) => ({ key: c.key, from: c.from, to: c.to })),
