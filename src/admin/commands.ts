@@ -17,6 +17,7 @@ import type { Logger } from "../lib/log.ts";
 import { logEvent } from "../lib/log-event.ts";
 import { sessionFields } from "../server/describe.ts";
 import { formatEndpoint, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
+import type { ServiceNotifier } from "../platform/linux/sd-notify.ts";
 import type { CaptureManager } from "./capture.ts";
 import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
 import { applyValue, configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "./settings.ts";
@@ -37,6 +38,8 @@ export interface CommandContext {
   config: ServerConfig;
   pid: number;
   version: string;
+  /** The service manager, told about reloads (RELOADING=1, then READY=1). */
+  service?: ServiceNotifier;
 }
 
 /** Sessions a kick/capture target names: id, device id, #serial, tunnel address, endpoint (with or without port). */
@@ -154,6 +157,13 @@ function noSingle(target: string, hit: Session[]): Response {
  * Used by the `reload` request and by SIGHUP (`source` says which, for the log).
  */
 export function reload(ctx: CommandContext, source: string): Response {
+  ctx.service?.reloading();
+  const r = reloadNow(ctx, source);
+  ctx.service?.ready(r.ok ? `reloaded (${source})` : `reload (${source}) failed, running as before`);
+  return r;
+}
+
+function reloadNow(ctx: CommandContext, source: string): Response {
   let next: ServerConfig;
   try {
     next = ctx.reloadConfig();

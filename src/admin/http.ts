@@ -3,6 +3,8 @@
  * The optional HTTP listener (`--metrics HOST:PORT`, off by default), read-only:
  *   GET /            the dashboard (dashboard.ts)
  *   GET /api/status  the snapshot as JSON (what the dashboard polls)
+ *   GET /api/history the throughput of the last 30 minutes (history.ts)
+ *   GET /dashboard.js, /dashboard.css, /favicon.svg (/favicon.ico): the page's files
  *   GET /metrics     Prometheus text (metrics.ts)
  *   GET /healthz     "ok" while the server runs
  * Anything else is 404, methods other than GET/HEAD 405. Nothing here can change the
@@ -11,7 +13,8 @@
 
 import { WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { dashboardResponse } from "./dashboard.ts";
+import { dashboardAsset, dashboardResponse } from "./dashboard.ts";
+import type { HistoryJson } from "./history.ts";
 import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -25,13 +28,15 @@ export interface HttpListener {
 const PLAIN = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
 
 /** Answers one request from a fresh snapshot (pure routing; used by the listener and tests). */
-export function route(req: Request, snapshot: () => Snapshot): Response {
+export function route(req: Request, snapshot: () => Snapshot, history: () => HistoryJson = () => ({ intervalSec: 0, samples: [] })): Response {
   if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { ...PLAIN, allow: "GET, HEAD" } });
   const path = new URL(req.url).pathname;
   switch (path) {
     case "/":
     case "/index.html":
       return dashboardResponse();
+    case "/api/history":
+      return new Response(JSON.stringify(history()), { headers: { "content-type": "application/json", "cache-control": "no-store" } });
     case "/api/status":
       return new Response(JSON.stringify(snapshot()), { headers: { "content-type": "application/json", "cache-control": "no-store" } });
     case "/metrics":
@@ -39,18 +44,18 @@ export function route(req: Request, snapshot: () => Snapshot): Response {
     case "/healthz":
       return new Response("ok\n", { headers: PLAIN });
     default:
-      return new Response("not found\n", { status: 404, headers: PLAIN });
+      return dashboardAsset(path) ?? new Response("not found\n", { status: 404, headers: PLAIN });
   }
 }
 
 /** Starts the listener on `host:port`; throws a one-line WarrenError when it cannot bind. */
-export function listenHttp(host: string, port: number, snapshot: () => Snapshot, log: Logger): HttpListener {
+export function listenHttp(host: string, port: number, snapshot: () => Snapshot, log: Logger, history?: () => HistoryJson): HttpListener {
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
       hostname: host,
       port,
-      fetch: (req) => route(req, snapshot),
+      fetch: (req) => route(req, snapshot, history),
       error(e) {
         log.warn(`http: ${e.message}`);
         return new Response("internal error\n", { status: 500, headers: PLAIN });
