@@ -198,13 +198,21 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-Type=simple
+# notify: warren tells systemd when it serves (READY=1), reloads (RELOADING=1) and
+# stops (STOPPING=1), and logs to the journal with priorities (journalctl -p warning).
+# With systemd >= 253 you may use Type=notify-reload and drop ExecReload.
+Type=notify
+NotifyAccess=main
 ExecStart=$BIN server --config $CONF --pid-file /run/warren/warren.pid
 ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2s
 RuntimeDirectory=warren
 LogsDirectory=warren
+# /var/lib/warren: packet captures (warren capture start, into captures/). Not /tmp:
+# PrivateTmp gives the service its own, invisible to the operator.
+StateDirectory=warren
+StateDirectoryMode=0700
 UMask=0077
 # The TUN device and its addresses and routes need CAP_NET_ADMIN; a port below 1024
 # needs CAP_NET_BIND_SERVICE. Nothing else: the bounding set drops every other

@@ -8,8 +8,8 @@
  * touched; reads (snapshot, get) at debug. A secret is never logged or returned.
  */
 
-import { basename, join, resolve } from "node:path";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
@@ -41,6 +41,14 @@ export interface CommandContext {
   /** The service manager, told about reloads (RELOADING=1, then READY=1). */
   service?: ServiceNotifier;
 }
+
+/**
+ * Where `capture start` without --file writes when there is no --capture-dir: under the
+ * state directory, which the systemd unit provides (StateDirectory=warren; /tmp would be
+ * the unit's PrivateTmp, and ProtectSystem=strict blocks most other paths). Created
+ * (mode 0700) on first use.
+ */
+export const DEFAULT_CAPTURE_DIR = "/var/lib/warren/captures";
 
 /** Sessions a kick/capture target names: id, device id, #serial, tunnel address, endpoint (with or without port). */
 export function findSessions(sessions: Session[], target: string): Session[] {
@@ -117,9 +125,10 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       const hit = findSessions(ctx.server.sessions.all(), req.target);
       if (hit.length !== 1) return noSingle(req.target, hit);
       const s = hit[0] as Session;
-      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
+      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? DEFAULT_CAPTURE_DIR, s.label, Date.now()));
       const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
       try {
+        if (req.file === undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
         const i = ctx.captures.start(s, file, maxBytes);
         return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
       } catch (e) {

@@ -30,6 +30,11 @@ export class LogEvent {
     this.message = message;
   }
 
+  /** Not a plain object: consola would otherwise take it for a log record (it has a `message`). */
+  get [Symbol.toStringTag](): string {
+    return "LogEvent";
+  }
+
   /** The message, so any logger that prints strings prints the usual line. */
   toString(): string {
     return this.message;
