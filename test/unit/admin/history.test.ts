@@ -10,7 +10,7 @@ describe("ThroughputHistory", () => {
     expect(h.sample(10_000, totals(0, 0, 0, 0), 0)).toBeNull();
     const s = h.sample(20_000, totals(125_000, 250_000, 100, 205), 2);
     expect(s).toEqual({ t: 20_000, rxBits: 100_000, txBits: 200_000, rxPackets: 10, txPackets: 20.5, sessions: 2 });
-    expect(h.toJSON()).toEqual({ intervalSec: 10, samples: [s] });
+    expect(h.toJSON()).toEqual({ intervalSec: 10, samples: s ? [s] : [] });
   });
 
   test("keeps the newest `capacity` samples, oldest first; a clock going back adds nothing", () => {
