@@ -111,7 +111,7 @@
       `<span class="tx-bytes">${bytes(c.txBytes)}</span><span class="sub"><span class="tx-packets">${c.txPackets}</span> pkts</span>`,
       String(sum(c.drops)),
     ];
-    const td = cells.map((html, i) => `<td${i >= 7 ? ' class="n"' : ""} data-label="${COLUMNS[i]}">${html}</td>`).join("");
+    const td = cells.map((html, i) => `<td${i >= 7 ? ' class="n"' : ""} data-label="${COLUMNS[i]}"><span>${html}</span></td>`).join("");
     return `<tr data-client="${esc(c.id)}"${quiet ? ' class="idle" data-idle="1"' : ""}>${td}</tr>`;
   }
   function renderTable() {
@@ -134,18 +134,17 @@
       $("chart").innerHTML = `<p class="empty">collecting the first samples (one per ${h.intervalSec || 10} s)…</p>`;
       return;
     }
-    const W = 600, H = 160, top = 14, bottom = H - 16, t0 = pts[0].t, t1 = pts[pts.length - 1].t;
-    const max = Math.max(1000, ...pts.map((p) => Math.max(p.rxBits, p.txBits)));
+    const W = 600, H = 160, t0 = pts[0].t, t1 = pts[pts.length - 1].t;
+    const peak = Math.max(...pts.map((p) => Math.max(p.rxBits, p.txBits))), max = Math.max(1000, peak);
     const x = (t) => ((t - t0) / Math.max(1, t1 - t0) * W).toFixed(1);
-    const y = (v) => (bottom - v / max * (bottom - top)).toFixed(1);
+    const y = (v) => (H - 1 - v / max * (H - 2)).toFixed(1);
     const line = (k) => pts.map((p) => `${x(p.t)},${y(p[k])}`).join(" ");
     const time = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    $("chart").innerHTML = `<svg class="chart" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" data-points="${pts.length}" data-max="${Math.round(max)}">`
-      + `<title>throughput, peak ${bits(max)}</title>`
-      + `<line class="grid" x1="0" y1="${top}" x2="${W}" y2="${top}"/><line class="grid" x1="0" y1="${bottom}" x2="${W}" y2="${bottom}"/>`
-      + `<polyline class="in" points="${line("rxBits")}"/><polyline class="out" points="${line("txBits")}"/>`
-      + `<text x="2" y="11">${esc(bits(max))}</text><text x="2" y="${H - 3}">${esc(time(t0))}</text>`
-      + `<text x="${W - 2}" y="${H - 3}" text-anchor="end">${esc(time(t1))}</text></svg>`;
+    // the SVG stretches to the box (no text inside it, which would stretch too); labels are HTML
+    $("chart").innerHTML = `<svg class="chart" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="total throughput" data-points="${pts.length}" data-max="${Math.round(max)}">`
+      + `<line class="grid" x1="0" y1="1" x2="${W}" y2="1"/><line class="grid" x1="0" y1="${H / 2}" x2="${W}" y2="${H / 2}"/><line class="grid" x1="0" y1="${H - 1}" x2="${W}" y2="${H - 1}"/>`
+      + `<polyline class="in" points="${line("rxBits")}"/><polyline class="out" points="${line("txBits")}"/></svg>`
+      + `<div class="chart-axis"><span>${esc(time(t0))}</span><span>top line ${esc(bits(max))} · peak ${esc(bits(peak))}</span><span>${esc(time(t1))}</span></div>`;
   }
 
   async function getJson(path) {
