@@ -40,15 +40,17 @@ export interface CommandContext {
   version: string;
   /** The service manager, told about reloads (RELOADING=1, then READY=1). */
   service?: ServiceNotifier;
+  /** The state directory (default DEFAULT_STATE_DIR). */
+  stateDir?: string;
 }
 
 /**
- * Where `capture start` without --file writes when there is no --capture-dir: under the
- * state directory, which the systemd unit provides (StateDirectory=warren; /tmp would be
- * the unit's PrivateTmp, and ProtectSystem=strict blocks most other paths). Created
- * (mode 0700) on first use.
+ * The state directory the systemd unit provides (StateDirectory=warren). `capture start`
+ * without --file and without --capture-dir writes to its `captures/` folder, created
+ * (mode 0700) on first use: not /tmp, which is the unit's PrivateTmp, nor a path that
+ * ProtectSystem=strict makes read-only.
  */
-export const DEFAULT_CAPTURE_DIR = "/var/lib/warren/captures";
+export const DEFAULT_STATE_DIR = "/var/lib/warren";
 
 /** Sessions a kick/capture target names: id, device id, #serial, tunnel address, endpoint (with or without port). */
 export function findSessions(sessions: Session[], target: string): Session[] {
@@ -125,7 +127,7 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       const hit = findSessions(ctx.server.sessions.all(), req.target);
       if (hit.length !== 1) return noSingle(req.target, hit);
       const s = hit[0] as Session;
-      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? DEFAULT_CAPTURE_DIR, s.label, Date.now()));
+      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? join(ctx.stateDir ?? DEFAULT_STATE_DIR, "captures"), s.label, Date.now()));
       const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
       try {
         if (req.file === undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

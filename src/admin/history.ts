@@ -49,7 +49,7 @@ export class ThroughputHistory {
   /** Takes the totals at wall time `t`; the first call only sets the baseline. Returns the new sample. */
   sample(t: number, totals: Totals, sessions: number): HistorySample | null {
     const last = this.#last;
-    this.#last = { t, totals: { ...totals } };
+    this.#last = { t, totals: { rxBytes: totals.rxBytes, rxPackets: totals.rxPackets, txBytes: totals.txBytes, txPackets: totals.txPackets } };
     if (last === null || t <= last.t) return null;
     const sec = (t - last.t) / 1000;
     const rate = (now: number, then: number) => Math.max(0, now - then) / sec;
