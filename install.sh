@@ -158,7 +158,9 @@ mkdir_p() {
 }
 
 # put_file PATH MODE SRC: installs SRC as PATH with MODE unless PATH already has that
-# content and mode. Atomic (temp file + rename). Sets CHANGED=1 when it wrote.
+# content and mode. Atomic (temp file + rename). The temp file is created under umask
+# 077 (mode 0600 from its first byte: the config holds the secret) after removing any
+# leftover or planted link at its name, then set to MODE. Sets CHANGED=1 when it wrote.
 put_file() {
   if [ -f "$1" ] && cmp -s "$3" "$1" && [ "$(stat -c %a "$1")" = "$2" ]; then
     say "unchanged $1"
@@ -168,7 +170,7 @@ put_file() {
   if [ "$DRY_RUN" = 1 ]; then say "would write $1 (mode $2)"; return 0; fi
   mkdir_p "$(dirname "$1")"
   tmpf="$(dirname "$1")/.$(basename "$1").new.$$"
-  { cp "$3" "$tmpf" && chmod "$2" "$tmpf" && mv -f "$tmpf" "$1"; } 2>/dev/null || {
+  { rm -f "$tmpf" && (umask 077 && cp "$3" "$tmpf") && chmod "$2" "$tmpf" && mv -f "$tmpf" "$1"; } 2>/dev/null || {
     rm -f "$tmpf"
     die "cannot write $1 (run as root, or set PREFIX/CONFDIR/... to a writable place)"
   }
@@ -208,11 +210,11 @@ ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2s
 RuntimeDirectory=warren
-LogsDirectory=warren
-# /var/lib/warren: packet captures (warren capture start, into captures/). Not /tmp:
-# PrivateTmp gives the service its own, invisible to the operator.
+# /var/lib/warren: leases, NAT crash state, and packet captures (warren capture start,
+# into captures/; not /tmp: PrivateTmp gives the service its own, invisible to the operator).
 StateDirectory=warren
 StateDirectoryMode=0700
+LogsDirectory=warren
 UMask=0077
 # The TUN device and its addresses and routes need CAP_NET_ADMIN; a port below 1024
 # needs CAP_NET_BIND_SERVICE. Nothing else: the bounding set drops every other

@@ -13,9 +13,15 @@
  *   2. a timer (FLUSH_MS) writes queued chunks with async file writes, returning them to
  *      the free list.
  *   3. when the file would exceed maxBytes, recording stops and the file is closed.
+ *
+ * Files are created O_EXCL|O_NOFOLLOW, mode 0600 (lib/secure-file.ts). A default file
+ * name (`<id>-<time>.pcap`, second resolution) that is taken gets a suffix `-2`, `-3`,
+ * ... (a client reconnecting within one second); a name the operator chose must be new.
+ * The total size of --capture-dir is kept by capture-dir.ts.
  */
 
-import { close as closeCb, openSync, write as writeCb } from "node:fs";
+import { close as closeCb, write as writeCb } from "node:fs";
+import { errCode, openNew } from "../lib/secure-file.ts";
 import type { Session } from "../server/session.ts";
 import type { PacketTap } from "../server/router.ts";
 import type { Logger } from "../lib/log.ts";
@@ -27,6 +33,8 @@ export const CHUNK_SIZE = 256 * 1024;
 export const MAX_CHUNKS = 8;
 /** How often buffered packets are written out. */
 export const FLUSH_MS = 100;
+/** Highest `-N` suffix tried for a default capture file name that is taken. */
+export const MAX_SUFFIX = 99;
 
 /** Wall-clock microseconds, for record timestamps. */
 function wallMicros(): number {
@@ -83,7 +91,23 @@ export class CaptureWriter {
    * started on "session up" records the session's very first packet.
    */
   static create(id: string, file: string, maxBytes: number): CaptureWriter {
-    return new CaptureWriter(id, file, maxBytes, openSync(file, "wx", 0o600));
+    return new CaptureWriter(id, file, maxBytes, openNew(file, 0o600));
+  }
+
+  /**
+   * Like create, but a taken `file` (`x.pcap`) is not an error: `x-2.pcap`, `x-3.pcap`, ...
+   * up to MAX_SUFFIX are tried in turn. Throws the last fs error.
+   */
+  static createUnique(id: string, file: string, maxBytes: number): CaptureWriter {
+    const stem = file.endsWith(".pcap") ? file.slice(0, -".pcap".length) : file;
+    for (let i = 1; ; i++) {
+      const name = i === 1 ? file : `${stem}-${i}.pcap`;
+      try {
+        return CaptureWriter.create(id, name, maxBytes);
+      } catch (e) {
+        if (errCode(e) !== "EEXIST" || i >= MAX_SUFFIX) throw e;
+      }
+    }
   }
 
   /** Records one packet. Synchronous, no allocation in the common case; never throws. */
@@ -207,21 +231,29 @@ export class CaptureManager {
     return this.#bySession.get(s)?.file ?? null;
   }
 
-  /** Starts capturing `s` into `file` from the next packet on. Throws a one-line Error when it cannot. */
-  start(s: Session, file: string, maxBytes: number): CaptureInfo {
+  /** Running captures as (session, file), oldest first. */
+  running(): Array<{ session: Session; file: string }> {
+    return [...this.#bySession].map(([session, w]) => ({ session, file: w.file }));
+  }
+
+  /**
+   * Starts capturing `s` into `file` from the next packet on; with `unique`, a taken
+   * default name gets a `-N` suffix instead of failing. Throws a one-line Error when it cannot.
+   */
+  start(s: Session, file: string, maxBytes: number, unique = false): CaptureInfo {
     const running = this.#bySession.get(s);
     if (running) throw new Error(`${s.label} is already being captured to ${running.file}`);
     if (!s.open) throw new Error(`${s.label} is no longer connected`);
     let w: CaptureWriter;
     try {
-      w = CaptureWriter.create(s.label, file, maxBytes);
+      w = unique ? CaptureWriter.createUnique(s.label, file, maxBytes) : CaptureWriter.create(s.label, file, maxBytes);
     } catch (e) {
-      throw new Error(`cannot create capture file ${file}: ${(e as { code?: string }).code ?? String(e)}`);
+      throw new Error(`cannot create capture file ${file}: ${errCode(e)}`);
     }
     this.#bySession.set(s, w);
     this.#host.tap = this.#tap;
     this.#timer ??= setInterval(() => this.#tick(), FLUSH_MS);
-    this.#log.info(logEvent("capture-start", { session: s.label, file, maxBytes }, `capture of ${s.label} started: ${file} (at most ${maxBytes} bytes)`));
+    this.#log.info(logEvent("capture-start", { session: s.label, file: w.file, maxBytes }, `capture of ${s.label} started: ${w.file} (at most ${maxBytes} bytes)`));
     return w.info();
   }
 

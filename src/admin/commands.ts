@@ -15,12 +15,14 @@ import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
 import type { Logger } from "../lib/log.ts";
 import { logEvent } from "../lib/log-event.ts";
-import { sessionFields } from "../server/describe.ts";
-import { formatEndpoint, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { ServiceNotifier } from "../platform/linux/sd-notify.ts";
+import { sessionFields } from "../server/describe.ts";
+import { formatIpv4, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { CaptureManager } from "./capture.ts";
+import type { CaptureDirKeeper } from "./capture-dir.ts";
 import { fail, ok, type Request, type Response, type ResultOf } from "./control-protocol.ts";
 import { applyValue, configAfterReload, getSetting, type LiveTarget, planReload, setSetting } from "./settings.ts";
+import { selectSessions } from "./selectors.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** What the commands act on. */
@@ -36,44 +38,12 @@ export interface CommandContext {
   configFile: string | null;
   /** The config the last (re)load produced. Updated by reload. */
   config: ServerConfig;
+  /** The --capture-dir size keeper, when there is a capture dir. */
+  keeper: CaptureDirKeeper | null;
   pid: number;
   version: string;
   /** The service manager, told about reloads (RELOADING=1, then READY=1). */
   service?: ServiceNotifier;
-  /** The state directory (default DEFAULT_STATE_DIR). */
-  stateDir?: string;
-}
-
-/**
- * The state directory the systemd unit provides (StateDirectory=warren). `capture start`
- * without --file and without --capture-dir writes to its `captures/` folder, created
- * (mode 0700) on first use: not /tmp, which is the unit's PrivateTmp, nor a path that
- * ProtectSystem=strict makes read-only.
- */
-export const DEFAULT_STATE_DIR = "/var/lib/warren";
-
-/** Sessions a kick/capture target names: id, device id, #serial, tunnel address, endpoint (with or without port). */
-export function findSessions(sessions: Session[], target: string): Session[] {
-  const t = target.trim();
-  const byId = sessions.filter((s) => s.label === t || s.deviceId === t || `#${s.serial}` === t);
-  if (byId.length > 0) return byId;
-  const a4 = parseIpv4(t);
-  if (a4 !== null) {
-    const hit = sessions.filter((s) => s.addr4 === a4);
-    if (hit.length > 0) return hit;
-  }
-  const a6 = parseIpv6(t);
-  if (a6 !== null) {
-    const text = formatIpv6(a6);
-    const hit = sessions.filter((s) => s.addr6 !== null && formatIpv6(s.addr6) === text);
-    if (hit.length > 0) return hit;
-  }
-  const ep = sessions.filter((s) => formatEndpoint(s.address, s.port) === t);
-  if (ep.length > 0) return ep;
-  return sessions.filter((s) => {
-    const host = formatEndpoint(s.address, s.port).replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-    return host === t;
-  });
 }
 
 /** `20261122T050351Z`, for capture file names. */
@@ -112,26 +82,31 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       return ok({ key: req.key, value: r.value, previous: r.previous } satisfies ResultOf<"set">);
     }
     case "kick": {
-      const hit = findSessions(ctx.server.sessions.all(), req.target);
-      if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(req.target)}`);
+      const sel = selectSessions(ctx.server.sessions.all(), req.target, req.all === true);
+      if (!sel.ok) return fail(sel.code, sel.multi ? `${sel.error}, or kick them all with --all` : sel.error);
+      const hit = sel.sessions;
       const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
+      const banSec = req.banSec ?? 0;
       for (const s of hit) {
-        ctx.log.info(logEvent("kicked", { ...sessionFields(s), by: "control" }, `control: kick ${s.label} (${formatIpv4(s.addr4)})`));
-        ctx.server.kick(s);
+        const fields = { ...sessionFields(s), by: "control", banSec: banSec > 0 ? banSec : undefined };
+        ctx.log.info(logEvent("kicked", fields, `control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`));
+        ctx.server.kick(s, "kicked", banSec * 1000);
       }
-      return ok({ kicked } satisfies ResultOf<"kick">);
+      return ok({ kicked, ...(banSec > 0 ? { banSec } : {}) } satisfies ResultOf<"kick">);
     }
     case "reload":
       return reload(ctx, "control socket");
     case "capture-start": {
-      const hit = findSessions(ctx.server.sessions.all(), req.target);
-      if (hit.length !== 1) return noSingle(req.target, hit);
-      const s = hit[0] as Session;
-      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? join(ctx.stateDir ?? DEFAULT_STATE_DIR, "captures"), s.label, Date.now()));
+      const sel = selectSessions(ctx.server.sessions.all(), req.target);
+      if (!sel.ok) return fail(sel.code, sel.error);
+      const s = sel.sessions[0] as Session;
+      // not /tmp: the systemd unit's PrivateTmp would hide it; <stateDir> is its StateDirectory
+      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? join(ctx.config.stateDir, "captures"), s.label, Date.now()));
       const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
       try {
         if (req.file === undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-        const i = ctx.captures.start(s, file, maxBytes);
+        const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
+        if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
         return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
       } catch (e) {
         return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
@@ -149,18 +124,14 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       return ok({ source: req.source, unlocked } satisfies ResultOf<"unlock">);
     }
     case "capture-stop": {
-      const hit = findSessions(ctx.server.sessions.all(), req.target);
-      if (hit.length !== 1) return noSingle(req.target, hit);
-      const i = await ctx.captures.stop(hit[0] as Session);
-      if (i === null) return fail("ERR_NOT_FOUND", `${(hit[0] as Session).label} is not being captured`);
+      const sel = selectSessions(ctx.server.sessions.all(), req.target);
+      if (!sel.ok) return fail(sel.code, sel.error);
+      const s = sel.sessions[0] as Session;
+      const i = await ctx.captures.stop(s);
+      if (i === null) return fail("ERR_NOT_FOUND", `${s.label} is not being captured`);
       return ok({ id: i.id, file: i.file, packets: i.packets, bytes: i.bytes, dropped: i.dropped } satisfies ResultOf<"capture-stop">);
     }
   }
-}
-
-function noSingle(target: string, hit: Session[]): Response {
-  if (hit.length === 0) return fail("ERR_NOT_FOUND", `no client matches ${JSON.stringify(target)}`);
-  return fail("ERR_AMBIGUOUS", `${JSON.stringify(target)} matches ${hit.length} clients (${hit.map((s) => s.label).join(", ")}); name one by id or tunnel address`);
 }
 
 /**

@@ -29,7 +29,12 @@ const Target = v.pipe(v.string(), v.minLength(1, "expected a client id or addres
 export const RequestSchema = v.variant("cmd", [
   v.object({ cmd: v.literal("hello") }),
   v.object({ cmd: v.literal("snapshot") }),
-  v.object({ cmd: v.literal("kick"), target: Target }),
+  v.object({
+    cmd: v.literal("kick"),
+    target: Target,
+    all: v.optional(v.boolean()),
+    banSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(366 * 86400))),
+  }),
   v.object({ cmd: v.literal("set"), key: Key, value: v.pipe(v.string(), v.maxLength(4096)) }),
   v.object({ cmd: v.literal("get"), key: Key }),
   v.object({ cmd: v.literal("reload") }),
@@ -62,7 +67,7 @@ const ClientRef = v.object({ id: v.string(), address: v.string() });
 export const RESULT_SCHEMAS = {
   hello: v.object({ pid: v.number(), version: v.string() }),
   snapshot: SnapshotSchema,
-  kick: v.object({ kicked: v.array(ClientRef) }),
+  kick: v.object({ kicked: v.array(ClientRef), banSec: v.optional(v.number()) }),
   set: v.object({ key: v.string(), value: v.string(), previous: v.string() }),
   get: v.object({ key: v.string(), value: v.string() }),
   reload: v.object({

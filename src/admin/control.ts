@@ -7,7 +7,8 @@
  *
  * Lifecycle:
  *   1. claimSocket(path): create the folder; a socket file nobody answers on is stale
- *      and removed; one a live server answers on is refused (ERR_CONTROL_IN_USE).
+ *      and removed; one a live server answers on is refused (ERR_CONTROL_IN_USE), and
+ *      the server does not start (ops.ts).
  *   2. listenControl(path, handler): bind with umask 0177 (no window with wider mode).
  *   3. stop(): close the listener; the socket file is removed (if it is still ours).
  */
@@ -19,6 +20,9 @@ import { WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { encodeLine, fail, MAX_LINE, parseRequestLine, type Request, type Response } from "./control-protocol.ts";
 import { controlRequest } from "./control-client.ts";
+
+/** The way out that every claim error names. */
+const OTHER_PATH = "; give this server its own --control-socket PATH, or --control-socket none";
 
 /** Answers one request. May be async; errors become `ERR_INTERNAL` responses. */
 export type ControlHandler = (req: Request) => Response | Promise<Response>;
@@ -41,7 +45,7 @@ export async function claimSocket(path: string): Promise<void> {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new WarrenError("ERR_CONTROL", `cannot create ${dir} for the control socket: ${codeOf(e)}`);
+      throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot create its folder ${dir}: ${codeOf(e)}${OTHER_PATH}`);
     }
   }
   let st: ReturnType<typeof lstatSync>;
@@ -50,17 +54,17 @@ export async function claimSocket(path: string): Promise<void> {
   } catch {
     return; // nothing there
   }
-  if (!st.isSocket()) throw new WarrenError("ERR_CONTROL", `${path} exists and is not a socket; not touching it`);
+  if (!st.isSocket()) throw new WarrenError("ERR_CONTROL", `control socket ${path}: exists and is not a socket; not touching it${OTHER_PATH}`);
   try {
     const hello = await controlRequest(path, { cmd: "hello" }, 2000);
-    throw new WarrenError("ERR_CONTROL_IN_USE", `another warren (pid ${hello.pid}) answers on ${path}; use --control-socket to pick another path`);
+    throw new WarrenError("ERR_CONTROL_IN_USE", `control socket ${path}: another warren (pid ${hello.pid}) answers there${OTHER_PATH}`);
   } catch (e) {
     if (e instanceof WarrenError && e.code === "ERR_CONTROL_IN_USE") throw e;
     if (e instanceof WarrenError && e.code === "ERR_NO_SERVER") {
       unlinkSync(path); // stale: left by a server that died
       return;
     }
-    throw new WarrenError("ERR_CONTROL_IN_USE", `something answers on ${path} (${e instanceof Error ? e.message : String(e)}); use --control-socket to pick another path`);
+    throw new WarrenError("ERR_CONTROL_IN_USE", `control socket ${path}: something answers there (${e instanceof Error ? e.message : String(e)})${OTHER_PATH}`);
   }
 }
 
@@ -136,7 +140,7 @@ export function listenControl(path: string, handler: ControlHandler, log: Logger
       },
     });
   } catch (e) {
-    throw new WarrenError("ERR_CONTROL", `cannot listen on control socket ${path}: ${codeOf(e)}`);
+    throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot listen: ${codeOf(e)}${OTHER_PATH}`);
   } finally {
     process.umask(oldMask);
   }

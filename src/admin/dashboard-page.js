@@ -149,6 +149,7 @@
 
   async function getJson(path) {
     const r = await fetch(path, { cache: "no-store" });
+    if (r.status === 401) throw new Error("not logged in (token changed?): reload the page");
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     return r.json();
   }

@@ -15,6 +15,11 @@
  *   WARREN_BYTES_IN / WARREN_BYTES_OUT (from / to the client), WARREN_PACKETS_IN / _OUT,
  *   WARREN_DURATION (seconds)
  *
+ * Nothing else of the server's environment reaches a hook (hookBaseEnv): only PATH,
+ * HOME, the locale, TZ, USER/LOGNAME, TMPDIR and WARREN_CONTROL_SOCKET are passed on,
+ * so WARREN_SECRET and whatever tokens, keys or passwords the server was started with
+ * stay in the server. A hook that needs more reads it from a file or its command line.
+ *
  * Hooks never block packets: the session event only queues the run (at most
  * MAX_QUEUED waiting, MAX_RUNNING at once; beyond that the run is dropped and logged).
  * A run is killed after the time limit. Failures are logged, never fatal.
@@ -43,6 +48,21 @@ export interface HookOutcome {
   /** First bytes of stderr (for the log line). */
   stderr: string;
   error?: string;
+}
+
+/** Variables of the server's environment a hook inherits; everything else is left out. */
+export const HOOK_INHERITED = ["PATH", "HOME", "LANG", "LANGUAGE", "TZ", "USER", "LOGNAME", "TMPDIR", "WARREN_CONTROL_SOCKET"] as const;
+/** PATH of a hook when the server has none. */
+export const DEFAULT_HOOK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The part of a hook's environment taken from the server's `env` (pure): the allowlist above plus LC_*. */
+export function hookBaseEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = { PATH: DEFAULT_HOOK_PATH };
+  for (const [k, val] of Object.entries(env)) {
+    if (val === undefined) continue;
+    if ((HOOK_INHERITED as readonly string[]).includes(k) || /^LC_[A-Z_]+$/.test(k)) out[k] = val;
+  }
+  return out;
 }
 
 /** The environment a hook sees for session `s` (pure). */
@@ -148,7 +168,7 @@ export class Hooks {
   async run(event: HookEvent, cmd: string, client: string, env: Record<string, string>): Promise<HookOutcome> {
     let proc: ReturnType<typeof Bun.spawn<"ignore", "ignore", "pipe">>;
     try {
-      proc = Bun.spawn(["/bin/sh", "-c", cmd], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      proc = Bun.spawn(["/bin/sh", "-c", cmd], { env: { ...hookBaseEnv(process.env), ...env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     } catch (e) {
       return { event, client, exitCode: null, timedOut: false, stderr: "", error: e instanceof Error ? e.message : String(e) };
     }

@@ -9,12 +9,15 @@
  *   GET /healthz     "ok" while the server runs
  * Anything else is 404, methods other than GET/HEAD 405. Nothing here can change the
  * server: changes go through the control socket, which only local root can reach.
+ * Before any route, http-access.ts checks the Host header (DNS rebinding) and, with
+ * --metrics-token-file, the token.
  */
 
 import { WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { dashboardAsset, dashboardResponse } from "./dashboard.ts";
 import type { HistoryJson } from "./history.ts";
+import { HttpAccess, type HttpAccessOptions } from "./http-access.ts";
 import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -26,12 +29,15 @@ export interface HttpListener {
 }
 
 const PLAIN = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
+const NO_HISTORY = (): HistoryJson => ({ intervalSec: 0, samples: [] });
 
-/** Answers one request from a fresh snapshot (pure routing; used by the listener and tests). */
-export function route(req: Request, snapshot: () => Snapshot, history: () => HistoryJson = () => ({ intervalSec: 0, samples: [] })): Response {
+/** Answers one request from a fresh snapshot, after the access checks (used by the listener and tests). */
+export function route(req: Request, snapshot: () => Snapshot, access: HttpAccess, history: () => HistoryJson = NO_HISTORY): Response {
+  const url = new URL(req.url);
+  const refused = access.check(req, url);
+  if (refused !== null) return refused;
   if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { ...PLAIN, allow: "GET, HEAD" } });
-  const path = new URL(req.url).pathname;
-  switch (path) {
+  switch (url.pathname) {
     case "/":
     case "/index.html":
       return dashboardResponse();
@@ -44,18 +50,22 @@ export function route(req: Request, snapshot: () => Snapshot, history: () => His
     case "/healthz":
       return new Response("ok\n", { headers: PLAIN });
     default:
-      return dashboardAsset(path) ?? new Response("not found\n", { status: 404, headers: PLAIN });
+      return dashboardAsset(url.pathname) ?? new Response("not found\n", { status: 404, headers: PLAIN });
   }
 }
 
+/** What guards a listener beyond its address: extra Host names, the token (see http-access.ts). */
+export type HttpGuard = Omit<HttpAccessOptions, "listenHost">;
+
 /** Starts the listener on `host:port`; throws a one-line WarrenError when it cannot bind. */
-export function listenHttp(host: string, port: number, snapshot: () => Snapshot, log: Logger, history?: () => HistoryJson): HttpListener {
+export function listenHttp(host: string, port: number, snapshot: () => Snapshot, log: Logger, guard: HttpGuard = {}, history: () => HistoryJson = NO_HISTORY): HttpListener {
+  const access = new HttpAccess({ ...guard, listenHost: host });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
       hostname: host,
       port,
-      fetch: (req) => route(req, snapshot, history),
+      fetch: (req) => route(req, snapshot, access, history),
       error(e) {
         log.warn(`http: ${e.message}`);
         return new Response("internal error\n", { status: 500, headers: PLAIN });

@@ -2,10 +2,11 @@
  * @module admin/ops
  * Wires the operator's tools to a running Server, and takes them down again:
  *
- *   1. prepare (before Server.start): claim the control socket path. If another live
- *      server answers there, or the path cannot be used, the server still runs, without
- *      a control socket, and says so in a warning (a second warren on one host needs
- *      its own --control-socket).
+ *   1. prepare (before Server.start, so nothing is opened yet): create the --capture-dir
+ *      folder (ConfigError naming captureDir when it cannot be made), and claim the
+ *      control socket path: when another live server answers there, or the path cannot
+ *      be used, the server does not start (one line, exit 1); a second warren on one
+ *      host needs its own --control-socket, or `--control-socket none` for no socket.
  *   2. start (right after Server.start, before any packet is handled): session
  *      listeners (hooks, --capture-dir), the control socket, the HTTP listener
  *      (--metrics), the throughput history (history.ts, every 10 s), SIGHUP = reload,
@@ -21,18 +22,21 @@ import { mkdirSync } from "node:fs";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
-import { oneLine } from "../lib/errors.ts";
+import { got } from "../config/fields.ts";
+import { ConfigError, fsReason, oneLine } from "../lib/errors.ts";
 import { logFileInfo, type Logger, reopenLogFile } from "../lib/log.ts";
 import { logEvent } from "../lib/log-event.ts";
 import { readProcessStats } from "../platform/linux/proc-self.ts";
 import { type ServiceNotifier, systemdNotifier } from "../platform/linux/sd-notify.ts";
 import { versionLine } from "../lib/version.ts";
 import { CaptureManager } from "./capture.ts";
+import { CaptureDirKeeper } from "./capture-dir.ts";
 import { type CommandContext, capturePath, handle, reload } from "./commands.ts";
 import { claimSocket, type ControlServer, listenControl } from "./control.ts";
 import { formatBitRate, HISTORY_INTERVAL_MS, type HistoryJson, ThroughputHistory } from "./history.ts";
 import { Hooks } from "./hooks.ts";
 import { type HttpListener, listenHttp } from "./http.ts";
+import { readTokenFile } from "./http-access.ts";
 import type { LiveTarget } from "./settings.ts";
 import { buildSnapshot, type Snapshot } from "./snapshot.ts";
 
@@ -59,6 +63,7 @@ export class Ops {
   #http: HttpListener | null = null;
   #hooks: Hooks;
   #captures: CaptureManager | null = null;
+  #keeper: CaptureDirKeeper | null = null;
   #ctx: CommandContext | null = null;
   #onHup: (() => void) | null = null;
   #onUsr1: (() => void) | null = null;
@@ -77,16 +82,22 @@ export class Ops {
     this.#notifier = opts.notifier ?? systemdNotifier(process.env, (line) => opts.log.warn(line));
   }
 
-  /** Step 1: claim the control socket path (never fatal, see the module comment). */
+  /**
+   * Step 1: the capture folder and the control socket path (see the module comment).
+   * Throws ConfigError (field captureDir), or claimSocket's ERR_CONTROL_IN_USE / ERR_CONTROL.
+   */
   static async prepare(opts: OpsOptions): Promise<Ops> {
-    const path = opts.config.controlSocket;
-    try {
-      await claimSocket(path);
-      return new Ops(opts, path);
-    } catch (e) {
-      opts.log.warn(`control socket disabled: ${oneLine(e)}`);
-      return new Ops(opts, null);
+    const dir = opts.config.captureDir;
+    if (dir !== undefined) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new ConfigError("captureDir", `cannot create the folder: ${fsReason(e)}${got(dir)}`);
+      }
     }
+    const path = opts.config.controlSocket;
+    if (path !== null) await claimSocket(path);
+    return new Ops(opts, path);
   }
 
   /** The current snapshot. */
@@ -112,7 +123,7 @@ export class Ops {
     return this.#history.toJSON();
   }
 
-  /** Step 2: attach to the started server. Throws (one line) only when --metrics cannot bind. */
+  /** Step 2: attach to the started server. Throws (one line) when the control socket or --metrics cannot bind, or the token file is unusable. */
   start(server: Server): void {
     const cfg = this.#opts.config;
     const captures = new CaptureManager(server.router, this.#log);
@@ -122,21 +133,25 @@ export class Ops {
       live: () => server.live(),
       setLive: (c) => server.setLive(c),
       hooks,
-      capture: { maxBytes: cfg.captureMaxBytes },
+      capture: { maxBytes: cfg.captureMaxBytes, dirMaxBytes: cfg.captureDirMax },
     };
+    const captureDir = cfg.captureDir;
+    if (captureDir !== undefined) {
+      mkdirSync(captureDir, { recursive: true, mode: 0o700 });
+      this.#keeper = new CaptureDirKeeper(captureDir, () => live.capture.dirMaxBytes, captures, this.#log);
+    }
     const ctx: CommandContext = {
       server, live, captures, log: this.#log,
       snapshot: () => this.snapshot(),
       reloadConfig: () => this.#opts.reloadConfig(),
       configFile: this.#opts.configFile,
       config: cfg,
+      keeper: this.#keeper,
       pid: process.pid,
       version: versionLine(),
       service: this.#notifier,
     };
     this.#ctx = ctx;
-    const captureDir = cfg.captureDir;
-    if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true, mode: 0o700 });
     server.sessionListeners.push({
       up: (s) => {
         hooks.connected(s);
@@ -148,16 +163,15 @@ export class Ops {
       },
     });
     if (this.#controlPath !== null) {
-      try {
-        this.#control = listenControl(this.#controlPath, (req) => handle(ctx, req), this.#log);
-        this.#log.info(`control socket ${this.#controlPath}`);
-      } catch (e) {
-        this.#log.warn(`control socket disabled: ${oneLine(e)}`);
-      }
+      this.#control = listenControl(this.#controlPath, (req) => handle(ctx, req), this.#log);
+      this.#log.info(`control socket ${this.#controlPath}`);
     }
     if (cfg.metrics) {
-      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log, () => this.history());
-      this.#log.info(`metrics and dashboard on http://${this.#http.url}/`);
+      const token = cfg.metricsTokenFile !== undefined ? readTokenFile(cfg.metricsTokenFile, this.#log) : null;
+      const guard = { hosts: cfg.metricsHost, token, publicProbes: cfg.metricsPublic };
+      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log, guard, () => this.history());
+      const needs = token === null ? "" : cfg.metricsPublic ? " (token required, except /metrics and /healthz)" : " (token required)";
+      this.#log.info(`metrics and dashboard on http://${this.#http.url}/${needs}`);
     }
     this.#onHup = () => void reload(ctx, "SIGHUP");
     process.on("SIGHUP", this.#onHup);
@@ -191,7 +205,8 @@ export class Ops {
 
   #autoCapture(captures: CaptureManager, s: Session, dir: string, maxBytes: number): void {
     try {
-      captures.start(s, capturePath(dir, s.label, Date.now()), maxBytes);
+      captures.start(s, capturePath(dir, s.label, Date.now()), maxBytes, true);
+      this.#keeper?.started();
     } catch (e) {
       this.#log.warn(`capture of ${s.label} not started: ${oneLine(e)}`);
     }
@@ -209,6 +224,7 @@ export class Ops {
     this.#http = null;
     this.#control?.stop();
     this.#control = null;
+    this.#keeper?.stop();
     await this.#captures?.stopAll();
     await this.#hooks.drain();
   }

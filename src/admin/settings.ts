@@ -25,8 +25,8 @@ export interface LiveTarget {
   setLive(c: LiveChange): LiveResult;
   /** Hook commands (null = none); admin-owned. */
   hooks: { onConnect: string | null; onDisconnect: string | null };
-  /** Size limit for captures started from now on; admin-owned. */
-  capture: { maxBytes: number };
+  /** Size limit for captures started from now on, and the --capture-dir cap; admin-owned. */
+  capture: { maxBytes: number; dirMaxBytes: number };
 }
 
 /** CLI key -> config file key. */
@@ -79,7 +79,7 @@ export function setSetting(t: LiveTarget, key: SettingKey, text: string): SetRes
 
 /** Config keys that a reload applies without a restart. */
 export const LIVE_KEYS: ReadonlyArray<keyof ServerConfig> = [
-  "logLevel", "idleTimeout", "isolate", "maxClients", "secret", "onConnect", "onDisconnect", "captureMaxBytes",
+  "logLevel", "idleTimeout", "isolate", "maxClients", "secret", "onConnect", "onDisconnect", "captureMaxBytes", "captureDirMax",
 ];
 
 /** Applies one validated config value; returns why it was refused, or null. */
@@ -107,6 +107,9 @@ export function applyValue(t: LiveTarget, field: keyof ServerConfig, value: unkn
       return null;
     case "captureMaxBytes":
       t.capture.maxBytes = value as number;
+      return null;
+    case "captureDirMax":
+      t.capture.dirMaxBytes = value as number;
       return null;
     default:
       return `${String(field)} cannot change at runtime`;

@@ -77,7 +77,7 @@ export const StatusSchema = v.object({
     junk: count,
   }),
   drops: Counts,
-  handshakes: v.object({ ok: count, rejected: count, refused: count, duplicate: count, limited: count }),
+  handshakes: v.object({ ok: count, rejected: count, refused: count, duplicate: count, limited: count, renewed: count }),
   /** Rejected and limited handshakes by reason (bad-secret, locked-out, ...). */
   rejections: Counts,
   settings: v.object({ logLevel: v.string(), idleTimeout: count, isolate: v.boolean(), maxClients: count }),

@@ -42,7 +42,7 @@ export interface AuthSession {
 
 /** What attach() needs from the running server. */
 export interface AuthTarget<S extends AuthSession> {
-  pool4: PoolRange & { reserve(addrs: ReadonlySet<number>): void };
+  pool4: PoolRange & { reserve(owner: string, addrs: ReadonlySet<number>): void };
   sessions: { all(): S[] };
   kick(s: S, reason: "revoked"): void;
 }
@@ -127,7 +127,7 @@ export class AuthSetup {
   attach<S extends AuthSession>(server: AuthTarget<S>): void {
     const reserve = () => {
       const users = this.auth.modes.users;
-      server.pool4.reserve(users ? fixedAddresses(users.users) : new Set());
+      server.pool4.reserve("users", users ? fixedAddresses(users.users) : new Set());
     };
     reserve();
     this.#enforce = () => {

@@ -3,15 +3,16 @@
  * The users file on disk: read and validate it (errors name the field, e.g.
  * `users.alice.hash`), compile it into lookup records (addresses as numbers, checked
  * against the pool and for clashes), and write it back atomically (temp file in the
- * same folder, mode 0600, fsync, rename) so a reload never sees half a file.
+ * same folder created O_EXCL|O_NOFOLLOW with mode 0600, fsync, rename; a symbolic link
+ * at the path is refused) so a reload never sees half a file.
  */
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { describeIssues } from "../lib/issues.ts";
 import { type UsersFile, UsersFileSchema } from "./users-schema.ts";
-import { ConfigError, WarrenError } from "../lib/errors.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { writeFileAtomic } from "../lib/secure-file.ts";
 import { formatIpv4, parseIpv4 } from "../protocol/ip.ts";
 
 /** One user, ready for lookups. Records are immutable: a reload builds new ones. */
@@ -102,27 +103,8 @@ export function formatAddrs(addrs: readonly number[]): string {
   return addrs.length === 0 ? "-" : addrs.map(formatIpv4).join(",");
 }
 
-/**
- * Writes `text` to `path` atomically with mode 0600: a temp file beside it, fsync,
- * rename over the old one. Throws a one-line error; never leaves the temp file.
- */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  let fd = -1;
-  try {
-    fd = openSync(tmp, "wx", 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    const code = (e as { code?: string }).code ?? (e as Error).message;
-    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${code}`);
-  }
-}
+/** Atomic 0600 write (lib/secure-file.ts), re-exported for the CLI's writers. */
+export { writeFileAtomic };
 
 /** Writes a users file (validated first, pretty JSON, mode 0600, atomic). */
 export function writeUsersFile(path: string, file: UsersFile): void {

@@ -1,31 +1,79 @@
 /**
  * @module cli/args
- * argv -> flags with node:util parseArgs, strict. Unknown options and missing values
- * become a ConfigError naming the option (exit 2).
+ * argv -> flags with node:util parseArgs (tokens, checked here rather than by its
+ * strict mode, so that no message of its own reaches the user). Unknown options,
+ * missing values and values on a boolean flag become a one-line ConfigError naming
+ * the option as typed (exit 2). A negative number is a value (`--max-clients -1`
+ * reaches the schema, which says what range it wants), and a lone negative number
+ * is a positional (`warren set max-clients -1`).
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { show } from "../config/fields.ts";
 import { ConfigError } from "../lib/errors.ts";
 
 /** Options of one command: parseArgs options plus the config key each maps to. */
 export type OptionSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string; key?: string }>;
 
-/** Parses argv for one command. Returns config-keyed values and positionals. */
-export function parseCommand(argv: string[], spec: OptionSpec): { values: Record<string, unknown>; positionals: string[] } {
+/** A parsed command line. */
+export interface ParsedCommand {
+  /** Config key (or option name) -> value. */
+  values: Record<string, unknown>;
+  positionals: string[];
+  /** Config key -> its flag as the user typed it (`--idle-timeout`, `-l`), else `--long-name`. */
+  names: Record<string, string>;
+}
+
+/** Settings whose values a message never repeats. */
+const SENSITIVE_KEYS: readonly string[] = ["secret"];
+const NEGATIVE_NUMBER = /^-\d+(?:\.\d+)?$/;
+
+/**
+ * Parses argv for one command (`command` names it in hints: `see warren server --help`).
+ * Throws ConfigError (field "") for unknown options, missing values, a value on a
+ * boolean flag, and a value that looks like another option.
+ */
+export function parseCommand(argv: string[], spec: OptionSpec, command = ""): ParsedCommand {
   const options: ParseArgsConfig["options"] = {};
+  const names: Record<string, string> = {};
   for (const [name, o] of Object.entries(spec)) {
     options[name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+    names[o.key ?? name] = `--${name}`;
   }
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true }) as typeof parsed;
-  } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/^Unknown option '(.*)'$/, "unknown option $1");
-    throw new ConfigError("", msg);
-  }
+  const parsed = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const values: Record<string, unknown> = {};
-  for (const [name, val] of Object.entries(parsed.values)) values[spec[name]?.key ?? name] = val;
-  return { values, positionals: parsed.positionals };
+  const positionals: string[] = [];
+  const seen = new Set<number>();
+  for (const t of parsed.tokens) {
+    if (t.kind === "positional") positionals.push(t.value);
+    if (t.kind !== "option") continue;
+    const o = spec[t.name];
+    const arg = argv[t.index] ?? "";
+    if (o === undefined && NEGATIVE_NUMBER.test(arg)) {
+      if (!seen.has(t.index)) positionals.push(arg);
+      seen.add(t.index);
+      continue;
+    }
+    if (o === undefined) throw new ConfigError("", `unknown option${command ? ` (see warren ${command} --help)` : ""}`, t.rawName);
+    checkValue(t.rawName, t.name, o, t.value, t.inlineValue === true);
+    const key = o.key ?? t.name;
+    names[key] = t.rawName;
+    const val = o.type === "boolean" ? true : (t.value as string);
+    values[key] = o.multiple ? [...((values[key] as string[] | undefined) ?? []), val] : val;
+  }
+  return { values, positionals, names };
+}
+
+function checkValue(raw: string, name: string, o: OptionSpec[string], value: string | undefined, inline: boolean): void {
+  if (o.type === "boolean") {
+    if (value !== undefined) throw new ConfigError("", `takes no value (got ${show(value)})`, raw);
+    return;
+  }
+  if (value === undefined) throw new ConfigError("", "expected a value", raw);
+  if (!inline && value.startsWith("-") && value !== "-" && !NEGATIVE_NUMBER.test(value)) {
+    const got = SENSITIVE_KEYS.includes(o.key ?? name) ? "" : ` (got ${show(value)})`;
+    throw new ConfigError("", `expected a value; for one that starts with "-", write --${name}=VALUE${got}`, raw);
+  }
 }
 
 /** How flag names differ from the config keys they set (see flagsFromSchema). */

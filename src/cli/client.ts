@@ -67,6 +67,11 @@ options (config file keys in parentheses; flags override the file):
       --log-format FMT     auto|text|json (logFormat)               auto
   -h, --help               this text
 
+examples:
+  warren client --server vpn.example.org:8000 --secret "$SECRET"
+  WARREN_SECRET=... warren client -s [2001:db8::1]:8000 --id laptop --dns apply
+  warren client --config /etc/warren/client.json
+
 A pushed default route (r,0.0.0.0,0 / r,::,0) is installed as 0.0.0.0/1 + 128.0.0.0/1
 (::/1 + 8000::/1) next to a host route to the server via the current gateway, so the
 tunnel never captures its own datagrams and the real default route is never touched.
@@ -77,13 +82,13 @@ export type ClientSettings = ClientConfig & { server: ServerAddress; secret: str
 
 /** Parses and validates `warren client` arguments. */
 export function clientConfigFromArgs(argv: string[], env: Record<string, string | undefined>): ClientSettings | "help" {
-  const { values, positionals } = parseCommand(argv, OPTIONS);
+  const { values, positionals, names } = parseCommand(argv, OPTIONS, "client");
   if (values.help) return "help";
-  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])} (see warren client --help)`);
   delete values.help;
-  const cfg = loadConfig(ClientConfigSchema, values, env, { WARREN_SECRET: "secret" });
-  if (cfg.server === undefined) throw new ConfigError("server", "required: give --server HOST:PORT");
-  if (cfg.secret === undefined) throw new ConfigError("secret", "required: give --secret or set WARREN_SECRET");
+  const cfg = loadConfig(ClientConfigSchema, values, env, { WARREN_SECRET: "secret" }, names);
+  if (cfg.server === undefined) throw new ConfigError("server", "required, e.g. --server vpn.example.org:8000", "--server");
+  if (cfg.secret === undefined) throw new ConfigError("secret", "required: give --secret S or set WARREN_SECRET", "--secret");
   return { ...cfg, server: cfg.server, secret: cfg.secret };
 }
 

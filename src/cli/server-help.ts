@@ -26,6 +26,9 @@ options (config file keys in parentheses; flags override the file):
                            clamp TCP MSS; removed again on exit (nat.enabled)
       --nat-out IFACE      masquerade out of IFACE instead of the default-route
                            interface; implies --nat (nat.outInterface)
+      --nat-allow CIDR     also forward the pools to CIDR (not masqueraded);
+                           else they leave only through the NAT interface;
+                           repeatable, implies --nat (nat.allow)
       --idle-timeout SEC   end sessions idle this long (idleTimeout)  180
       --max-clients N      refuse new sessions beyond N, 0 = pool size (maxClients)
       --max-sessions-per-identity N  sessions one user or token may hold, 0 = no
@@ -46,24 +49,44 @@ options (config file keys in parentheses; flags override the file):
       --log-max-size SIZE  rotate the log file at SIZE, e.g. 10M (logMaxSize)  10M
       --log-keep N         rotated files kept: PATH.1 .. PATH.N (logKeep)  5
       --control-socket P   control socket for warren status/clients/set/...;
-                           env WARREN_CONTROL_SOCKET (controlSocket)  /run/warren/warren.sock
+                           "none" for no socket; the server refuses to start
+                           when another warren answers on P; env
+                           WARREN_CONTROL_SOCKET (controlSocket)  /run/warren/warren.sock
       --metrics HOST:PORT  serve /metrics (Prometheus), /healthz and a dashboard
                            at / over HTTP (metrics)                off
+      --metrics-host NAME  also answer requests for Host NAME (besides the
+                           listen address and localhost), repeatable (metricsHost)
+      --metrics-token-file F  require the token in F for the dashboard and
+                           /api/* (Bearer header, or open /?token=...) and for
+                           /metrics and /healthz (metricsTokenFile)
+      --metrics-public     /metrics and /healthz without the token (metricsPublic)
       --capture-dir DIR    capture every client to DIR/<id>-<time>.pcap (captureDir)
+      --capture-dir-max SIZE  total size of those files; the oldest finished
+                           ones are deleted (captureDirMax)        1G
       --capture-max-bytes SIZE  size limit of one capture file (captureMaxBytes)  100M
       --on-connect CMD     run "sh -c CMD" when a client connects (onConnect)
       --on-disconnect CMD  ... when a session ends (onDisconnect); the client is
                            in WARREN_CLIENT_ID, WARREN_CLIENT_ADDR, ... (docs/OPERATIONS.md)
       --pid-file PATH      keep the server's pid in PATH while it runs; refuse to
                            start when it names a running warren (pidFile)
+      --state-dir DIR      leases and NAT crash state; env WARREN_STATE_DIR
+                           (stateDir)                              /var/lib/warren
+      --lease-max-age AGE  forget a device's address unused this long, e.g.
+                           30d, 12h (leaseMaxAge)                  30d
       --daemon             run in the background: start, print the summary and
                            return once the server is up (pair with --log-file
                            and --pid-file; see also warren watchdog --help)
   -h, --help               this text
 
+examples:
+  warren server                                   (prints the secret it generated)
+  warren server --pool 10.9.0.0/24 --pool6 fd00:9::/64 --nat --secret "$SECRET"
+  warren server --config /etc/warren/warren.json --daemon --log-file /var/log/warren.log
+
 Clients send the secret as "secret" or "secret:deviceid"; a device id keeps its
-tunnel address across reconnects. With --users or --token-key-file they may send
-"user:password[:deviceid]" or a token instead (docs/AUTH.md, docs/TOKENS.md); the
-shared secret is then off unless --secret is given. SIGHUP re-reads the users
-file, the key file and the revocation list. ToyVpn sends the secret and all traffic
-unencrypted: use it only on networks you trust, or inside another tunnel.`;
+tunnel address across reconnects and restarts. With --users or --token-key-file
+they may send "user:password[:deviceid]" or a token instead (docs/AUTH.md,
+docs/TOKENS.md); the shared secret is then off unless --secret is given. SIGHUP
+re-reads the users file, the key file and the revocation list. ToyVpn sends the
+secret and all traffic unencrypted: use it only on networks you trust, or inside
+another tunnel.`;

@@ -6,19 +6,23 @@
  */
 
 import { randomInt } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import { Ops } from "../admin/ops.ts";
 import { AuthSetup } from "../auth/setup.ts";
 import { handshakeLimits } from "../config/auth-schema.ts";
 import { bool } from "../config/fields.ts";
-import { loadConfig } from "../config/load.ts";
+import { type Loaded, loadSettings } from "../config/load.ts";
 import { type ServerConfig, ServerConfigSchema } from "../config/server-schema.ts";
 import { systemClock } from "../lib/clock.ts";
 import { ConfigError, oneLine } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";
 import { holdPidFile } from "../lib/pidfile.ts";
-import { NAT_STATE_DIR, type NatHandle, setupNat } from "../platform/linux/nat.ts";
+import { FileLeaseStore } from "../platform/linux/lease-file.ts";
+import { linuxNatDeps, logLeftovers, type NatHandle, setupNat } from "../platform/linux/nat.ts";
+import { removeNatLeftovers } from "../platform/linux/nat-state.ts";
 import { setSocketBuffers } from "../platform/linux/sockbuf.ts";
 import { formatCidr, formatEndpoint } from "../protocol/ip.ts";
+import type { DoorSpec } from "../server/door.ts";
 import { toyVpnDoor } from "../server/doors/toyvpn.ts";
 import { Pool4 } from "../server/pool.ts";
 import { Server } from "../server/server.ts";
@@ -27,6 +31,7 @@ import { openLinuxTun } from "../tun/linux.ts";
 import { flagsFromSchema, type OptionSpec, parseCommand } from "./args.ts";
 import { emitSummary, reportReady, runInBackground } from "./daemon.ts";
 import { SERVER_HELP } from "./server-help.ts";
+import { checkMaxClients, checkPools } from "./preflight.ts";
 import { natOffNote, summary } from "./server-summary.ts";
 
 export { SERVER_HELP };
@@ -54,15 +59,26 @@ export function generateSecret(): string {
   return s;
 }
 
-/** Parses and validates `warren server` arguments. */
-export function serverConfigFromArgs(argv: string[], env: Record<string, string | undefined>): ServerConfig | "help" {
-  const { values, positionals } = parseCommand(argv, OPTIONS);
+/**
+ * Parses and validates `warren server` arguments (and checks --max-clients against the
+ * pool); the result also names each setting the way it was given, for later messages.
+ */
+export function loadServerArgs(argv: string[], env: Record<string, string | undefined>): Loaded<ServerConfig> | "help" {
+  const { values, positionals, names } = parseCommand(argv, OPTIONS, "server");
   if (values.help) return "help";
-  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])} (see warren server --help)`);
   delete values.help;
   delete values.daemon;
-  if (values["nat.outInterface"] !== undefined && values["nat.enabled"] === undefined) values["nat.enabled"] = true;
-  return loadConfig(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket" });
+  if ((values["nat.outInterface"] !== undefined || values["nat.allow"] !== undefined) && values["nat.enabled"] === undefined) values["nat.enabled"] = true;
+  const loaded = loadSettings(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket", WARREN_STATE_DIR: "stateDir" }, names);
+  checkMaxClients(loaded.config, loaded);
+  return loaded;
+}
+
+/** Parses and validates `warren server` arguments. */
+export function serverConfigFromArgs(argv: string[], env: Record<string, string | undefined>): ServerConfig | "help" {
+  const loaded = loadServerArgs(argv, env);
+  return loaded === "help" ? "help" : loaded.config;
 }
 
 /** Everything a running server is made of, for the stop sequence. */
@@ -75,17 +91,28 @@ interface Running {
 
 /** Runs the server until SIGINT/SIGTERM. Returns the exit status. */
 export async function runServer(argv: string[]): Promise<number> {
-  const cfg = serverConfigFromArgs(argv, process.env);
-  if (cfg === "help") {
+  const loaded = loadServerArgs(argv, process.env);
+  if (loaded === "help") {
     console.log(SERVER_HELP);
     return 0;
   }
+  const cfg = loaded.config;
+  const warnings = checkPools(cfg, networkInterfaces(), loaded);
   if (argv.includes("--daemon")) return runInBackground(argv, cfg);
   configureLogging({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: { path: cfg.logFile, maxSize: cfg.logMaxSize, keep: cfg.logKeep } } : {}) });
   const log = getLogger("warren");
+  for (const w of warnings) log.warn(w);
   if (cfg.pidFile) holdPidFile(cfg.pidFile);
   keepServingOnStrayErrors(log);
-  const run = await startAll(argv, cfg);
+  // Errors about a setting found while starting (a capture folder, a key file) name it as given.
+  const run = await startAll(argv, cfg).catch((e: unknown) => {
+    throw e instanceof ConfigError ? e.named(loaded.label) : e;
+  });
+  // Handlers first: whoever hears "ready" (a --daemon parent, a test) may signal at once.
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
   log.warn("ToyVpn mode sends the secret and all traffic unencrypted; use it only on trusted networks");
   if (cfg.secret !== undefined && cfg.secret.length < WEAK_SECRET_LENGTH) {
     log.warn(`the shared secret is ${cfg.secret.length} characters long; use at least ${WEAK_SECRET_LENGTH} random ones: it is checked for every handshake, so guessing is limited only by its size (docs/AUTH.md)`);
@@ -94,13 +121,7 @@ export async function runServer(argv: string[]): Promise<number> {
   reportReady();
   run.ops.ready(`serving udp ${formatEndpoint(cfg.listen.host, cfg.listen.port)}, tun ${cfg.tun}`);
 
-  const ending = await Promise.race([
-    new Promise<string>((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-    }),
-    run.server.failure,
-  ]);
+  const ending = await Promise.race([signalled, run.server.failure]);
   run.ops.stopping();
   if (typeof ending === "string") log.info(`${ending}: stopping`);
   await stopAll(run);
@@ -112,10 +133,6 @@ export async function runServer(argv: string[]): Promise<number> {
 /** Opens everything in order; on a failure, closes what was opened and rethrows. */
 async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
   const log = getLogger("warren");
-  // Everything that can refuse the configuration comes first, before anything is claimed.
-  const generated = AuthSetup.needsSecret(cfg) ? generateSecret() : null;
-  const auth = AuthSetup.load({ ...cfg, secret: generated ?? cfg.secret }, { clock: systemClock, log: getLogger("warren:auth"), pool: new Pool4(cfg.pool.address, cfg.pool.prefixLen) });
-  const toy = toyVpnDoor({ ...cfg, limits: handshakeLimits(cfg) }, auth.auth);
   const ops = await Ops.prepare({
     config: cfg,
     reloadConfig: () => {
@@ -127,24 +144,35 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
     now: () => systemClock.now(),
     log,
   });
-  const server = await Server.start(cfg, {
-    openTun: (spec) => openLinuxTun(spec),
-    openTransport: (host, port) => openTransport(host, port, cfg.udpBuffer),
-    doors: [toy],
-    clock: systemClock,
-    log,
-    auth,
-  });
+  let doors: Doors;
+  let server: Server;
+  try {
+    doors = frontDoors(cfg);
+    server = await Server.start(cfg, {
+      openTun: (spec) => openLinuxTun(spec),
+      openTransport: (host, port) => openTransport(host, port, cfg.udpBuffer),
+      doors: doors.specs,
+      clock: systemClock,
+      log,
+      auth: doors.auth,
+      leases: { store: new FileLeaseStore(cfg.stateDir, cfg.tun, getLogger("warren:leases")), wallNow: () => Date.now() },
+    });
+  } catch (e) {
+    await ops.stop(); // gives back the control socket it claimed
+    throw e;
+  }
+  const { auth, toy, generated } = doors;
   auth.attach(server);
   const run: Running = { server, auth, ops, nat: null };
   try {
     ops.start(server);
+    const natLog = getLogger("warren:nat");
     if (cfg.nat.enabled) {
       run.nat = setupNat({
         tun: cfg.tun, mtu: cfg.mtu, pool4: formatCidr(cfg.pool), pool6: cfg.pool6 ? formatCidr(cfg.pool6) : null,
-        outInterface: cfg.nat.outInterface, stateDir: process.env.WARREN_STATE_DIR || NAT_STATE_DIR, log: getLogger("warren:nat"),
+        outInterface: cfg.nat.outInterface, allow: cfg.nat.allow.map(formatCidr), stateDir: cfg.stateDir, log: natLog,
       });
-    }
+    } else logLeftovers(removeNatLeftovers({ stateDir: cfg.stateDir, tun: cfg.tun, checkRunning: false, log: natLog }, linuxNatDeps), natLog);
     const nat = run.nat ? run.nat.describe() : natOffNote(cfg.routes);
     emitSummary(summary(cfg, server, { pushed: toy.params.template, generatedSecret: generated, auth: auth.describe(), nat }));
   } catch (e) {
@@ -166,12 +194,29 @@ function keepServingOnStrayErrors(log: ReturnType<typeof getLogger>): void {
   process.on("uncaughtException", report("uncaught exception"));
 }
 
+/** The front doors and what they authenticate with. */
+interface Doors {
+  specs: DoorSpec[];
+  auth: AuthSetup;
+  toy: ReturnType<typeof toyVpnDoor>;
+  /** The secret generated at this start, or null. */
+  generated: string | null;
+}
+
+/** Builds the front doors from the config; throws ConfigError for what they refuse. */
+function frontDoors(cfg: ServerConfig): Doors {
+  const generated = AuthSetup.needsSecret(cfg) ? generateSecret() : null;
+  const auth = AuthSetup.load({ ...cfg, secret: generated ?? cfg.secret }, { clock: systemClock, log: getLogger("warren:auth"), pool: new Pool4(cfg.pool.address, cfg.pool.prefixLen) });
+  const toy = toyVpnDoor({ ...cfg, limits: handshakeLimits(cfg) }, auth.auth);
+  return { specs: [toy], auth, toy, generated };
+}
+
 /** Stops in reverse order of starting. */
 async function stopAll(run: Running): Promise<void> {
   run.auth.stop();
-  run.server.stop();
+  const leasesSaved = run.server.stop();
   run.nat?.teardown();
-  await run.ops.stop();
+  await Promise.all([leasesSaved, run.ops.stop()]);
 }
 
 /** The UDP socket of one listen address, with the configured buffer sizes. */

@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { type UsersFile, USER_NAME_RE } from "../auth/users-schema.ts";
 import { formatAddrs, readUsersFile, writeUsersFile } from "../auth/users-file.ts";
+import { got } from "../config/fields.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { parseIpv4 } from "../protocol/ip.ts";
 import { parseCommand, type OptionSpec } from "./args.ts";
@@ -43,14 +44,21 @@ Manages the users file of "warren server --users FILE". Clients log in with
 
 options:
   -u, --users FILE     the users file; env WARREN_USERS      ${DEFAULT_USERS_FILE}
+      --address A      (add) a fixed tunnel address from the pool, repeatable
+      --disabled       (add) create the user disabled
   -h, --help           this text
+
+examples:
+  warren user add alice --address 10.8.0.10
+  warren user list
+  warren user disable bob && warren reload
 
 Changes apply to a running server on SIGHUP or "warren reload"; disabling or
 deleting a user then ends that user's sessions.`;
 
 function need(name: string | undefined, cmd: string): string {
-  if (name === undefined) throw new ConfigError("", `warren user ${cmd} needs a NAME`);
-  if (!USER_NAME_RE.test(name)) throw new ConfigError("", `bad user name ${JSON.stringify(name)}: use 1-64 letters, digits, '.', '_', '-' or '@'`);
+  if (name === undefined) throw new ConfigError("", "a NAME is required (see warren user --help)", `user ${cmd}`);
+  if (!USER_NAME_RE.test(name)) throw new ConfigError("", `expected a user name of 1-64 letters, digits, '.', '_', '-' or '@'${got(name)}`, `user ${cmd}`);
   return name;
 }
 
@@ -74,20 +82,20 @@ const RELOAD_HINT = "a running server applies this on SIGHUP or warren reload";
 
 /** Runs `warren user ...`. Returns the exit status. */
 export async function runUser(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
-  const { values, positionals } = parseCommand(argv, OPTIONS);
+  const { values, positionals } = parseCommand(argv, OPTIONS, "user");
   const [cmd, name, extra] = positionals;
   if (values.help || cmd === undefined || cmd === "help") {
     console.log(USER_HELP);
     return 0;
   }
-  if (extra !== undefined) throw new ConfigError("", `unexpected argument ${JSON.stringify(extra)}`);
+  if (extra !== undefined) throw new ConfigError("", `unexpected argument ${JSON.stringify(extra)}`, `user ${cmd}`);
   const path = (values.users as string | undefined) ?? (env.WARREN_USERS || DEFAULT_USERS_FILE);
   const addresses = (values.address as string[] | undefined) ?? [];
-  if (cmd !== "add" && (addresses.length > 0 || values.disabled)) throw new ConfigError("", "--address and --disabled go with warren user add");
+  if (cmd !== "add" && (addresses.length > 0 || values.disabled)) throw new ConfigError("", "--address and --disabled go with warren user add", `user ${cmd}`);
   switch (cmd) {
     case "add": {
       const n = need(name, cmd);
-      for (const a of addresses) if (parseIpv4(a) === null) throw new ConfigError("", `--address: expected an IPv4 address like 10.8.0.10, got ${JSON.stringify(a)}`);
+      for (const a of addresses) if (parseIpv4(a) === null) throw new ConfigError("", `expected an IPv4 address like 10.8.0.10${got(a)}`, "--address");
       const file = readUsersFile(path, true);
       if (file.users[n] !== undefined) throw new ConfigError("", `user ${n} exists in ${path}; warren user passwd ${n} gives it a new password`);
       const { password, hash } = await newPassword();
@@ -133,7 +141,7 @@ export async function runUser(argv: string[], env: Record<string, string | undef
       return 0;
     }
     case "list": {
-      if (name !== undefined) throw new ConfigError("", `unexpected argument ${JSON.stringify(name)}`);
+      if (name !== undefined) throw new ConfigError("", `unexpected argument ${JSON.stringify(name)}`, "user list");
       if (!existsSync(path)) throw new ConfigError("", `no users file at ${path} (warren user add NAME creates it)`);
       const file = readUsersFile(path);
       const rows = Object.entries(file.users).map(([n, u]) => {
@@ -146,6 +154,6 @@ export async function runUser(argv: string[], env: Record<string, string | undef
       return 0;
     }
     default:
-      throw new ConfigError("", `unknown user command ${JSON.stringify(cmd)}; see warren user --help`);
+      throw new ConfigError("", `expected add, del, list, enable, disable or passwd${got(cmd)}`, "user");
   }
 }

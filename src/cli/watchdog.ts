@@ -54,7 +54,11 @@ options:
       --pid-file PATH   the server's pid file; config pidFile, else ${DEFAULT_PID_FILE}
       --log-file PATH   log of the watchdog and the server; config logFile,
                         else ${DEFAULT_LOG_FILE}
-  -h, --help            this text`;
+  -h, --help            this text
+
+examples:
+  warren watchdog --config /etc/warren/warren.json
+  warren watchdog -c /etc/warren/warren.json --pid-file /run/warren/lab.pid --log-file /tmp/lab.log`;
 
 /** Whether the server behind `pidFile` runs: `{ pid }`, or the reason it does not. */
 export function serverState(pidFile: string): { running: true; pid: number } | { running: false; reason: string } {
@@ -68,17 +72,17 @@ export function serverState(pidFile: string): { running: true; pid: number } | {
 
 /** Runs one watchdog pass. Returns the exit status. */
 export async function runWatchdog(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
-  const { values, positionals } = parseCommand(argv, OPTIONS);
+  const { values, positionals } = parseCommand(argv, OPTIONS, "watchdog");
   if (values.help) {
     console.log(WATCHDOG_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])}`);
-  if (typeof values.config !== "string") throw new ConfigError("", "warren watchdog needs --config FILE");
+  if (positionals.length > 0) throw new ConfigError("", `unexpected argument ${JSON.stringify(positionals[0])} (see warren watchdog --help)`);
+  if (typeof values.config !== "string") throw new ConfigError("", "required: the server's config file (see warren watchdog --help)", "--config");
   const configFile = resolve(values.config);
   const cfg = loadConfig(ServerConfigSchema, { config: configFile }, env, { WARREN_SECRET: "secret" });
   if (cfg.secret === undefined) {
-    throw new ConfigError("secret", `${configFile} sets no secret; a generated one would change at every restart`);
+    throw new ConfigError("secret", "required: a generated secret would change at every restart", `config: ${configFile}: secret`);
   }
   const pidFile = resolve(pick(values.pidFile, cfg.pidFile, DEFAULT_PID_FILE));
   const logFile = resolve(pick(values.logFile, cfg.logFile, DEFAULT_LOG_FILE));

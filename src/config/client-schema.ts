@@ -7,7 +7,7 @@
 import * as v from "valibot";
 import { DEVICE_ID_RE } from "../auth/secret.ts";
 import { isIpLiteral, parseIpv6 } from "../protocol/ip.ts";
-import { AbsPathSchema, IfNameSchema, LogFormatSchema, LogLevelSchema, SecretSchema, show, unknownSetting } from "./fields.ts";
+import { AbsPathSchema, expected, got, IfNameSchema, LogFormatSchema, LogLevelSchema, SecretSchema, unknownSetting } from "./fields.ts";
 
 /** Port used when `--server` names none. */
 export const DEFAULT_SERVER_PORT = 8000;
@@ -22,7 +22,7 @@ export interface ServerAddress {
 
 /** `HOST:PORT`, `[v6]:PORT`, or `HOST` alone (port 8000). */
 export const ServerAddressSchema = v.pipe(
-  v.string("expected HOST:PORT, e.g. vpn.example.org:8000"),
+  v.string(expected("HOST:PORT, e.g. vpn.example.org:8000")),
   v.rawTransform(({ dataset, addIssue, NEVER }): ServerAddress => {
     const text = dataset.value.trim();
     const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+))(?::(\d{1,5}))?$/.exec(text);
@@ -31,8 +31,8 @@ export const ServerAddressSchema = v.pipe(
     const port = m?.[3] === undefined ? DEFAULT_SERVER_PORT : Number(m[3]);
     const hostOk = v6 !== undefined ? parseIpv6(v6) !== null : isIpLiteral(host) || HOSTNAME_RE.test(host);
     if (!m || !hostOk || port < 1 || port > 65535) {
-      const hint = parseIpv6(text) !== null ? " (put an IPv6 address in brackets: [2001:db8::1]:8000)" : "";
-      addIssue({ message: `expected HOST:PORT with a host name or IP address and a port 1-65535, got ${show(dataset.value)}${hint}` });
+      const hint = parseIpv6(text) !== null ? "; put an IPv6 address in brackets, e.g. [2001:db8::1]:8000" : "";
+      addIssue({ message: `expected HOST:PORT with a host name or IP address and a port 1-65535${hint}${got(dataset.value)}` });
       return NEVER;
     }
     return { host, port };
@@ -41,8 +41,8 @@ export const ServerAddressSchema = v.pipe(
 
 /** A device id: printable ASCII without spaces or commas, 1-64 characters (as the server accepts). */
 export const DeviceIdSchema = v.pipe(
-  v.string("expected a device id"),
-  v.regex(DEVICE_ID_RE, (i) => `expected 1-64 printable characters without spaces or commas, got ${show(i.input)}`),
+  v.string(expected("a device id")),
+  v.regex(DEVICE_ID_RE, expected("1-64 printable characters without spaces or commas")),
 );
 
 /** `warren client` configuration. `server` and `secret` are checked for presence by the CLI. */
@@ -52,8 +52,8 @@ export const ClientConfigSchema = v.strictObject(
     secret: v.optional(SecretSchema),
     id: v.optional(DeviceIdSchema),
     tun: v.optional(IfNameSchema, "warren1"),
-    routes: v.optional(v.picklist(["pushed", "none"], "expected pushed or none"), "pushed"),
-    dns: v.optional(v.picklist(["show", "apply"], "expected show or apply"), "show"),
+    routes: v.optional(v.picklist(["pushed", "none"], expected("pushed or none")), "pushed"),
+    dns: v.optional(v.picklist(["show", "apply"], expected("show or apply")), "show"),
     resolvConf: v.optional(AbsPathSchema, "/etc/resolv.conf"),
     stateDir: v.optional(AbsPathSchema, "/run/warren"),
     logLevel: v.optional(LogLevelSchema, "info"),

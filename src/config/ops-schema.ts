@@ -7,18 +7,34 @@
  */
 
 import * as v from "valibot";
-import { CommandSchema, intIn, ListenSchema, PathSchema, sizeIn, SocketPathSchema } from "./fields.ts";
+import { bool, CommandSchema, DomainSchema, intIn, IpSchema, ListenSchema, PathSchema, show, sizeIn, SocketPathSchema } from "./fields.ts";
+
+/** A name the HTTP listener answers to (`--metrics-host`): a DNS name or an IP literal. */
+export const MetricsHostSchema = v.union([DomainSchema, IpSchema], (i) => `expected a host name like metrics.example or an IP address, got ${show(i.input)}`);
 
 /** Where the control socket lives unless told otherwise (also the CLI's default). */
 export const DEFAULT_CONTROL_SOCKET = "/run/warren/warren.sock";
 
+/** The `--control-socket` value that means "no control socket". */
+export const NO_CONTROL_SOCKET = "none";
+
+/** A control socket path, or `none` (-> null): the server runs without one. */
+export const ControlSocketSchema = v.pipe(SocketPathSchema, v.transform((s): string | null => (s === NO_CONTROL_SOCKET ? null : s)));
+
 /** The entries ServerConfigSchema spreads in (file keys = these names). */
 export function opsEntries() {
   return {
-    controlSocket: v.optional(SocketPathSchema, DEFAULT_CONTROL_SOCKET),
+    controlSocket: v.optional(ControlSocketSchema, DEFAULT_CONTROL_SOCKET),
     metrics: v.optional(ListenSchema),
+    /** Host names the metrics listener answers to besides its address and localhost (admin/http-access.ts). */
+    metricsHost: v.optional(v.array(MetricsHostSchema, "expected a list of host names"), []),
+    /** File holding the token the dashboard, /api/* (and /metrics, /healthz unless metricsPublic) require. */
+    metricsTokenFile: v.optional(PathSchema),
+    metricsPublic: v.optional(bool, false),
     captureDir: v.optional(PathSchema),
     captureMaxBytes: v.optional(sizeIn(1024, 2 ** 40), 100 * 1024 * 1024),
+    /** Total size of warren's capture files in captureDir; the oldest go first (admin/capture-dir.ts). */
+    captureDirMax: v.optional(sizeIn(1024, 2 ** 50), 1024 ** 3),
     onConnect: v.optional(CommandSchema),
     onDisconnect: v.optional(CommandSchema),
     logFile: v.optional(PathSchema),

@@ -15,14 +15,39 @@ export class WarrenError extends Error {
   }
 }
 
-/** Bad configuration or command line; names the field. Exit status 2. */
+/**
+ * Bad configuration or command line. Exit status 2. `field` is the setting's config key
+ * (dotted for nested ones, "" for plain usage errors), `reason` the complaint, and the
+ * message names the setting as `label` (default: the key) the way the user gave it:
+ * `--idle-timeout`, `WARREN_SECRET`, `config: /etc/warren.json: idleTimeout`.
+ */
 export class ConfigError extends WarrenError {
   readonly field: string;
-  constructor(field: string, message: string) {
-    super("ERR_CONFIG", field ? `${field}: ${message}` : message);
+  readonly reason: string;
+  constructor(field: string, reason: string, label = field) {
+    super("ERR_CONFIG", label ? `${label}: ${reason}` : reason);
     this.field = field;
+    this.reason = reason;
     this.name = "ConfigError";
   }
+
+  /**
+   * The same error with its field named by `label(field)`; itself when it names no
+   * field or its message was already written another way (e.g. `users file F: ...`).
+   */
+  named(label: (field: string) => string): ConfigError {
+    if (!this.field || this.message !== `${this.field}: ${this.reason}`) return this;
+    return new ConfigError(this.field, this.reason, label(this.field));
+  }
+}
+
+/** Why an fs call failed, in words (`no such file or directory`), for one-line messages. */
+export function fsReason(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  const text = e instanceof Error ? e.message : String(e);
+  const m = /^[A-Z]+: ([^,]+)/.exec(text);
+  if (m?.[1]) return m[1];
+  return typeof code === "string" ? code : oneLine(e);
 }
 
 /** Names of the errno values warren meets, for messages such as `EACCES`. */

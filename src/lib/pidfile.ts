@@ -3,10 +3,12 @@
  * Pid files and lock files: a file holding one process id, created atomically, that
  * names the process which owns something (the server's pid file, the watchdog's lock).
  *
- * Creating: the content goes into a private temp file first, which is then hard-linked
- * to the final name. link(2) fails with EEXIST when the name exists, so exactly one of
- * several racing processes wins, and nobody ever reads a half-written file (the same
- * guarantee as O_EXCL, without the window between create and write).
+ * Creating: the content goes into a private temp file first (O_EXCL|O_NOFOLLOW, mode
+ * 0600 from the first byte: lib/secure-file.ts), which is then hard-linked to the final
+ * name. link(2) fails with EEXIST when the name exists, so exactly one of several
+ * racing processes wins, and nobody ever reads a half-written file (the same guarantee
+ * as O_EXCL, without the window between create and write). A symbolic link at the name
+ * is never followed: reading it fails (ELOOP) and the claim is refused with an error.
  *
  * Stale files: when the named process is gone (or is no longer warren: pids get
  * reused), the file is stale. Removing it is itself guarded by a second file,
@@ -19,9 +21,10 @@
  * warren's (`warren <command>` or `bun .../main.ts <command>`), see isWarrenProcess.
  */
 
-import { linkSync, mkdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { WarrenError } from "./errors.ts";
+import { errCode, O_READ_NOFOLLOW, writeNewFile } from "./secure-file.ts";
 
 /** Age after which a leftover `<path>.break` file is removed. */
 export const BREAK_STALE_MS = 10_000;
@@ -33,13 +36,18 @@ export type Liveness = (pid: number) => boolean;
 /** Result of claimFile: ours, or held by the live process `holder`. */
 export type Claim = { ok: true } | { ok: false; holder: number };
 
-/** The pid in `path`: null when the file does not exist, 0 when it holds no valid pid. */
+/**
+ * The pid in `path`: null when the file does not exist, 0 when it holds no valid pid.
+ * Throws WarrenError when it cannot be read, or is a symbolic link (never followed).
+ */
 export function readPid(path: string): number | null {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readFileSync(path, { encoding: "utf8", flag: O_READ_NOFOLLOW });
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return null;
+    const code = errCode(e);
+    if (code === "ENOENT") return null;
+    if (code === "ELOOP") throw new WarrenError("ERR_PIDFILE", `refusing ${path}: it is a symbolic link`);
     throw fileError("read", path, e);
   }
   const m = /^\s*(\d{1,10})\s*$/.exec(text);
@@ -56,7 +64,8 @@ function fileError(verb: string, path: string, e: unknown): WarrenError {
 function createExclusive(path: string, content: string): boolean {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, content, { mode: 0o644 });
+    rmSync(tmp, { force: true }); // a leftover of an earlier process with our pid (unlinked, never followed)
+    writeNewFile(tmp, content, 0o600);
   } catch (e) {
     throw fileError("create", path, e);
   }

@@ -53,6 +53,8 @@ export interface DoorContext {
   readonly stats: ServerStats;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Keeps these tunnel addresses (the door's fixed ones) out of dynamic leases; replaces the door's previous set. */
+  reserveAddresses(addrs: ReadonlySet<number>): void;
 }
 
 /** How to build a front door: where it listens, and the factory. */

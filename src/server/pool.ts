@@ -5,6 +5,11 @@
  * so a device that comes back (new port, new network) gets it again while it is
  * free; fresh leases avoid addresses remembered by other devices while any
  * unremembered one is free. The last host address (broadcast) is never leased.
+ *
+ * Each memory carries the time its address was last in use (the injected `stamp`
+ * clock, Unix ms), so `leases.ts` can persist the memories across restarts and age
+ * out the ones unused for too long. An address maps to at most one remembering device,
+ * so the memories never outnumber the pool's client addresses (nor `rememberCap`).
  */
 
 import { prefixMask4 } from "../protocol/ip.ts";
@@ -12,9 +17,11 @@ import { prefixMask4 } from "../protocol/ip.ts";
 /** Longest pool prefix: server + broadcast + at least one client. */
 export const MAX_POOL_PREFIX = 30;
 
-/** A leased address. */
-export interface Lease {
-  address: number;
+/** A device's remembered address and when it was last in use (Unix ms). */
+export interface PoolMemory {
+  device: string;
+  addr4: number;
+  lastUsed: number;
 }
 
 /** Leases IPv4 addresses from one prefix. Owned by the session table. */
@@ -25,20 +32,25 @@ export class Pool4 {
   readonly serverAddress: number;
   readonly #first: number;
   readonly #last: number;
-  readonly #used = new Set<number>();
-  /** device id -> last address it had; address -> device id that remembers it. */
-  readonly #byDevice = new Map<string, number>();
+  /** Leased addresses -> the device holding each (null: a client without a device id). */
+  readonly #used = new Map<number, string | null>();
+  /** device id -> last address it had (oldest memory first); address -> device id that remembers it. */
+  readonly #byDevice = new Map<string, { addr: number; lastUsed: number }>();
   readonly #remembered = new Map<number, string>();
   readonly #rememberCap: number;
-  /** Kept out of dynamic leases (users' fixed addresses); leaseExact still grants them. */
+  readonly #stamp: () => number;
+  /** Kept out of dynamic leases, per owner (users' fixed addresses, WireGuard peers); leaseExact still grants them. */
+  readonly #reservedBy = new Map<string, ReadonlySet<number>>();
   #reserved: ReadonlySet<number> = new Set();
   #cursor: number;
+  #version = 0;
 
   /**
    * @param network network address (host bits clear), `prefixLen` ≤ 30.
    * @param rememberCap how many device→address memories to keep (oldest forgotten first).
+   * @param stamp wall clock (Unix ms) for the memories' last use; only persisted leases need it.
    */
-  constructor(network: number, prefixLen: number, rememberCap = 65536) {
+  constructor(network: number, prefixLen: number, rememberCap = 65536, stamp: () => number = () => 0) {
     if (prefixLen > MAX_POOL_PREFIX) throw new Error(`pool /${prefixLen} is too small: at most /${MAX_POOL_PREFIX}`);
     this.network = (network & prefixMask4(prefixLen)) >>> 0;
     this.prefixLen = prefixLen;
@@ -48,6 +60,7 @@ export class Pool4 {
     this.#last = this.network + size - 2;
     this.#cursor = this.#first;
     this.#rememberCap = rememberCap;
+    this.#stamp = stamp;
   }
 
   /** Client addresses the pool can hand out. */
@@ -58,6 +71,11 @@ export class Pool4 {
   /** Addresses leased now. */
   get used(): number {
     return this.#used.size;
+  }
+
+  /** Grows whenever a memory changes (lease, release, restore, forget): a save is due when it moved. */
+  get version(): number {
+    return this.#version;
   }
 
   /** True when `addr` lies inside the pool's prefix. */
@@ -75,9 +93,20 @@ export class Pool4 {
     return this.#used.has(addr);
   }
 
-  /** Replaces the set of reserved addresses (fixed per-user addresses; see auth/). */
-  reserve(addrs: ReadonlySet<number>): void {
-    this.#reserved = addrs;
+  /**
+   * Replaces the addresses `owner` keeps out of dynamic leases (`"users"`: fixed per-user
+   * addresses, see auth/; `"wireguard"`: the peers' addresses).
+   */
+  reserve(owner: string, addrs: ReadonlySet<number>): void {
+    this.#reservedBy.set(owner, addrs);
+    const all = new Set<number>();
+    for (const set of this.#reservedBy.values()) for (const a of set) all.add(a);
+    this.#reserved = all;
+  }
+
+  /** True when some owner keeps `addr` out of dynamic leases. */
+  isReserved(addr: number): boolean {
+    return this.#reserved.has(addr);
   }
 
   /**
@@ -86,7 +115,7 @@ export class Pool4 {
    */
   lease(deviceId: string | null): number | null {
     if (deviceId !== null) {
-      const prev = this.#byDevice.get(deviceId);
+      const prev = this.#byDevice.get(deviceId)?.addr;
       if (prev !== undefined && !this.#used.has(prev) && !this.#reserved.has(prev)) return this.#take(prev, deviceId);
     }
     const cap = this.capacity;
@@ -112,32 +141,73 @@ export class Pool4 {
     return true;
   }
 
-  /** Returns an address to the pool. The device keeps remembering it. */
+  /** Returns an address to the pool. The device that held it keeps remembering it (last used: now). */
   release(addr: number): void {
-    this.#used.delete(addr);
+    const holder = this.#used.get(addr);
+    if (!this.#used.delete(addr) || holder === null || holder === undefined) return;
+    const memory = this.#byDevice.get(holder);
+    if (memory?.addr === addr) {
+      memory.lastUsed = this.#stamp();
+      this.#version++;
+    }
+  }
+
+  /** Every memory, oldest first; a device holding its address now reports `now` as its last use. */
+  memories(now: number): PoolMemory[] {
+    const out: PoolMemory[] = [];
+    for (const [device, m] of this.#byDevice) out.push({ device, addr4: m.addr, lastUsed: this.#holds(device, m.addr) ? now : m.lastUsed });
+    return out;
+  }
+
+  /**
+   * Remembers `device` at `addr4` as last used at `lastUsed` (a saved lease, restored
+   * before any session exists). False, and nothing changes, when `addr4` is not a client
+   * address or the address or the device is already remembered.
+   */
+  restore(device: string, addr4: number, lastUsed: number): boolean {
+    if (!this.isClientAddress(addr4) || this.#remembered.has(addr4) || this.#byDevice.has(device)) return false;
+    this.#remember(device, addr4, lastUsed);
+    return true;
+  }
+
+  /** Forgets every memory last used before `cutoff` whose device does not hold it now; returns how many. */
+  forgetUnusedSince(cutoff: number): number {
+    let n = 0;
+    for (const [device, m] of this.#byDevice) {
+      if (m.lastUsed >= cutoff || this.#holds(device, m.addr)) continue;
+      this.#byDevice.delete(device);
+      if (this.#remembered.get(m.addr) === device) this.#remembered.delete(m.addr);
+      n++;
+    }
+    if (n > 0) this.#version++;
+    return n;
+  }
+
+  #holds(device: string, addr: number): boolean {
+    return this.#used.get(addr) === device;
   }
 
   #take(addr: number, deviceId: string | null): number {
-    this.#used.add(addr);
-    if (deviceId !== null) this.#remember(deviceId, addr);
+    this.#used.set(addr, deviceId);
+    if (deviceId !== null) this.#remember(deviceId, addr, this.#stamp());
     return addr;
   }
 
-  #remember(deviceId: string, addr: number): void {
+  #remember(deviceId: string, addr: number, lastUsed: number): void {
+    this.#version++;
     const old = this.#byDevice.get(deviceId);
     if (old !== undefined) {
       this.#byDevice.delete(deviceId);
-      if (this.#remembered.get(old) === deviceId) this.#remembered.delete(old);
+      if (this.#remembered.get(old.addr) === deviceId) this.#remembered.delete(old.addr);
     }
     const prevOwner = this.#remembered.get(addr);
     if (prevOwner !== undefined && prevOwner !== deviceId) this.#byDevice.delete(prevOwner);
-    this.#byDevice.set(deviceId, addr);
+    this.#byDevice.set(deviceId, { addr, lastUsed });
     this.#remembered.set(addr, deviceId);
     if (this.#byDevice.size > this.#rememberCap) {
-      const oldest = this.#byDevice.keys().next().value as string;
-      const oa = this.#byDevice.get(oldest) as number;
+      const [oldest, om] = this.#byDevice.entries().next().value as [string, { addr: number }];
       this.#byDevice.delete(oldest);
-      if (this.#remembered.get(oa) === oldest) this.#remembered.delete(oa);
+      if (this.#remembered.get(om.addr) === oldest) this.#remembered.delete(om.addr);
     }
   }
 }

@@ -7,7 +7,9 @@
  *
  * States: new -> running (start) -> stopped (stop; idempotent). A TUN read failure is
  * fatal: the server stops and `failure` resolves, so the process exits 1 and systemd
- * or the watchdog restarts it. Every runtime change goes through `setLive`.
+ * or the watchdog restarts it. Every runtime change goes through `setLive`. With a
+ * lease store (ServerDeps.leases), sticky addresses are restored before the first
+ * handshake and saved in the background and on stop (leases.ts).
  */
 
 import { getLogLevel, type Logger, type LogLevelName, setLogLevel, LOG_LEVELS } from "../lib/log.ts";
@@ -19,6 +21,7 @@ import type { TunDevice } from "../tun/device.ts";
 import type { Transport } from "../transport/transport.ts";
 import { describeSession, describeTraffic, sessionFields, trafficFields } from "./describe.ts";
 import { type DoorContext, DoorMux, type DoorSpec, type FrontDoor } from "./door.ts";
+import { DEFAULT_LEASE_MAX_AGE, LeaseKeeper, type LeaseStore } from "./leases.ts";
 import { Pool4 } from "./pool.ts";
 import { Pool6 } from "./pool6.ts";
 import { Router } from "./router.ts";
@@ -39,6 +42,8 @@ export interface ServerSettings {
   maxClients: number;
   /** Most sessions of one user or token, 0 = no cap (absent: none). */
   maxSessionsPerIdentity?: number;
+  /** Seconds an unused persisted lease is kept (default 30 days). */
+  leaseMaxAge?: number;
 }
 
 /** How to open the TUN. */
@@ -64,6 +69,8 @@ export interface ServerDeps {
   clock: Clock;
   log: Logger;
   auth?: ReloadableAuth;
+  /** Persisted sticky addresses; without it they last as long as the process. */
+  leases?: { store: LeaseStore; wallNow: () => number };
 }
 
 /** Observes sessions coming up and going down (hooks, capture, ...). */
@@ -119,7 +126,9 @@ export class Server {
   #idleTimeoutMs: number;
   #fail: (e: Error) => void = () => {};
   #stopSweep: () => void = () => {};
+  #leases: LeaseKeeper | null = null;
   #stopped = false;
+  #leasesSaved: Promise<void> = Promise.resolve();
 
   private constructor(settings: ServerSettings, deps: ServerDeps, tun: TunDevice, transports: Map<string, Transport>, pools: [Pool4, Pool6 | null]) {
     this.settings = settings;
@@ -151,7 +160,11 @@ export class Server {
   #context(spec: DoorSpec): DoorContext {
     const d = this.#deps;
     const transport = this.transports.get(listenKey(spec.listen)) as Transport;
-    return { sessions: this.sessions, router: this.router, transport, stats: this.stats, clock: d.clock, log: d.log };
+    const pool4 = this.pool4;
+    return {
+      sessions: this.sessions, router: this.router, transport, stats: this.stats, clock: d.clock, log: d.log,
+      reserveAddresses: (addrs) => pool4.reserve(`door:${spec.protocol}`, addrs),
+    };
   }
 
   #notify(call: () => void): void {
@@ -164,7 +177,7 @@ export class Server {
 
   /** Opens everything and starts moving packets. Cleans up what it opened if a step fails. */
   static async start(settings: ServerSettings, deps: ServerDeps): Promise<Server> {
-    const pool4 = new Pool4(settings.pool.address, settings.pool.prefixLen);
+    const pool4 = new Pool4(settings.pool.address, settings.pool.prefixLen, undefined, deps.leases?.wallNow);
     const pool6 = settings.pool6 ? new Pool6(settings.pool6.bytes, settings.pool6.prefixLen, 32 - settings.pool.prefixLen) : null;
     const tun = deps.openTun(tunSpec(settings, pool4, pool6));
     const transports = new Map<string, Transport>();
@@ -179,6 +192,8 @@ export class Server {
       throw e;
     }
     const server = new Server(settings, deps, tun, transports, [pool4, pool6]);
+    const maxAgeMs = (settings.leaseMaxAge ?? DEFAULT_LEASE_MAX_AGE) * 1000;
+    if (deps.leases) server.#leases = LeaseKeeper.begin(pool4, { ...deps.leases, maxAgeMs, clock: deps.clock, log: deps.log });
     for (const [key, t] of transports) {
       const mine = server.doors.filter((d, i) => listenKey((deps.doors[i] as DoorSpec).listen) === key);
       t.start(mine.length === 1 ? (mine[0] as FrontDoor) : new DoorMux(mine));
@@ -250,14 +265,16 @@ export class Server {
     return any;
   }
 
-  /** Ends one session now (control socket "kick", revocation). */
-  kick(s: Session, reason: CloseReason = "kicked"): void {
-    this.sessions.close(s, reason, this.#deps.clock.now());
+  /** Ends one session now (control socket "kick", revocation); `banMs` keeps its device out that long. */
+  kick(s: Session, reason: CloseReason = "kicked", banMs = 0): void {
+    const now = this.#deps.clock.now();
+    if (banMs > 0) this.sessions.ban(s, now + banMs);
+    this.sessions.close(s, reason, now);
   }
 
-  /** Stops the sweep, closes every session, the doors, the sockets and the TUN. Idempotent. */
-  stop(): void {
-    if (this.#stopped) return;
+  /** Stops the sweep, closes every session, the doors, sockets and TUN (now); resolves once leases are saved. Idempotent. */
+  stop(): Promise<void> {
+    if (this.#stopped) return this.#leasesSaved;
     this.#stopped = true;
     this.#stopSweep();
     for (const d of this.doors) d.close();
@@ -265,12 +282,14 @@ export class Server {
     for (const s of this.sessions.all()) this.sessions.close(s, "shutdown", now);
     for (const t of this.transports.values()) t.close();
     this.tun.close();
+    if (this.#leases) this.#leasesSaved = this.#leases.stop();
+    return this.#leasesSaved;
   }
 
   #fatal(err: Error): void {
     if (this.#stopped) return;
     this.#deps.log.error(`tun ${this.tun.name} failed, stopping: ${oneLine(err)}`);
-    this.stop();
+    void this.stop();
     this.#fail(err);
   }
 }

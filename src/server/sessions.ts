@@ -32,7 +32,10 @@ export interface SessionSpec {
 }
 
 /** Why a session could not be opened. */
-export type OpenRefusal = "pool-full" | "address-taken" | "max-clients" | "identity-limit";
+export type OpenRefusal = "pool-full" | "address-taken" | "max-clients" | "identity-limit" | "banned";
+
+/** Most bans kept at once (the oldest is forgotten first). */
+export const MAX_BANS = 4096;
 
 /** Result of opening a session. */
 export type OpenResult = { ok: true; session: Session } | { ok: false; reason: OpenRefusal };
@@ -46,6 +49,14 @@ export function deviceKey(identity: string | null, deviceId: string | null): str
   return identity === null ? deviceId : `${identity}\u0000${deviceId}`;
 }
 
+/** What a ban names: the device (identity + id), else the source address. */
+function banKey(s: { identity: string | null; deviceId: string | null; address: string }): string {
+  const dev = deviceKey(s.identity, s.deviceId);
+  if (dev !== null) return `device ${dev}`;
+  const a = s.address.startsWith("::ffff:") ? s.address.slice(7) : s.address;
+  return `source ${a}`;
+}
+
 /** The session table. */
 export class SessionTable {
   readonly #pool4: Pool4;
@@ -54,6 +65,8 @@ export class SessionTable {
   readonly #byAddr6 = new Map<number, Session>();
   readonly #byDevice = new Map<string, Session>();
   readonly #perIdentity = new Map<string, number>();
+  /** Ban key (banKey) -> until when no session may open for it. */
+  readonly #bans = new Map<string, number>();
   #serial = 0;
   #maxClients = 0;
   /** Most sessions of one identity (0 = no cap); the shared secret (identity null) is never capped. */
@@ -110,6 +123,7 @@ export class SessionTable {
   /** Opens a session for an authenticated peer; see the module comment. */
   open(spec: SessionSpec, now: number): OpenResult {
     const cont = spec.continues !== null && spec.continues.open ? spec.continues : null;
+    if (this.#banned(banKey(spec), now)) return { ok: false, reason: "banned" };
     if (cont === null && this.#maxClients > 0 && this.size >= this.#maxClients) return { ok: false, reason: "max-clients" };
     if (cont === null && spec.identity !== null && this.maxPerIdentity > 0 && this.countOf(spec.identity) >= this.maxPerIdentity) {
       return { ok: false, reason: "identity-limit" };
@@ -157,6 +171,25 @@ export class SessionTable {
     this.#unlink(s);
     if (this.#byAddr4.get(s.addr4) === undefined) this.#pool4.release(s.addr4);
     this.#finish(s, reason, now);
+  }
+
+  /**
+   * Keeps `s`'s device out until `until` (a kick with --ban): its device key, or for a
+   * session without a device id, its source address.
+   */
+  ban(s: Session, until: number): void {
+    const key = banKey(s);
+    this.#bans.delete(key);
+    this.#bans.set(key, until);
+    if (this.#bans.size > MAX_BANS) this.#bans.delete(this.#bans.keys().next().value as string);
+  }
+
+  #banned(key: string, now: number): boolean {
+    const until = this.#bans.get(key);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#bans.delete(key);
+    return false;
   }
 
   /** Closes every session idle for at least `idleMs`; returns how many. */

@@ -15,6 +15,8 @@ export interface HandshakeCounters {
   refused: number;
   /** Copies of a handshake already answered (the client sends three). */
   duplicate: number;
+  /** Handshakes of a live session at the same endpoint, answered again (not a new session). */
+  renewed: number;
   /** Not looked at: rate-limited, locked-out source, or the server busy (see auth/ratelimit.ts). */
   limited: number;
 }
@@ -39,13 +41,15 @@ export interface ServerStats {
   drops: DropCounters;
   /** Datagrams that were not ToyVpn at all (bad first byte, empty, truncated). */
   junk: number;
+  /** Datagrams a front door dropped silently before any session, as `protocol:reason` (WireGuard: mac1, replay, ...). */
+  doorDrops: Record<string, number>;
 }
 
 /** Fresh zeroed counters. */
 export function newServerStats(now: number): ServerStats {
   return {
     startedAt: now,
-    handshakes: { ok: 0, rejected: 0, refused: 0, duplicate: 0, limited: 0 },
+    handshakes: { ok: 0, rejected: 0, refused: 0, duplicate: 0, limited: 0, renewed: 0 },
     rejections: {},
     rxPackets: 0,
     rxBytes: 0,
@@ -56,5 +60,6 @@ export function newServerStats(now: number): ServerStats {
     rehandshakeRequests: 0,
     drops: newDropCounters(),
     junk: 0,
+    doorDrops: {},
   };
 }

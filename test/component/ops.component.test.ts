@@ -83,7 +83,7 @@ beforeAll(async () => {
   ops = await Ops.prepare({ config: cfg, reloadConfig: load, configFile, now: () => clock.now(), log });
   ({ server } = await startToyServer({ config: JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>, tun, udp, clock, log }));
   ops.start(server);
-  http = listenHttp("127.0.0.1", 0, () => ops.snapshot(), log, () => ops.history());
+  http = listenHttp("127.0.0.1", 0, () => ops.snapshot(), log, {}, () => ops.history());
   addr[PHONE_A.id] = connect(PHONE_A);
   addr[PHONE_B.id] = connect(PHONE_B);
 });
@@ -293,18 +293,25 @@ test("the CLI commands over the socket (runAdmin): output, one-line errors", asy
   expect(out.pop()).toBe("90");
   expect(await runAdmin("get", ["isolate"], { WARREN_CONTROL_SOCKET: sock }, (t) => void out.push(t))).toBe(0);
   expect(out.pop()).toBe("false");
-  await expect(cli("get")).rejects.toThrow("get: a setting is required");
-  await expect(cli("set", "mtu", "1")).rejects.toThrow('unknown setting "mtu"');
+  await expect(cli("get")).rejects.toThrow("get: a setting is required (see warren get --help)");
+  await expect(cli("set", "mtu", "1")).rejects.toThrow('set: expected a setting: log-level, idle-timeout, isolate, max-clients or secret (got "mtu")');
+  await expect(cli("set", "idle-timeout", "5")).rejects.toThrow('idle-timeout: expected seconds from 10 to 86400 (got "5")');
   await expect(cli("kick", "a", "b")).rejects.toThrow('kick: unexpected argument "b"');
-  await expect(cli("clients", "--file", "x")).rejects.toThrow("clients: unknown option --file");
-  await expect(cli("capture", "pause", "x")).rejects.toThrow('capture: expected "start <id>" or "stop <id>", got "pause"');
+  await expect(cli("kick", "a", "--ban", "soon")).rejects.toThrow('--ban: expected a duration like 90s, 10m, 2h or 1d (got "soon")');
+  await expect(cli("status", "--ban", "1m")).rejects.toThrow("--ban: unknown option (see warren status --help)");
+  await expect(cli("clients", "--file", "x")).rejects.toThrow("--file: unknown option (see warren clients --help)");
+  await expect(cli("capture", "pause", "x")).rejects.toThrow('capture: expected "start <client>" or "stop <client>" (got "pause")');
   await expect(runAdmin("status", ["--control-socket", join(dir, "none.sock")], {}, () => {})).rejects.toThrow(`no warren server is running (no control socket at ${join(dir, "none.sock")}`);
 });
 
 test("a second server on the same socket path is refused; the path stays with the first", async () => {
-  const other = await Ops.prepare({ config: { ...load(), controlSocket: sock }, reloadConfig: load, configFile, now: () => 0, log });
-  expect(logs.some((l) => l.includes(`control socket disabled: another warren (pid ${process.pid}) answers on ${sock}`))).toBe(true);
-  await other.stop();
+  const second = Ops.prepare({ config: { ...load(), controlSocket: sock }, reloadConfig: load, configFile, now: () => 0, log });
+  await expect(second).rejects.toThrow(
+    `control socket ${sock}: another warren (pid ${process.pid}) answers there; give this server its own --control-socket PATH, or --control-socket none`,
+  );
+  // --control-socket none: no claim at all, so a live socket is left alone.
+  const without = await Ops.prepare({ config: { ...load(), controlSocket: null }, reloadConfig: load, configFile, now: () => 0, log });
+  await without.stop();
   expect((await controlRequest(sock, { cmd: "hello" })).pid).toBe(process.pid);
 });
 
@@ -321,7 +328,7 @@ test("claimSocket: a stale socket file is removed, anything else that is not a s
   expect(existsSync(stale)).toBe(false);
   const plain = join(dir, "plain.sock");
   writeFileSync(plain, "");
-  await expect(claimSocket(plain)).rejects.toThrow(`${plain} exists and is not a socket; not touching it`);
+  await expect(claimSocket(plain)).rejects.toThrow(`control socket ${plain}: exists and is not a socket; not touching it`);
   await claimSocket(join(dir, "new", "dir", "x.sock"));
   expect(statSync(join(dir, "new", "dir")).mode & 0o777).toBe(0o700);
 });

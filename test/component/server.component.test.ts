@@ -56,11 +56,31 @@ describe("server engine on fakes", () => {
     expect(r.logs.some((l) => l.includes("session up") && l.includes("address=10.8.0.2") && l.includes("192.0.2.10:40001"))).toBe(true);
   });
 
-  test("a retried handshake after a second is answered again, same address", () => {
+  test("a retried handshake after a second is answered again, same address, counted as renewed", () => {
     expect(connect(r, PHONE_A)).toBe("10.8.0.2");
     r.clock.advance(1500);
     expect(connect(r, PHONE_A)).toBe("10.8.0.2");
     expect(r.server.sessions.size).toBe(1);
+    expect(r.server.stats.handshakes).toMatchObject({ ok: 1, renewed: 1, duplicate: 4 });
+  });
+
+  test("kick is a reset, kick with a ban keeps the device (or an id-less source) out until it runs out", () => {
+    const [a] = [connect(r, PHONE_A, "s3cret:phone")];
+    expect(a).toBe("10.8.0.2");
+    r.server.kick(r.server.sessions.all()[0] as never);
+    expect(connect(r, { ...PHONE_A, port: 1 }, "s3cret:phone")).toBe("10.8.0.2"); // back at once
+    r.server.kick(r.server.sessions.all()[0] as never, "kicked", 600_000);
+    expect(connect(r, { ...PHONE_A, port: 2 }, "s3cret:phone")).toBeNull();
+    expect(r.logs.some((l) => l.includes("reason=banned"))).toBe(true);
+    expect(connect(r, PHONE_B, "s3cret:tablet")).not.toBeNull(); // another device is not affected
+    // without a device id the ban names the source address
+    expect(connect(r, { address: "::ffff:192.0.2.77", port: 7 })).not.toBeNull();
+    const noId = r.server.sessions.all().find((s) => s.deviceId === null);
+    r.server.kick(noId as never, "kicked", 60_000);
+    expect(connect(r, { address: "::ffff:192.0.2.77", port: 8 })).toBeNull();
+    expect(connect(r, { address: "::ffff:192.0.2.99", port: 3 })).not.toBeNull();
+    r.clock.advance(600_001);
+    expect(connect(r, { ...PHONE_A, port: 4 }, "s3cret:phone")).toBe("10.8.0.2");
   });
 
   test("wrong secret: no answer at all, counted, one log line without the secret", () => {

@@ -15,6 +15,11 @@
  *   the Docker case) and ip6tables, plus a native nft forward chain with policy drop.
  * - After each stop, the ruleset (nft, or iptables-save + ip6tables-save) and every forwarding
  *   sysctl must be byte-for-byte what they were before the start.
+ * - An "internal" network the server also routes to: [int] 10.99.0.2, fd00:99::2 (default
+ *   routes back via the server, veth vi) with its own HTTP server. Clients reach it only
+ *   with --nat-allow; the internet side always.
+ * - Crash leftovers: after kill -9 of a --nat server, a start without --nat, or
+ *   `warren cleanup`, puts the ruleset and sysctls back.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
@@ -41,9 +46,12 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
   let topo: Topology;
   let srv: Netns;
   let http: BgProcess;
+  let httpInt: BgProcess;
   let client: BgProcess | undefined;
   let stateDir: string;
   let runs = 0;
+  /** NAT state files (the state directory also holds the lease file). */
+  const natFiles = () => readdirSync(stateDir).filter((f) => f.startsWith("nat-"));
   /** warren processes of the current test: stopped after it, pass or fail (a live one holds the TUN name). */
   const servers: BgProcess[] = [];
 
@@ -97,6 +105,22 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
     return { from: String(served?.from), ms: Number(got.ms) };
   }
 
+  /** True when a 64 KiB HTTP GET from `host` through the tunnel completes within `ms` (a dropped SYN: false). */
+  async function reaches(host: string, ms = 3000): Promise<boolean> {
+    const c1 = topo.clients[0];
+    if (!c1) throw new Error("no client");
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${HTTP_PORT}/blob/65536`;
+    const r = await c1.ns.exec([BUN, HTTP_PEER, "get", "--url", url, "--max-ms", String(ms)], { timeoutMs: ms + 10_000 });
+    return /"kind":"got","status":200,"bytes":65536/.test(r.stdout);
+  }
+
+  /** Which of the internet and internal addresses (IPv4, IPv6) the client reaches. */
+  async function reachable(): Promise<Record<string, boolean>> {
+    const out: Record<string, boolean> = {};
+    for (const h of ["10.88.0.2", "fd00:88::2", "10.99.0.2", "fd00:99::2"]) out[h] = await reaches(h);
+    return out;
+  }
+
   beforeAll(async () => {
     await removeStale();
     await ensureWarren();
@@ -120,7 +144,16 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
     await srv.execOk(["nft", "add table inet hostfw"]);
     await srv.execOk(["nft", "add chain inet hostfw filter_fwd { type filter hook forward priority 0; policy drop; }"]);
     http = lab.spawn(net, "http", [BUN, HTTP_PEER, "serve", "--port", String(HTTP_PORT), "--max-bytes", String(50 * MB)]);
+    // The internal network: routed by the server, not the NAT side.
+    const int = await lab.namespace("int");
+    await lab.veth(int, "v0", "10.99.0.2/24", srv, "vi", "10.99.0.1/24");
+    await int.ip("addr", "add", "fd00:99::2/64", "dev", "v0", "nodad");
+    await srv.ip("addr", "add", "fd00:99::1/64", "dev", "vi", "nodad");
+    await int.ip("route", "add", "default", "via", "10.99.0.1");
+    await int.ip("-6", "route", "add", "default", "via", "fd00:99::1");
+    httpInt = lab.spawn(int, "http-int", [BUN, HTTP_PEER, "serve", "--port", String(HTTP_PORT), "--max-bytes", String(MB)]);
     await waitForLog(http, '"kind":"listening"', 20_000);
+    await waitForLog(httpInt, '"kind":"listening"', 20_000);
   }, 120_000);
 
   afterEach(async () => {
@@ -153,7 +186,7 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
       expect(await snapshot("nft")).not.toBe(before);
       expect(await lab.stop(w)).toBe(0);
       expect(await snapshot("nft")).toBe(before);
-      expect(readdirSync(stateDir)).toEqual([]);
+      expect(natFiles()).toEqual([]);
     });
   }, 300_000);
 
@@ -162,7 +195,7 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
     const crashed = await startWarren(["--nat"]);
     await lab.stop(crashed, "SIGKILL");
     expect(await snapshot("nft")).not.toBe(before);
-    expect(readdirSync(stateDir).length).toBe(1);
+    expect(natFiles().length).toBe(1);
     const w = await startWarren(["--nat"]);
     await withLogs([w, client], async () => {
       await waitForLog(w, "left behind", 5000);
@@ -170,8 +203,52 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
       expect((await download("10.88.0.2", 2 * MB, 60_000)).from).toBe("10.88.0.1");
       expect(await lab.stop(w)).toBe(0);
       expect(await snapshot("nft")).toBe(before);
-      expect(readdirSync(stateDir)).toEqual([]);
+      expect(natFiles()).toEqual([]);
     });
+  }, 120_000);
+
+  test("nft: the pools are forwarded only to the internet side; --nat-allow opens an internal network", async () => {
+    const before = await snapshot("nft");
+    const w = await startWarren(["--nat"]);
+    await withLogs([w, client, httpInt], async () => {
+      await connectClient();
+      expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": false, "fd00:99::2": false });
+      expect(await lab.stop(w)).toBe(0);
+    });
+    const allowed = await startWarren(["--nat-allow", "10.99.0.0/24", "--nat-allow", "fd00:99::/64"]);
+    await withLogs([allowed, client, httpInt], async () => {
+      await connectClient();
+      expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": true, "fd00:99::2": true });
+      expect(jsonLines(httpInt).filter((l) => l.kind === "request").map((l) => l.from)).toEqual(["10.8.0.2", "fd00:8::2"]); // not masqueraded
+      expect(await lab.stop(allowed)).toBe(0);
+      expect(await snapshot("nft")).toBe(before);
+    });
+  }, 120_000);
+
+  test("nft: after kill -9, a start WITHOUT --nat removes the leftovers; warren cleanup does it by hand", async () => {
+    const before = await snapshot("nft");
+    const bin = await ensureWarren();
+    const cleanup = () => srv.exec([bin, "cleanup", "--tun", TUN, "--state-dir", stateDir]);
+    const crashed = await startWarren(["--nat"]);
+    await lab.stop(crashed, "SIGKILL");
+    expect(await snapshot("nft")).not.toBe(before);
+    const plain = await startWarren([]);
+    await withLogs([plain], async () => {
+      expect(await waitForLog(plain, "left behind", 5000)).toContain(`nft table inet warren_${TUN}`);
+      expect(await snapshot("nft")).toBe(before);
+      expect(await lab.stop(plain)).toBe(0);
+    });
+    const again = await startWarren(["--nat"]);
+    await lab.stop(again, "SIGKILL");
+    const r = await cleanup();
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${TUN}: removed what warren pid ${again.pid} left behind:\n  nft table inet warren_${TUN}\n`);
+    expect(r.stdout).toMatch(/\n {2}sysctl net\.ipv4\.ip_forward=0 .*net\.ipv6\.conf\.all\.forwarding=0/);
+    expect(await snapshot("nft")).toBe(before);
+    expect(natFiles()).toEqual([]);
+    const clean = await cleanup();
+    expect([clean.code, clean.stdout]).toEqual([0, "nothing to clean up\n"]);
   }, 120_000);
 
   describe("iptables (no nft on PATH)", () => {
@@ -209,9 +286,26 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
         await waitForLog(again, "left behind", 5000);
         expect(await lab.stop(again)).toBe(0);
         expect(await snapshot("iptables")).toBe(before);
-        expect(readdirSync(stateDir)).toEqual([]);
+        expect(natFiles()).toEqual([]);
       });
     }, 240_000);
+
+    test("the pools reach only the internet side unless --nat-allow opens more", async () => {
+      const before = await snapshot("iptables");
+      const w = await startWarren(["--nat"], path);
+      await withLogs([w, client, httpInt], async () => {
+        await connectClient();
+        expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": false, "fd00:99::2": false });
+        expect(await lab.stop(w)).toBe(0);
+      });
+      const allowed = await startWarren(["--nat-allow", "10.99.0.0/24", "--nat-allow", "fd00:99::/64"], path);
+      await withLogs([allowed, client, httpInt], async () => {
+        await connectClient();
+        expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": true, "fd00:99::2": true });
+        expect(await lab.stop(allowed)).toBe(0);
+        expect(await snapshot("iptables")).toBe(before);
+      });
+    }, 120_000);
 
     test("no firewall tool at all: one-line error naming the package, nothing changed", async () => {
       const before = await snapshot("iptables");

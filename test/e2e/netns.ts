@@ -239,12 +239,13 @@ export class Lab {
 
   /**
    * Starts `argv` in `ns` in the background; its log is `<dir>/<name>.log`. A warren
-   * started here gets its own control socket in the lab directory (WARREN_CONTROL_SOCKET)
-   * unless `opts.env` names one, so servers never meet at the host-wide default path.
+   * started here gets its own control socket (WARREN_CONTROL_SOCKET) and state directory
+   * (WARREN_STATE_DIR: leases, NAT state) in the lab directory unless `opts.env` names
+   * them, so servers never meet at the host-wide default paths.
    */
   spawn(ns: Netns, name: string, argv: string[], opts: SpawnOptions = {}): BgProcess {
     mkdirSync(this.dir, { recursive: true });
-    const env = { WARREN_CONTROL_SOCKET: join(this.dir, `${name}.sock`), ...opts.env };
+    const env = { WARREN_CONTROL_SOCKET: join(this.dir, `${name}.sock`), WARREN_STATE_DIR: join(this.dir, `${name}.state`), ...opts.env };
     const p = ns.spawnBg(name, argv, join(this.dir, `${name}.log`), { ...opts, env });
     this.#procs.push(p);
     return p;

@@ -62,7 +62,7 @@ describe.skipIf(!ok)("warren watchdog and server --daemon", () => {
     await removeStale();
     bin = await copyReleaseBinary(join(dir, "warren"));
     ns = await lab.namespace("srv");
-    const cfg = { secret: SECRET, listen: `0.0.0.0:${PORT}`, tun: "wdg0", pool: "10.66.0.0/24", controlSocket: join(dir, "warren.sock") };
+    const cfg = { secret: SECRET, listen: `0.0.0.0:${PORT}`, tun: "wdg0", pool: "10.66.0.0/24", controlSocket: join(dir, "warren.sock"), stateDir: join(dir, "state") };
     writeFileSync(conf, JSON.stringify(cfg));
   }, 300_000);
 
@@ -154,6 +154,6 @@ describe.skipIf(!ok)("warren watchdog and server --daemon", () => {
     writeFileSync(noSecret, JSON.stringify({ listen: "0.0.0.0:8302" }));
     const r = await ns.exec([bin, "watchdog", "--config", noSecret, "--pid-file", join(dir, "run/ns.pid"), "--log-file", logFile]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`warren: config: secret: ${noSecret} sets no secret; a generated one would change at every restart\n`);
+    expect(r.stderr).toBe(`warren: config: ${noSecret}: secret: required: a generated secret would change at every restart\n`);
   });
 });

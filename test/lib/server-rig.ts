@@ -11,7 +11,7 @@ import { type ServerConfig, ServerConfigSchema } from "../../src/config/server-s
 import { SecretAuth } from "../../src/auth/secret.ts";
 import type { Logger } from "../../src/lib/log.ts";
 import { type ToyVpnDoor, toyVpnDoor } from "../../src/server/doors/toyvpn.ts";
-import { type ReloadableAuth, Server } from "../../src/server/server.ts";
+import { type ReloadableAuth, Server, type ServerDeps } from "../../src/server/server.ts";
 import { FakeTun } from "../fakes/fake-tun.ts";
 import { FakeUdp } from "../fakes/fake-udp.ts";
 import { ManualClock } from "../fakes/manual-clock.ts";
@@ -37,6 +37,8 @@ export interface RigOptions {
   udp?: FakeUdp;
   clock?: ManualClock;
   log?: Logger;
+  /** Persisted leases (ServerDeps.leases). */
+  leases?: ServerDeps["leases"];
 }
 
 /** Validates the config and starts a server on fakes with the ToyVpn door. */
@@ -53,6 +55,7 @@ export async function startToyServer(o: RigOptions = {}): Promise<ToyRig> {
     clock,
     log: o.log ?? quietLogger,
     ...(o.reloadable ? { auth: o.reloadable } : {}),
+    ...(o.leases ? { leases: o.leases } : {}),
   });
   return { server, toy: server.doors[0] as ToyVpnDoor, tun, udp, clock, config };
 }

@@ -23,7 +23,7 @@ export function snapshot(clients: ClientInfo[] = [client()]): Snapshot {
       listen: "[::]:8000", tun: "warren0", mtu: 1400, pool: { prefix: "10.8.0.0/24", total: 253, used: clients.length }, pool6: null,
       sessions: clients.length,
       totals: { rxPackets: 100, rxBytes: 64_000, txPackets: 90, txBytes: 3_000_000, hubPackets: 4, keepalives: 7, rehandshakeRequests: 1, junk: 2 },
-      drops: drops({ "no-session": 3, spoofed: 1 }), handshakes: { ok: 5, rejected: 2, refused: 0, duplicate: 10, limited: 1 }, rejections: { "bad-secret": 2, "rate-limited": 1 },
+      drops: drops({ "no-session": 3, spoofed: 1 }), handshakes: { ok: 5, rejected: 2, refused: 0, duplicate: 10, limited: 1, renewed: 3 }, rejections: { "bad-secret": 2, "rate-limited": 1 },
       settings: { logLevel: "info", idleTimeout: 180, isolate: false, maxClients: 0 },
       log: { file: null, size: null }, capture: { active: 0, droppedPackets: 0 }, controlSocket: "/run/warren/warren.sock", metrics: null,
     },

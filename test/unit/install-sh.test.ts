@@ -6,7 +6,7 @@
  * that writes nothing. Every run gets a temp root for all the directories it could touch.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -75,5 +75,34 @@ describe("install.sh", () => {
     expect(r.stdout).toContain(`would write ${join(TMP, "cron.d/warren")}`);
     expect(r.stdout).toContain("dry run: nothing was changed");
     expect(readdirSync(TMP)).toEqual([]);
+  });
+
+  test("the config (with the secret) is 0600 from its first byte, not 0644 until a chmod", () => {
+    // A local "release": a stand-in binary and its SHA256SUMS; `cp` is wrapped to record
+    // the mode of every file it creates, right after creating it.
+    const rel = join(TMP, "release");
+    const wrap = join(TMP, "wrap");
+    mkdirSync(rel);
+    mkdirSync(wrap);
+    const bin = "#!/bin/sh\necho warren 0.0.0-test\n";
+    writeFileSync(join(rel, "warren-linux-x64"), bin);
+    writeFileSync(join(rel, "SHA256SUMS"), `${new Bun.CryptoHasher("sha256").update(bin).digest("hex")}  warren-linux-x64\n`);
+    const modes = join(TMP, "cp-modes.txt");
+    writeFileSync(join(wrap, "cp"), `#!/bin/sh\n${Bun.which("cp")} "$@" || exit $?\neval "dst=\\\${$#}"\nprintf '%s %s\\n' "$(stat -c %a "$dst")" "$dst" >> ${modes}\n`);
+    chmodSync(join(wrap, "cp"), 0o755);
+    const root = join(TMP, "inst");
+    const r = installSh(["--no-service"], {
+      PATH: `${wrap}:${process.env.PATH ?? "/usr/bin:/bin"}`, WARREN_BASE_URL: rel, WARREN_ARCH: "x64",
+      PREFIX: join(root, "usr"), CONFDIR: join(root, "etc/warren"), SYSTEMD_DIR: join(root, "systemd"), CRON_DIR: join(root, "cron.d"),
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const conf = join(root, "etc/warren/warren.json");
+    expect(statSync(conf).mode & 0o777).toBe(0o600);
+    const created = readFileSync(modes, "utf8").trim().split("\n").map((l) => l.split(" ") as [string, string]);
+    const confTmp = created.filter(([, f]) => f.includes("/etc/warren/.warren.json."));
+    expect(confTmp.length).toBe(1);
+    // nothing the installer creates is ever readable by group or others before its chmod
+    for (const [m, f] of created.filter(([, f]) => f.startsWith(root))) expect(`${(Number.parseInt(m, 8) & 0o077).toString(8)} ${f}`).toBe(`0 ${f}`);
   });
 });

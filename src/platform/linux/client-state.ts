@@ -59,7 +59,7 @@ export class FileStateStore {
 
   save(state: StoredState): void {
     try {
-      saveStateFile(this.path, state, { dir: 0o755, file: 0o644 });
+      saveStateFile(this.path, state, { dir: 0o755, file: 0o600 });
     } catch (e) {
       const code = (e as { code?: string }).code ?? "error";
       throw new WarrenError("ERR_STATE_FILE", `cannot write the state file ${this.path}: ${code} (set --state-dir)`);

@@ -4,12 +4,21 @@
  * compare the exact rules. `nat.ts` runs them.
  *
  * What warren adds, and how each piece is found again for exact removal:
- * - nft: one table `inet warren_<tun>` (masquerade + MSS clamping), removed with one
- *   `delete table`; plus, in other tables' forward chains whose policy is drop, accept
- *   rules tagged with the comment `warren:<tun>`, removed by handle.
- * - iptables/ip6tables: chains `WARREN-FWD-<tun>` (filter: MSS clamping + accepts,
- *   jumped to from the top of FORWARD) and `WARREN-NAT-<tun>` (nat: MASQUERADE, jumped
- *   to from the top of POSTROUTING); removal deletes the jumps, flushes, deletes the chains.
+ * - nft: one table `inet warren_<tun>` (masquerade, MSS clamping, the forwarding limit),
+ *   removed with one `delete table`; plus, in other tables' forward chains whose policy is
+ *   drop, accept rules tagged with the comment `warren:<tun>`, removed by handle.
+ * - iptables/ip6tables: chains `WARREN-FWD-<tun>` (filter: MSS clamping, the forwarding
+ *   limit and accepts, jumped to from the top of FORWARD) and `WARREN-NAT-<tun>` (nat:
+ *   MASQUERADE, jumped to from the top of POSTROUTING); removal deletes the jumps,
+ *   flushes, deletes the chains.
+ *
+ * The forwarding limit: a packet from a pool that the kernel forwards may leave only
+ * through the NAT out interface of its family, back into the TUN (client to client), or
+ * towards a `--nat-allow` prefix; anything else is dropped, whatever the host's FORWARD
+ * policy, so clients never reach the host's other networks (management LANs, container
+ * bridges). Packets of a connection conntrack already knows (ESTABLISHED, RELATED: one an
+ * internal host opened to a client, if the host firewall let it) are left to the host's
+ * own rules. Accept rules ("holes") in drop-policy chains open exactly the allowed paths.
  *
  * MSS clamping: forwarded SYNs into or out of the TUN carrying an MSS above
  * mtu - 40 (IPv4) / mtu - 60 (IPv6) are lowered to that value, so peers never send
@@ -34,6 +43,8 @@ export interface NatPlan {
   /** IPv6 pool and its out interface, when the server has one. */
   pool6: string | null;
   out6: string | null;
+  /** Other destinations (CIDR text, either family) the pools may be forwarded to (`--nat-allow`). */
+  allow: readonly string[];
 }
 
 /** An address family as the firewall tools see it. */
@@ -47,6 +58,18 @@ export function clampMss(mtu: number, family: Family): number {
 /** Comment tagging the rules warren inserts into chains it does not own. */
 export function ruleComment(tun: string): string {
   return `warren:${tun}`;
+}
+
+/** The `--nat-allow` prefixes of one family. */
+export function allowOf(plan: NatPlan, family: Family): string[] {
+  return plan.allow.filter((c) => c.includes(":") === (family === 6));
+}
+
+/** The pool and out interface of one family, or null when the plan has no such pool. */
+function side(plan: NatPlan, family: Family): { pool: string; out: string } | null {
+  const pool = family === 4 ? plan.pool4 : plan.pool6;
+  const out = family === 4 ? plan.out4 : plan.out6;
+  return pool === null || out === null ? null : { pool, out };
 }
 
 /** Name of warren's own nft table (family inet) for this TUN. */
@@ -75,6 +98,7 @@ export function nftTableScript(plan: NatPlan): string {
     nat.push(`oifname ${JSON.stringify(plan.out6)} ip6 saddr ${plan.pool6} masquerade`);
     clamp(6);
   }
+  const limits = ([4, 6] as const).map((f) => nftLimitChain(plan, f));
   return [
     `table inet ${t}`,
     `delete table inet ${t}`,
@@ -86,10 +110,30 @@ export function nftTableScript(plan: NatPlan): string {
     "\tchain forward {",
     "\t\ttype filter hook forward priority mangle; policy accept;",
     ...mss.map((r) => `\t\t${r}`),
+    ...limits.flatMap((l) => (l ? [`\t\t${l.jump}`] : [])),
     "\t}",
+    ...limits.flatMap((l) => (l ? [`\tchain ${l.name} {`, ...l.rules.map((r) => `\t\t${r}`), "\t}"] : [])),
     "}",
     "",
   ].join("\n");
+}
+
+/** The forwarding limit of one family (see the module comment): a jump from the forward chain and its chain. */
+function nftLimitChain(plan: NatPlan, family: Family): { name: string; jump: string; rules: string[] } | null {
+  const s = side(plan, family);
+  if (s === null) return null;
+  const ip = family === 4 ? "ip" : "ip6";
+  const name = `pool_out${family}`;
+  return {
+    name,
+    jump: `iifname ${JSON.stringify(plan.tun)} ${ip} saddr ${s.pool} jump ${name}`,
+    rules: [
+      "ct state established,related return",
+      `oifname { ${JSON.stringify(s.out)}, ${JSON.stringify(plan.tun)} } return`,
+      ...allowOf(plan, family).map((c) => `${ip} daddr ${c} return`),
+      "drop",
+    ],
+  };
 }
 
 /** A base chain of another table, as `nft -j list chains` describes it. */
@@ -99,18 +143,25 @@ export interface ForeignChain {
   chain: string;
 }
 
-/** Accept rules inserted at the top of `c` (a forward chain with policy drop), tagged with the comment. */
+/**
+ * Accept rules inserted at the top of `c` (a forward chain with policy drop), tagged with the
+ * comment: replies into the TUN, and the pools' allowed paths out (see the module comment).
+ */
 export function nftHoleScript(plan: NatPlan, c: ForeignChain): string {
   const tun = JSON.stringify(plan.tun);
   const comment = JSON.stringify(ruleComment(plan.tun));
   const lines: string[] = [];
-  const add = (ip: "ip" | "ip6", pool: string) => {
-    const where = `${c.family} ${c.table} ${c.chain}`;
-    lines.push(`insert rule ${where} oifname ${tun} ${ip} daddr ${pool} ct state established,related accept comment ${comment}`);
-    lines.push(`insert rule ${where} iifname ${tun} ${ip} saddr ${pool} accept comment ${comment}`);
+  const add = (family: Family) => {
+    const s = side(plan, family);
+    if (s === null) return;
+    const ip = family === 4 ? "ip" : "ip6";
+    const from = `insert rule ${c.family} ${c.table} ${c.chain} iifname ${tun} ${ip} saddr ${s.pool}`;
+    lines.push(`insert rule ${c.family} ${c.table} ${c.chain} oifname ${tun} ${ip} daddr ${s.pool} ct state established,related accept comment ${comment}`);
+    lines.push(`${from} oifname { ${JSON.stringify(s.out)}, ${tun} } accept comment ${comment}`);
+    for (const cidr of allowOf(plan, family)) lines.push(`${from} ${ip} daddr ${cidr} accept comment ${comment}`);
   };
-  if (c.family !== "ip6") add("ip", plan.pool4);
-  if (c.family !== "ip" && plan.pool6 !== null) add("ip6", plan.pool6);
+  if (c.family !== "ip6") add(4);
+  if (c.family !== "ip") add(6);
   return lines.length ? `${lines.join("\n")}\n` : "";
 }
 
@@ -176,9 +227,9 @@ export interface IptablesParts {
 
 /** The commands (arguments after `iptables -w 5`) that add warren's chains for `family`, in order. */
 export function iptablesAddCommands(plan: NatPlan, family: Family, parts: IptablesParts): string[][] {
-  const pool = family === 4 ? plan.pool4 : plan.pool6;
-  const out = family === 4 ? plan.out4 : plan.out6;
-  if (pool === null || out === null) return [];
+  const s = side(plan, family);
+  if (s === null) return [];
+  const { pool, out } = s;
   const { fwd, nat } = iptablesChains(plan.tun);
   const cmds: string[][] = [["-t", "filter", "-N", fwd]];
   if (parts.mss) {
@@ -187,7 +238,12 @@ export function iptablesAddCommands(plan: NatPlan, family: Family, parts: Iptabl
       cmds.push(["-t", "filter", "-A", fwd, dir, plan.tun, "-p", "tcp", "--tcp-flags", "SYN,RST", "SYN", "-m", "tcpmss", "--mss", `${m + 1}:65535`, "-j", "TCPMSS", "--set-mss", String(m)]);
     }
   }
-  cmds.push(["-t", "filter", "-A", fwd, "-i", plan.tun, "-s", pool, "-j", "ACCEPT"]);
+  const from = ["-t", "filter", "-A", fwd, "-i", plan.tun, "-s", pool];
+  cmds.push([...from, "-o", out, "-j", "ACCEPT"]);
+  cmds.push([...from, "-o", plan.tun, "-j", "ACCEPT"]);
+  for (const cidr of allowOf(plan, family)) cmds.push([...from, "-d", cidr, "-j", "ACCEPT"]);
+  cmds.push([...from, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"]);
+  cmds.push([...from, "-j", "DROP"]);
   cmds.push(["-t", "filter", "-A", fwd, "-o", plan.tun, "-d", pool, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]);
   cmds.push(["-t", "filter", "-I", "FORWARD", "1", "-j", fwd]);
   if (parts.nat) {

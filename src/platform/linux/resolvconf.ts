@@ -74,7 +74,7 @@ export class FileDnsBackup {
   save(b: { pid: number; tun: string; path: string; original: Uint8Array }): void {
     try {
       const record = { pid: b.pid, tun: b.tun, path: b.path, original: Buffer.from(b.original).toString("base64") };
-      saveStateFile(this.path, record, { dir: 0o755, file: 0o644 });
+      saveStateFile(this.path, record, { dir: 0o755, file: 0o600 });
     } catch (e) {
       throw new WarrenError("ERR_STATE_FILE", `cannot write the DNS backup ${this.path}: ${codeOf(e)} (set --state-dir)`);
     }

@@ -76,24 +76,28 @@ export function enableForwarding(snap: SysctlSnapshot, root = PROC_SYS): void {
 /**
  * Puts back everything in `snap`: switches first (they cascade), then each other value
  * that now differs. Keeps going past errors and throws the first one at the end.
+ * Returns what it changed, as `net.ipv4.ip_forward=0` lines.
  */
-export function restoreSysctls(snap: SysctlSnapshot, root = PROC_SYS): void {
+export function restoreSysctls(snap: SysctlSnapshot, root = PROC_SYS): string[] {
   let first: unknown = null;
-  const put = (rel: string, value: string) => {
+  const changed: string[] = [];
+  const put = (rel: string, value: string, report: boolean) => {
     try {
       write(root, rel, value);
+      if (report) changed.push(`${rel.replaceAll("/", ".")}=${value}`);
     } catch (e) {
       first ??= e;
     }
   };
   for (const f of [4, 6] as const) {
     const v = snap[SWITCH[f]];
-    if (v !== undefined) put(SWITCH[f], v);
+    if (v !== undefined) put(SWITCH[f], v, read(root, SWITCH[f]) !== v);
   }
   for (const [rel, value] of Object.entries(snap)) {
     if (rel === SWITCH[4] || rel === SWITCH[6]) continue;
     const now = read(root, rel);
-    if (now !== null && now !== value) put(rel, value);
+    if (now !== null && now !== value) put(rel, value, true);
   }
   if (first !== null) throw first;
+  return changed;
 }

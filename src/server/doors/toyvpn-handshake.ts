@@ -13,7 +13,8 @@
  *      lockout and gets no answer at all. A slow check returns a promise: the
  *      datagram's turn ends there, and steps 3-5 run when it resolves, against the
  *      session table as it is then (at most MAX_PENDING_CHECKS wait at once)
- *   3. a copy of a handshake already answered within a second is absorbed
+ *   3. a copy of a handshake already answered within a second is absorbed; a later one
+ *      from the same device at the same endpoint renews its session (counted `renewed`)
  *   4. open the session (it continues the device's or the endpoint's old one), or
  *      refuse when the pool is full, max clients or the identity's session cap is
  *      reached (logged as `handshake refused from ADDR:PORT reason=...`, no answer)
@@ -151,7 +152,7 @@ export class Handshaker {
       h.stats.handshakes.duplicate++;
       return;
     }
-    h.stats.handshakes.ok++;
+    h.stats.handshakes.renewed++;
     this.#answer(s, now);
   }
 
@@ -213,5 +214,6 @@ const REFUSALS: Record<OpenRefusal | "params", string> = {
   "address-taken": "fixed address in use",
   "max-clients": "max clients reached",
   "identity-limit": "this user or token has its maximum of sessions",
+  banned: "kicked with --ban, the ban has not run out",
   params: "its parameters do not fit in one datagram",
 };

@@ -1,6 +1,9 @@
 /** admin/hooks: environment, and real `sh -c` runs: success, failure, time limit. */
 import { describe, expect, test } from "bun:test";
-import { hookEnv, type HookOutcome, Hooks } from "../../../src/admin/hooks.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_HOOK_PATH, hookBaseEnv, hookEnv, type HookOutcome, Hooks } from "../../../src/admin/hooks.ts";
 import type { Session } from "../../../src/server/session.ts";
 import type { Logger } from "../../../src/lib/log.ts";
 
@@ -50,5 +53,37 @@ describe("hooks", () => {
     const hooks = new Hooks(log);
     hooks.connected(session);
     expect(hooks.pending).toBe(0);
+  });
+
+  test("the server's secrets stay put: a hook sees the allowlist and its WARREN_* variables, nothing else", async () => {
+    const planted = { WARREN_SECRET: "hunter2-secret", GITHUB_TOKEN: "ghp-token-value", AWS_SECRET_ACCESS_KEY: "aws-key-value", DB_PASSWORD: "db-pass-value", WARREN_STATE_DIR: "/tmp/x", FOO: "bar" };
+    const saved = Object.fromEntries(Object.keys(planted).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, planted);
+    const dir = mkdtempSync(join(tmpdir(), "warren-hook-env-"));
+    try {
+      const { log } = recorder();
+      const out = join(dir, "env.txt");
+      const hooks = new Hooks(log, { onConnect: `env > ${out}` });
+      hooks.connected(session);
+      await hooks.drain();
+      const text = readFileSync(out, "utf8");
+      for (const value of Object.values(planted)) expect(text).not.toContain(value);
+      const names = text.split("\n").map((l) => l.split("=")[0]).filter((n) => n !== "" && n !== undefined);
+      const allowed = new Set(["PATH", "HOME", "LANG", "LANGUAGE", "TZ", "USER", "LOGNAME", "TMPDIR", "WARREN_CONTROL_SOCKET", "PWD", "SHLVL", "_", "OLDPWD"]);
+      for (const n of names) expect(allowed.has(n as string) || n?.startsWith("LC_") || Object.hasOwn(hookEnv(session, "connect"), n as string)).toBe(true);
+      expect(text).toContain("WARREN_CLIENT_ID=phone1");
+      expect(text).toContain(`PATH=${process.env.PATH}`);
+    } finally {
+      for (const [k, val] of Object.entries(saved)) {
+        if (val === undefined) delete process.env[k];
+        else process.env[k] = val;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("hookBaseEnv: allowlist plus LC_*, a default PATH", () => {
+    expect(hookBaseEnv({ WARREN_SECRET: "x", HOME: "/root", LC_ALL: "C", API_KEY: "k", LANG: "C.UTF-8" })).toEqual({ PATH: DEFAULT_HOOK_PATH, HOME: "/root", LC_ALL: "C", LANG: "C.UTF-8" });
+    expect(hookBaseEnv({ PATH: "/bin" }).PATH).toBe("/bin");
   });
 });

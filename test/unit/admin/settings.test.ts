@@ -16,7 +16,7 @@ function target(opts: { secretDoor?: boolean } = {}): LiveTarget & { secrets: st
     } else if (c.key !== "reloadAuth") (state as unknown as Record<string, unknown>)[c.key] = c.value;
     return { ok: true };
   };
-  return { state, secrets, live: () => ({ ...state }), setLive, hooks: { onConnect: null, onDisconnect: null }, capture: { maxBytes: 1 << 20 } };
+  return { state, secrets, live: () => ({ ...state }), setLive, hooks: { onConnect: null, onDisconnect: null }, capture: { maxBytes: 1 << 20, dirMaxBytes: 1 << 30 } };
 }
 
 const cfg = (o: Record<string, unknown> = {}) => validate(ServerConfigSchema, { secret: "abc", ...o });

@@ -76,7 +76,10 @@ describe("clientConfigFromArgs", () => {
     expect(err(["--server", "vpn", "--secret", "s", "--id", "has space"]).field).toBe("id");
     expect(err(["--server", "vpn", "--secret", "s", "--tun", "much-too-long-name"]).field).toBe("tun");
     expect(err(["--server", "vpn", "--secret", "s", "--state-dir", "rel/dir"]).field).toBe("stateDir");
-    expect(err(["--server", "vpn", "--secret", "s", "--bogus"]).message).toContain("unknown option --bogus");
+    expect(err(["--server", "vpn", "--secret", "s", "--bogus"]).message).toBe("--bogus: unknown option (see warren client --help)");
+    expect(err(["--secret", "s"]).message).toBe("--server: required, e.g. --server vpn.example.org:8000");
+    expect(err(["-s", "vpn"]).message).toBe("--secret: required: give --secret S or set WARREN_SECRET");
+    expect(err(["-s", "vpn", "--secret", "s", "--routes", "all"]).message).toBe('--routes: expected pushed or none (got "all")');
   });
 
   test("--dns apply with another resolv.conf, from flags or the file", () => {

@@ -4,11 +4,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
-  clampMss, dropForwardChains, iptablesAddCommands, iptablesChainRefs, iptablesChains, isIptablesForward, type NatPlan,
+  allowOf, clampMss, dropForwardChains, iptablesAddCommands, iptablesChainRefs, iptablesChains, isIptablesForward, type NatPlan,
   nftDeleteTaggedScript, nftHoleScript, nftTableName, nftTableScript, ruleComment,
 } from "../../../src/platform/linux/nat-rules.ts";
 
-const V4: NatPlan = { tun: "warren0", mtu: 1400, pool4: "10.8.0.0/24", out4: "eth0", pool6: null, out6: null };
+const V4: NatPlan = { tun: "warren0", mtu: 1400, pool4: "10.8.0.0/24", out4: "eth0", pool6: null, out6: null, allow: [] };
 const V46: NatPlan = { ...V4, pool6: "fd00:8::/64", out6: "eth1" };
 
 /** `nft -j list chains` in a namespace with iptables-nft FORWARD DROP, a native drop chain and warren's table. */
@@ -48,7 +48,7 @@ describe("names and numbers", () => {
 });
 
 describe("nft", () => {
-  test("IPv4 only: the table is replaced atomically, masquerade out of the named interface, MSS both ways", () => {
+  test("IPv4 only: the table is replaced atomically, masquerade out of the named interface, MSS both ways, forwarding limited", () => {
     expect(nftTableScript(V4)).toBe(`table inet warren_warren0
 delete table inet warren_warren0
 table inet warren_warren0 {
@@ -60,9 +60,35 @@ table inet warren_warren0 {
 \t\ttype filter hook forward priority mangle; policy accept;
 \t\tiifname "warren0" meta nfproto ipv4 tcp flags & (syn | rst) == syn tcp option maxseg size > 1360 tcp option maxseg size set 1360
 \t\toifname "warren0" meta nfproto ipv4 tcp flags & (syn | rst) == syn tcp option maxseg size > 1360 tcp option maxseg size set 1360
+\t\tiifname "warren0" ip saddr 10.8.0.0/24 jump pool_out4
+\t}
+\tchain pool_out4 {
+\t\tct state established,related return
+\t\toifname { "eth0", "warren0" } return
+\t\tdrop
 \t}
 }
 `);
+  });
+
+  test("forwarding limit: the pools leave only to their out interface, the TUN, or --nat-allow prefixes of their family", () => {
+    const s = nftTableScript({ ...V46, allow: ["10.99.0.0/24", "fd00:99::/64", "172.17.0.0/16"] });
+    expect(s).toContain('\t\tiifname "warren0" ip6 saddr fd00:8::/64 jump pool_out6\n');
+    expect(s).toContain(`\tchain pool_out4 {
+\t\tct state established,related return
+\t\toifname { "eth0", "warren0" } return
+\t\tip daddr 10.99.0.0/24 return
+\t\tip daddr 172.17.0.0/16 return
+\t\tdrop
+\t}
+\tchain pool_out6 {
+\t\tct state established,related return
+\t\toifname { "eth1", "warren0" } return
+\t\tip6 daddr fd00:99::/64 return
+\t\tdrop
+\t}
+`);
+    expect(allowOf({ ...V4, allow: ["10.99.0.0/24", "fd00:99::/64"] }, 6)).toEqual(["fd00:99::/64"]);
   });
 
   test("IPv6 pool: NAT66 out of its own interface and an IPv6 clamp", () => {
@@ -72,12 +98,13 @@ table inet warren_warren0 {
     expect(s.match(/maxseg size set/g)?.length).toBe(4);
   });
 
-  test("holes: tagged accepts from the TUN and established replies to it, per family of the chain", () => {
-    expect(nftHoleScript(V46, { family: "inet", table: "hostfw", chain: "filter_fwd" })).toBe(
+  test("holes: tagged accepts from the TUN to the out interface, the TUN and allowed prefixes; replies to it; per family", () => {
+    expect(nftHoleScript({ ...V46, allow: ["10.99.0.0/24"] }, { family: "inet", table: "hostfw", chain: "filter_fwd" })).toBe(
       'insert rule inet hostfw filter_fwd oifname "warren0" ip daddr 10.8.0.0/24 ct state established,related accept comment "warren:warren0"\n' +
-        'insert rule inet hostfw filter_fwd iifname "warren0" ip saddr 10.8.0.0/24 accept comment "warren:warren0"\n' +
+        'insert rule inet hostfw filter_fwd iifname "warren0" ip saddr 10.8.0.0/24 oifname { "eth0", "warren0" } accept comment "warren:warren0"\n' +
+        'insert rule inet hostfw filter_fwd iifname "warren0" ip saddr 10.8.0.0/24 ip daddr 10.99.0.0/24 accept comment "warren:warren0"\n' +
         'insert rule inet hostfw filter_fwd oifname "warren0" ip6 daddr fd00:8::/64 ct state established,related accept comment "warren:warren0"\n' +
-        'insert rule inet hostfw filter_fwd iifname "warren0" ip6 saddr fd00:8::/64 accept comment "warren:warren0"\n',
+        'insert rule inet hostfw filter_fwd iifname "warren0" ip6 saddr fd00:8::/64 oifname { "eth1", "warren0" } accept comment "warren:warren0"\n',
     );
     expect(nftHoleScript(V46, { family: "ip", table: "t", chain: "c" }).split("\n").filter(Boolean)).toHaveLength(2);
     expect(nftHoleScript(V46, { family: "ip6", table: "t", chain: "c" })).toContain("ip6 saddr fd00:8::/64");
@@ -107,7 +134,10 @@ describe("iptables", () => {
       ["-t", "filter", "-N", "WARREN-FWD-warren0"],
       ["-t", "filter", "-A", "WARREN-FWD-warren0", "-i", "warren0", "-p", "tcp", "--tcp-flags", "SYN,RST", "SYN", "-m", "tcpmss", "--mss", "1361:65535", "-j", "TCPMSS", "--set-mss", "1360"],
       ["-t", "filter", "-A", "WARREN-FWD-warren0", "-o", "warren0", "-p", "tcp", "--tcp-flags", "SYN,RST", "SYN", "-m", "tcpmss", "--mss", "1361:65535", "-j", "TCPMSS", "--set-mss", "1360"],
-      ["-t", "filter", "-A", "WARREN-FWD-warren0", "-i", "warren0", "-s", "10.8.0.0/24", "-j", "ACCEPT"],
+      ["-t", "filter", "-A", "WARREN-FWD-warren0", "-i", "warren0", "-s", "10.8.0.0/24", "-o", "eth0", "-j", "ACCEPT"],
+      ["-t", "filter", "-A", "WARREN-FWD-warren0", "-i", "warren0", "-s", "10.8.0.0/24", "-o", "warren0", "-j", "ACCEPT"],
+      ["-t", "filter", "-A", "WARREN-FWD-warren0", "-i", "warren0", "-s", "10.8.0.0/24", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"],
+      ["-t", "filter", "-A", "WARREN-FWD-warren0", "-i", "warren0", "-s", "10.8.0.0/24", "-j", "DROP"],
       ["-t", "filter", "-A", "WARREN-FWD-warren0", "-o", "warren0", "-d", "10.8.0.0/24", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
       ["-t", "filter", "-I", "FORWARD", "1", "-j", "WARREN-FWD-warren0"],
       ["-t", "nat", "-N", "WARREN-NAT-warren0"],
@@ -123,11 +153,15 @@ describe("iptables", () => {
     expect(iptablesAddCommands(V4, 6, { mss: true, nat: true })).toEqual([]);
   });
 
-  test("a hole only (nft does NAT and MSS): accepts and the jump, nothing else", () => {
-    const cmds = iptablesAddCommands(V4, 4, { mss: false, nat: false });
+  test("a hole only (nft does NAT and MSS): the limited accepts, --nat-allow of the family, and the jump", () => {
+    const cmds = iptablesAddCommands({ ...V4, allow: ["10.99.0.0/24", "fd00:99::/64"] }, 4, { mss: false, nat: false });
     expect(cmds.map((c) => c.join(" "))).toEqual([
       "-t filter -N WARREN-FWD-warren0",
-      "-t filter -A WARREN-FWD-warren0 -i warren0 -s 10.8.0.0/24 -j ACCEPT",
+      "-t filter -A WARREN-FWD-warren0 -i warren0 -s 10.8.0.0/24 -o eth0 -j ACCEPT",
+      "-t filter -A WARREN-FWD-warren0 -i warren0 -s 10.8.0.0/24 -o warren0 -j ACCEPT",
+      "-t filter -A WARREN-FWD-warren0 -i warren0 -s 10.8.0.0/24 -d 10.99.0.0/24 -j ACCEPT",
+      "-t filter -A WARREN-FWD-warren0 -i warren0 -s 10.8.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+      "-t filter -A WARREN-FWD-warren0 -i warren0 -s 10.8.0.0/24 -j DROP",
       "-t filter -A WARREN-FWD-warren0 -o warren0 -d 10.8.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
       "-t filter -I FORWARD 1 -j WARREN-FWD-warren0",
     ]);

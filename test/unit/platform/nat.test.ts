@@ -1,6 +1,7 @@
 /**
  * Managed NAT's lifecycle on fake tools (a recording `run`), a fake /proc/sys and a temp
- * state folder: tool choice, order of changes, crash leftovers, undo on failure, teardown.
+ * state folder: tool choice, order of changes, crash leftovers (at start with or without
+ * --nat, and by hand), undo on failure, teardown.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,12 +9,16 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Logger } from "../../../src/lib/log.ts";
 import { type CmdResult, type NatDeps, type NatOptions, setupNat } from "../../../src/platform/linux/nat.ts";
+import { removeNatLeftovers } from "../../../src/platform/linux/nat-state.ts";
 
 let dir: string;
 let calls: string[];
 let logs: string[];
 /** Answers by command line prefix; default exit 0 with no output. */
 let answers: Array<[string, Partial<CmdResult> | (() => Partial<CmdResult>)]>;
+let bootId: string;
+let running: Set<number>;
+let links: Set<string>;
 
 const rec = (level: string) => (m: unknown) => void logs.push(`${level} ${String(m)}`);
 const log: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug"), trace: rec("trace") };
@@ -36,6 +41,9 @@ function deps(tools: string[]): NatDeps {
     which: (cmd) => (tools.includes(cmd) ? cmd : null),
     procSys: join(dir, "proc"),
     netnsId: () => "4026531840",
+    bootId: () => bootId,
+    linkExists: (name) => links.has(name),
+    serverRunning: (pid) => running.has(pid),
     defaultRoute4: () => ({ gateway: "192.0.2.1", dev: "eth0" }),
     defaultRoute6: () => null,
   };
@@ -51,6 +59,9 @@ beforeEach(() => {
   calls = [];
   logs = [];
   answers = [];
+  bootId = "boot-1";
+  running = new Set();
+  links = new Set();
   put("net/ipv4/ip_forward", "0");
   put("net/ipv4/conf/all/forwarding", "0");
   put("net/ipv6/conf/all/forwarding", "0");
@@ -83,7 +94,7 @@ describe("setupNat", () => {
     expect(get("net/ipv4/ip_forward")).toBe("1");
     expect(calls).toEqual(["nft -f - <<table inet warren_wn0", "nft -j list chains"]);
     expect(stateFiles()).toEqual(["nat-wn0-4026531840.json"]);
-    expect(nat.describe()).toBe("masquerade 10.8.0.0/24 out of eth0 via nft table inet warren_wn0; forwarding on; TCP MSS clamped to 1360");
+    expect(nat.describe()).toBe("masquerade 10.8.0.0/24 out of eth0 via nft table inet warren_wn0; forwarding on, only out of eth0; TCP MSS clamped to 1360");
     calls = [];
     nat.teardown();
     nat.teardown();
@@ -148,7 +159,9 @@ describe("setupNat", () => {
     put("net/ipv4/ip_forward", "1");
     const nat = setupNat(opts(), deps(["nft"]));
     expect(calls.slice(0, 2)).toEqual(["nft delete table inet warren_wn0", "nft -a -j list ruleset"]);
-    expect(logs).toContain("warn removing what an earlier run (pid 4242) left behind");
+    expect(logs).toContain(
+      `warn removed what an earlier run (pid 4242) left behind on wn0: nft table inet warren_wn0, sysctl net.ipv4.ip_forward=0, state file ${join(dir, "state", "nat-wn0-4026531840.json")}`,
+    );
     // restored to 0, then switched on again by this run, which recorded 0 as the original
     expect(get("net/ipv4/ip_forward")).toBe("1");
     nat.teardown();
@@ -169,9 +182,86 @@ describe("setupNat", () => {
     expect(logs.some((l) => l.startsWith("warn IPv6 forwarding makes eth0 ignore router advertisements"))).toBe(true);
   });
 
+  test("--nat-allow prefixes show in the summary line", () => {
+    const nat = setupNat(opts({ allow: ["10.99.0.0/24"] }), deps(["nft"]));
+    expect(nat.describe()).toContain("forwarding on, only out of eth0 and to 10.99.0.0/24;");
+    expect(calls[0]).toBe("nft -f - <<table inet warren_wn0");
+  });
+
   test("forwarding already on: left on after teardown", () => {
     put("net/ipv4/ip_forward", "1");
     setupNat(opts(), deps(["nft"])).teardown();
     expect(get("net/ipv4/ip_forward")).toBe("1");
+  });
+});
+
+describe("crash leftovers", () => {
+  const statePath = (tun: string, netns = "4026531840") => join(dir, "state", `nat-${tun}-${netns}.json`);
+  const leave = (tun: string, o: Record<string, unknown> = {}, netns?: string) => {
+    mkdirSync(join(dir, "state"), { recursive: true });
+    writeFileSync(statePath(tun, netns), JSON.stringify({
+      version: 1, pid: 4242, bootId: "boot-1", tun, nftTable: `warren_${tun}`, iptables: [], sysctls: { "net/ipv4/ip_forward": "0" }, ...o,
+    }));
+  };
+  const leftovers = (o: { tun?: string; checkRunning?: boolean; byName?: boolean } = {}) =>
+    removeNatLeftovers({ stateDir: join(dir, "state"), checkRunning: false, log, ...o }, deps(["nft"]));
+
+  test("setupNat records the boot id and its pid in the state file", () => {
+    setupNat(opts(), deps(["nft"]));
+    expect(JSON.parse(readFileSync(statePath("wn0"), "utf8"))).toMatchObject({ version: 1, pid: process.pid, bootId: "boot-1", tun: "wn0" });
+  });
+
+  test("a start without --nat undoes the leftover of its TUN: rules, sysctls, state file; reports each", () => {
+    leave("wn0");
+    put("net/ipv4/ip_forward", "1");
+    answers.push(["nft -a -j list ruleset", { stdout: JSON.stringify({ nftables: [{ rule: { family: "ip", table: "filter", chain: "FORWARD", handle: 7, comment: "warren:wn0" } }] }) }]);
+    expect(leftovers({ tun: "wn0" })).toEqual([{
+      tun: "wn0", pid: 4242,
+      removed: ["nft table inet warren_wn0", "1 nft rules tagged warren:wn0", "sysctl net.ipv4.ip_forward=0", `state file ${statePath("wn0")}`],
+    }]);
+    expect(calls).toContain("nft -f - <<delete rule ip filter FORWARD handle 7");
+    expect(get("net/ipv4/ip_forward")).toBe("0");
+    expect(stateFiles()).toEqual([]);
+    calls = [];
+    expect(leftovers({ tun: "wn0" })).toEqual([]); // idempotent: nothing left
+    expect(calls).toEqual([]);
+  });
+
+  test("a table already gone and sysctls already back: reported as the state file only", () => {
+    leave("wn0");
+    answers.push(["nft delete table", { code: 1, stderr: "Error: No such file or directory" }]);
+    expect(leftovers({ tun: "wn0" })[0]?.removed).toEqual([`state file ${statePath("wn0")}`]);
+    expect(logs.filter((l) => l.startsWith("error"))).toEqual([]);
+  });
+
+  test("a state file of an earlier boot is deleted without touching rules or sysctls", () => {
+    leave("wn0", { bootId: "boot-0" });
+    put("net/ipv4/ip_forward", "1");
+    const [r] = leftovers({ tun: "wn0" });
+    expect(r?.note).toMatch(/before the last reboot/);
+    expect(calls).toEqual([]);
+    expect(get("net/ipv4/ip_forward")).toBe("1");
+    expect(stateFiles()).toEqual([]);
+  });
+
+  test("by hand: every TUN of this namespace, a running server left alone, other namespaces untouched", () => {
+    leave("wn0");
+    leave("wn-1", { pid: 5000 });
+    leave("wn2", {}, "4026532999");
+    running.add(5000);
+    const reports = leftovers({ checkRunning: true });
+    expect(reports.map((r) => [r.tun, r.removed.length > 0, r.note ?? ""])).toEqual([
+      ["wn-1", false, "warren server pid 5000 is running: left alone"],
+      ["wn0", true, ""],
+    ]);
+    expect(stateFiles().sort()).toEqual(["nat-wn-1-4026531840.json", "nat-wn2-4026532999.json"]);
+  });
+
+  test("by name: without a state file, warren's rules of a TUN that does not exist are still found", () => {
+    expect(leftovers({ tun: "wn0", byName: true })).toEqual([{ tun: "wn0", pid: 0, removed: ["nft table inet warren_wn0"], note: "no state file: found by name" }]);
+    links.add("wn0");
+    calls = [];
+    expect(leftovers({ tun: "wn0", byName: true })).toEqual([]); // the TUN exists: its server may be running
+    expect(calls).toEqual([]);
   });
 });

@@ -1,0 +1,206 @@
+/**
+ * The WireGuard front door on fakes, beside the ToyVpn door on the same socket: a client
+ * built from the pure core (protocol/wireguard) handshakes through FakeUdp, gets its
+ * session and fixed address, pings through the TUN, reaches a ToyVpn client through the
+ * hub, roams, and is added and removed live. A client with the wrong key hears nothing.
+ */
+import { describe, expect, test } from "bun:test";
+import { pureTsAead } from "../../src/crypto/chacha-ts.ts";
+import { generatePrivateKey, generatePresharedKey, publicKey } from "../../src/crypto/x25519.ts";
+import { parseIpv4 } from "../../src/protocol/ip.ts";
+import { buildHandshake } from "../../src/protocol/toyvpn.ts";
+import { Device } from "../../src/protocol/wireguard/device.ts";
+import type { Peer } from "../../src/protocol/wireguard/peer.ts";
+import { type WgPeerSpec } from "../../src/server/doors/wireguard/peers.ts";
+import { wireGuardDoor, type WireGuardDoor } from "../../src/server/doors/wireguard/door.ts";
+import { handshakeLimits } from "../../src/config/auth-schema.ts";
+import { validate } from "../../src/config/load.ts";
+import { ServerConfigSchema } from "../../src/config/server-schema.ts";
+import { SecretAuth } from "../../src/auth/secret.ts";
+import { toyVpnDoor } from "../../src/server/doors/toyvpn.ts";
+import { Server } from "../../src/server/server.ts";
+import { FakeTun } from "../fakes/fake-tun.ts";
+import { FakeUdp } from "../fakes/fake-udp.ts";
+import { ManualClock } from "../fakes/manual-clock.ts";
+import { icmpEcho4, parseIcmpEcho4 } from "../fakes/packets.ts";
+import { recordingLogger } from "../lib/log.ts";
+
+const SERVER_KEY = generatePrivateKey();
+const SERVER_PORT = 8000;
+
+/** A WireGuard client: the pure core with one peer (the server), talking through the rig's FakeUdp. */
+class WgClient {
+  readonly device: Device;
+  readonly server: Peer;
+  readonly key = generatePrivateKey();
+  address: string;
+  port: number;
+  readonly received: Uint8Array[] = [];
+
+  constructor(readonly rig: Rig, endpoint: { address: string; port: number }, psk: Uint8Array | null, key?: Uint8Array) {
+    if (key) this.key = key;
+    this.address = endpoint.address;
+    this.port = endpoint.port;
+    this.device = new Device({ privateKey: this.key, aead: pureTsAead, wallClock: () => 1_800_000_000_000 + rig.clock.now() });
+    this.server = this.device.addPeer(publicKey(SERVER_KEY), { address: "::ffff:192.0.2.1", port: SERVER_PORT, ...(psk ? { presharedKey: psk } : {}) });
+  }
+
+  get publicKey(): Uint8Array {
+    return publicKey(this.key);
+  }
+
+  /** Sends what the client's core has queued to the server, then feeds back the server's answers until quiet. */
+  pump(): void {
+    for (let round = 0; round < 10; round++) {
+      const out = this.device.takeOutgoing();
+      for (const m of out) this.rig.udp.receive(m.data, this.address, this.port);
+      const back = this.rig.udp.take(this.address, this.port);
+      for (const d of back) {
+        const r = this.device.receive(d.slice(), "::ffff:192.0.2.1", SERVER_PORT, this.rig.clock.now());
+        if (r.kind === "deliver") this.received.push(r.packet.slice());
+      }
+      if (out.length === 0 && back.length === 0) return;
+    }
+  }
+
+  connect(): void {
+    this.server.initiate(this.rig.clock.now(), false);
+    this.pump();
+  }
+
+  send(pkt: Uint8Array): void {
+    const buf = new Uint8Array(2048);
+    const r = this.server.encapsulate(pkt, this.rig.clock.now(), buf);
+    if (r.kind === "send") this.rig.udp.receive(buf.subarray(0, r.length), this.address, this.port);
+    this.pump();
+  }
+}
+
+interface Rig {
+  server: Server;
+  wg: WireGuardDoor;
+  tun: FakeTun;
+  udp: FakeUdp;
+  clock: ManualClock;
+  logs: string[];
+}
+
+async function rig(peers: WgPeerSpec[]): Promise<Rig> {
+  const tun = new FakeTun();
+  const udp = new FakeUdp();
+  const clock = new ManualClock();
+  const log = recordingLogger();
+  const config = validate(ServerConfigSchema, { secret: "s3cret", listen: `[::]:${SERVER_PORT}` });
+  const listen = { host: "::", port: SERVER_PORT };
+  const server = await Server.start(config, {
+    openTun: () => tun,
+    openTransport: async () => udp,
+    doors: [
+      toyVpnDoor({ ...config, limits: handshakeLimits(config) }, new SecretAuth("s3cret")),
+      wireGuardDoor({ listen, privateKey: SERVER_KEY, peers, mtu: 1400, aead: pureTsAead, wallClock: () => 1_800_000_000_000 + clock.now() }),
+    ],
+    clock,
+    log,
+  });
+  return { server, wg: server.doors[1] as WireGuardDoor, tun, udp, clock, logs: log.lines };
+}
+
+const spec = (c: { publicKey: Uint8Array }, name: string, addr: string, psk: Uint8Array | null = null): WgPeerSpec => ({
+  name, publicKey: c.publicKey, presharedKey: psk, addr4: parseIpv4(addr) as number, persistentKeepalive: null,
+});
+
+const ping = (src: string, dst: string, seq: number, type?: number) => icmpEcho4({ src, dst, id: 5, seq, payload: new Uint8Array(48).fill(seq), ...(type !== undefined ? { type } : {}) });
+
+describe("WireGuard door on fakes", () => {
+  test("handshake opens a session with the peer's fixed address; ping through the TUN both ways", async () => {
+    const psk = generatePresharedKey();
+    const r = await rig([]);
+    const c = new WgClient(r, { address: "::ffff:198.51.100.5", port: 51000 }, psk);
+    r.wg.sync([spec(c, "phone-1", "10.8.0.7", psk)]);
+    c.connect();
+    const s = r.server.sessions.all()[0];
+    expect(s?.protocol).toBe("wireguard");
+    expect(s?.deviceId).toBe("phone-1");
+    expect(s?.addr4).toBe(parseIpv4("10.8.0.7") as number);
+    expect(r.server.stats.handshakes.ok).toBe(1);
+    c.send(ping("10.8.0.7", "10.8.0.1", 1));
+    expect(r.tun.written.length).toBe(1);
+    expect(parseIcmpEcho4(r.tun.written[0] as Uint8Array)?.seq).toBe(1);
+    r.tun.inject(ping("10.8.0.1", "10.8.0.7", 1, 0));
+    c.pump();
+    expect(c.received.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([1]);
+    expect(s?.rxPackets).toBe(1);
+    expect(s?.txPackets).toBe(1);
+    // a spoofed inner source is dropped (cryptokey routing)
+    c.send(ping("10.8.0.99", "10.8.0.1", 2));
+    expect(r.tun.written.length).toBe(1);
+    expect(s?.drops.spoofed).toBe(1);
+  });
+
+  test("a ToyVpn client and a WireGuard client reach each other through the hub, on one socket", async () => {
+    const r = await rig([]);
+    const c = new WgClient(r, { address: "::ffff:198.51.100.6", port: 51001 }, null);
+    r.wg.sync([spec(c, "laptop", "10.8.0.9")]);
+    c.connect();
+    for (let i = 0; i < 3; i++) r.udp.receive(buildHandshake("s3cret:toy"), "::ffff:203.0.113.3", 40000);
+    r.udp.take("::ffff:203.0.113.3", 40000);
+    const toy = r.server.sessions.all().find((s) => s.protocol === "toyvpn");
+    expect(toy).toBeDefined();
+    const toyAddr = `10.8.0.${(toy?.addr4 ?? 0) & 255}`;
+    c.send(ping("10.8.0.9", toyAddr, 3));
+    const toyGot = r.udp.take("::ffff:203.0.113.3", 40000);
+    expect(toyGot.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([3]);
+    r.udp.receive(ping(toyAddr, "10.8.0.9", 4, 0), "::ffff:203.0.113.3", 40000);
+    c.pump();
+    expect(c.received.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([4]);
+    expect(r.server.stats.hubPackets).toBe(2);
+    expect(r.server.pool4.used).toBe(2);
+  });
+
+  test("roaming: the endpoint follows the last authenticated packet", async () => {
+    const r = await rig([]);
+    const c = new WgClient(r, { address: "::ffff:198.51.100.7", port: 51002 }, null);
+    r.wg.sync([spec(c, "roamer", "10.8.0.10")]);
+    c.connect();
+    c.port = 51999;
+    c.send(ping("10.8.0.10", "10.8.0.1", 5));
+    const s = r.server.sessions.all()[0];
+    expect(s?.port).toBe(51999);
+    r.tun.inject(ping("10.8.0.1", "10.8.0.10", 5, 0));
+    c.pump();
+    expect(c.received.length).toBe(1);
+  });
+
+  test("a client with an unknown key and junk datagrams get no answer at all, counted", async () => {
+    const r = await rig([]);
+    const stranger = new WgClient(r, { address: "::ffff:198.51.100.8", port: 51003 }, null);
+    stranger.connect();
+    expect(r.udp.sent.length).toBe(0);
+    expect(r.server.sessions.size).toBe(0);
+    const junk = new Uint8Array(148);
+    junk[0] = 1;
+    r.udp.receive(junk, "::ffff:198.51.100.9", 1);
+    expect(r.udp.sent.length).toBe(0);
+    expect(r.server.stats.doorDrops["wireguard:mac1"]).toBeGreaterThanOrEqual(1);
+  });
+
+  test("peers added and removed live: unchanged peers keep their sessions; a removed one ends", async () => {
+    const r = await rig([]);
+    const a = new WgClient(r, { address: "::ffff:198.51.100.10", port: 52000 }, null);
+    const b = new WgClient(r, { address: "::ffff:198.51.100.11", port: 52001 }, null);
+    r.wg.sync([spec(a, "a", "10.8.0.20")]);
+    a.connect();
+    const sa = r.server.sessions.all()[0];
+    const res = r.wg.sync([spec(a, "a", "10.8.0.20"), spec(b, "b", "10.8.0.21")]);
+    expect(res.added.length).toBe(1);
+    expect(sa?.open).toBe(true);
+    b.connect();
+    expect(r.server.sessions.size).toBe(2);
+    r.wg.sync([spec(b, "b", "10.8.0.21")]);
+    expect(sa?.open).toBe(false);
+    expect(r.logs.some((l) => l.includes("session down device=a") && l.includes("reason=removed"))).toBe(true);
+    // a ToyVpn client never gets a peer's reserved address
+    for (let i = 0; i < 25; i++) for (let k = 0; k < 3; k++) r.udp.receive(buildHandshake(`s3cret:t${i}`), "::ffff:203.0.113.4", 41000 + i);
+    expect(r.server.sessions.all().filter((s) => s.protocol === "toyvpn").some((s) => s.addr4 === parseIpv4("10.8.0.21"))).toBe(false);
+  });
+});
