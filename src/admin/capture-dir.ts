@@ -17,8 +17,8 @@
 import { lstat, readdir, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Logger } from "../lib/log.ts";
-import { errCode } from "../lib/secure-file.ts";
 import type { Session } from "../server/session.ts";
+import { codeOrMessage } from "../lib/errors.ts";
 
 /** The names warren gives capture files (see commands.ts capturePath). */
 export const CAPTURE_NAME_RE = /^[A-Za-z0-9._-]+-\d{8}T\d{6}Z(?:-\d{1,3})?\.pcap$/;
@@ -112,7 +112,7 @@ export class CaptureDirKeeper {
     }
     const run = this.#checkOnce()
       .catch((e: unknown): DirCheck => {
-        this.#log.warn(`capture dir ${this.dir}: cannot check its size: ${errCode(e)}`);
+        this.#log.warn(`capture dir ${this.dir}: cannot check its size: ${codeOrMessage(e)}`);
         return { total: 0, deleted: [], stopped: [] };
       })
       .finally(() => {
@@ -145,8 +145,8 @@ export class CaptureDirKeeper {
         total -= f.size;
         done.deleted.push(f.path);
       } catch (e) {
-        if (errCode(e) === "ENOENT") total -= f.size;
-        else this.#log.warn(`capture dir ${this.dir}: cannot delete ${f.path}: ${errCode(e)}`);
+        if (codeOrMessage(e) === "ENOENT") total -= f.size;
+        else this.#log.warn(`capture dir ${this.dir}: cannot delete ${f.path}: ${codeOrMessage(e)}`);
       }
     }
     if (done.deleted.length > 0) this.#log.info(`capture dir ${this.dir} over ${cap} bytes: deleted ${done.deleted.length} oldest capture file(s)`);

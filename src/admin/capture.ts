@@ -21,12 +21,13 @@
  */
 
 import { close as closeCb, write as writeCb } from "node:fs";
-import { errCode, openNew } from "../lib/secure-file.ts";
+import { openNew } from "../lib/secure-file.ts";
 import type { Session } from "../server/session.ts";
 import type { PacketTap } from "../server/router.ts";
 import type { Logger } from "../lib/log.ts";
 import { logEvent } from "../lib/log-event.ts";
 import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";
+import { codeOrMessage, errorCode } from "../lib/errors.ts";
 
 /** Size of one capture buffer, and how many a capture may hold before dropping. */
 export const CHUNK_SIZE = 256 * 1024;
@@ -105,7 +106,7 @@ export class CaptureWriter {
       try {
         return CaptureWriter.create(id, name, maxBytes);
       } catch (e) {
-        if (errCode(e) !== "EEXIST" || i >= MAX_SUFFIX) throw e;
+        if (codeOrMessage(e) !== "EEXIST" || i >= MAX_SUFFIX) throw e;
       }
     }
   }
@@ -248,7 +249,7 @@ export class CaptureManager {
     try {
       w = unique ? CaptureWriter.createUnique(s.label, file, maxBytes) : CaptureWriter.create(s.label, file, maxBytes);
     } catch (e) {
-      throw new Error(`cannot create capture file ${file}: ${errCode(e)}`);
+      throw new Error(`cannot create capture file ${file}: ${errorCode(e) ?? String(e)}`);
     }
     this.#bySession.set(s, w);
     this.#host.tap = this.#tap;
@@ -267,7 +268,7 @@ export class CaptureManager {
     try {
       await w.close();
     } catch (e) {
-      this.#log.warn(`capture of ${w.id}: cannot finish ${w.file}: ${(e as { code?: string }).code ?? String(e)}`);
+      this.#log.warn(`capture of ${w.id}: cannot finish ${w.file}: ${errorCode(e) ?? String(e)}`);
     }
     const i = w.info();
     const fields = { session: w.id, file: w.file, why, packets: i.packets, bytes: i.bytes, dropped: i.dropped };
@@ -290,7 +291,7 @@ export class CaptureManager {
     for (const [s, w] of this.#bySession) {
       if (w.full) void this.stop(s, `stopped at its size limit (${w.maxBytes} bytes)`);
       else w.flush().catch((e: unknown) => {
-        this.#log.warn(`capture of ${w.id}: write failed, stopping: ${(e as { code?: string }).code ?? String(e)}`);
+        this.#log.warn(`capture of ${w.id}: write failed, stopping: ${errorCode(e) ?? String(e)}`);
         void this.stop(s, "stopped after a write error");
       });
     }

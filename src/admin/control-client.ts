@@ -10,7 +10,7 @@
  */
 
 import * as v from "valibot";
-import { WarrenError } from "../lib/errors.ts";
+import { errorCode, WarrenError } from "../lib/errors.ts";
 import { encodeLine, MAX_LINE, RESULT_SCHEMAS, ResponseSchema, type Request, type ResultOf } from "./control-protocol.ts";
 
 /** How long the CLI waits for an answer. */
@@ -82,7 +82,7 @@ function exchange(path: string, text: string, timeoutMs: number): Promise<string
 
 /** Turns a connect failure into the one line an operator needs. */
 export function connectError(path: string, e: unknown): WarrenError {
-  const code = (e as { code?: string }).code ?? "";
+  const code = errorCode(e) ?? "";
   if (code === "ENOENT") return new WarrenError("ERR_NO_SERVER", `no warren server is running (no control socket at ${path}; see --control-socket)`);
   if (code === "ECONNREFUSED") return new WarrenError("ERR_NO_SERVER", `no warren server is running (stale control socket at ${path})`);
   if (code === "EACCES" || code === "EPERM") {

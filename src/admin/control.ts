@@ -15,8 +15,8 @@
 
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Socket } from "bun";
-import { WarrenError } from "../lib/errors.ts";
+import type { Socket, SocketHandler } from "bun";
+import { codeOrMessage, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { encodeLine, fail, MAX_LINE, parseRequestLine, type Request, type Response } from "./control-protocol.ts";
 import { controlRequest } from "./control-client.ts";
@@ -45,7 +45,7 @@ export async function claimSocket(path: string): Promise<void> {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot create its folder ${dir}: ${codeOf(e)}${OTHER_PATH}`);
+      throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot create its folder ${dir}: ${codeOrMessage(e)}${OTHER_PATH}`);
     }
   }
   let st: ReturnType<typeof lstatSync>;
@@ -68,6 +68,7 @@ export async function claimSocket(path: string): Promise<void> {
   }
 }
 
+/** One client connection: its partial line, unwritten output and the chain of requests in flight. */
 interface ConnState {
   dec: TextDecoder;
   buf: string;
@@ -76,15 +77,19 @@ interface ConnState {
   closed: boolean;
 }
 
-/** Listens on `path` (call claimSocket first). Throws a one-line WarrenError when it cannot bind. */
-export function listenControl(path: string, handler: ControlHandler, log: Logger): ControlServer {
-  const send = (sock: Socket<ConnState>, text: string): void => {
-    const st = sock.data;
-    if (st.closed) return;
-    const bytes = Buffer.from(text);
-    const pending = st.out ? Buffer.concat([st.out, bytes]) : bytes;
-    const n = sock.write(pending);
-    st.out = n < pending.length ? pending.subarray(Math.max(0, n)) : null;
+/** Writes `bytes` after whatever is still pending on `sock`; keeps what the kernel did not take for `drain`. */
+function writeQueued(sock: Socket<ConnState>, bytes: Uint8Array | null): void {
+  const st = sock.data;
+  const pending = st.out === null ? bytes : bytes === null ? st.out : Buffer.concat([st.out, bytes]);
+  if (pending === null) return;
+  const n = sock.write(pending);
+  st.out = n < pending.length ? pending.subarray(Math.max(0, n)) : null;
+}
+
+/** The socket callbacks: one request per line, answered in order; a line over MAX_LINE ends the connection. */
+function connectionHandlers(handler: ControlHandler, log: Logger): SocketHandler<ConnState> {
+  const send = (sock: Socket<ConnState>, res: Response): void => {
+    if (!sock.data.closed) writeQueued(sock, Buffer.from(encodeLine(res)));
   };
   const answer = async (req: Request): Promise<Response> => {
     try {
@@ -94,53 +99,47 @@ export function listenControl(path: string, handler: ControlHandler, log: Logger
       return fail("ERR_INTERNAL", e instanceof Error ? e.message : String(e));
     }
   };
+  return {
+    open(sock) {
+      sock.data = { dec: new TextDecoder(), buf: "", out: null, chain: Promise.resolve(), closed: false };
+    },
+    data(sock, chunk) {
+      const st = sock.data;
+      st.buf += st.dec.decode(chunk, { stream: true });
+      if (st.buf.length > MAX_LINE) {
+        send(sock, fail("ERR_TOO_LONG", `request longer than ${MAX_LINE} bytes`));
+        sock.end();
+        return;
+      }
+      let nl: number;
+      while ((nl = st.buf.indexOf("\n")) >= 0) {
+        const line = st.buf.slice(0, nl).trim();
+        st.buf = st.buf.slice(nl + 1);
+        if (line === "") continue;
+        const parsed = parseRequestLine(line);
+        st.chain = st.chain.then(async () => send(sock, parsed.ok ? await answer(parsed.request) : fail("ERR_BAD_REQUEST", parsed.error)));
+      }
+    },
+    drain(sock) {
+      writeQueued(sock, null);
+    },
+    close(sock) {
+      sock.data.closed = true;
+    },
+    error(_sock, e) {
+      log.debug(`control: connection error: ${e.message}`);
+    },
+  };
+}
+
+/** Listens on `path` (call claimSocket first). Throws a one-line WarrenError when it cannot bind. */
+export function listenControl(path: string, handler: ControlHandler, log: Logger): ControlServer {
   const oldMask = process.umask(0o177);
   let listener: ReturnType<typeof Bun.listen<ConnState>>;
   try {
-    listener = Bun.listen<ConnState>({
-      unix: path,
-      socket: {
-        open(sock) {
-          sock.data = { dec: new TextDecoder(), buf: "", out: null, chain: Promise.resolve(), closed: false };
-        },
-        data(sock, chunk) {
-          const st = sock.data;
-          st.buf += st.dec.decode(chunk, { stream: true });
-          if (st.buf.length > MAX_LINE) {
-            send(sock, encodeLine(fail("ERR_TOO_LONG", `request longer than ${MAX_LINE} bytes`)));
-            sock.end();
-            return;
-          }
-          let nl: number;
-          while ((nl = st.buf.indexOf("\n")) >= 0) {
-            const line = st.buf.slice(0, nl).trim();
-            st.buf = st.buf.slice(nl + 1);
-            if (line === "") continue;
-            const parsed = parseRequestLine(line);
-            st.chain = st.chain.then(async () => {
-              const res = parsed.ok ? await answer(parsed.request) : fail("ERR_BAD_REQUEST", parsed.error);
-              send(sock, encodeLine(res));
-            });
-          }
-        },
-        drain(sock) {
-          const st = sock.data;
-          if (st.out) {
-            const pending = st.out;
-            const n = sock.write(pending);
-            st.out = n < pending.length ? pending.subarray(Math.max(0, n)) : null;
-          }
-        },
-        close(sock) {
-          sock.data.closed = true;
-        },
-        error(_sock, e) {
-          log.debug(`control: connection error: ${e.message}`);
-        },
-      },
-    });
+    listener = Bun.listen<ConnState>({ unix: path, socket: connectionHandlers(handler, log) });
   } catch (e) {
-    throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot listen: ${codeOf(e)}${OTHER_PATH}`);
+    throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot listen: ${codeOrMessage(e)}${OTHER_PATH}`);
   } finally {
     process.umask(oldMask);
   }
@@ -160,8 +159,4 @@ export function listenControl(path: string, handler: ControlHandler, log: Logger
       }
     },
   };
-}
-
-function codeOf(e: unknown): string {
-  return (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
 }

@@ -13,13 +13,14 @@
  * --metrics-token-file, the token.
  */
 
-import { WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { dashboardAsset, dashboardResponse } from "./dashboard.ts";
 import type { HistoryJson } from "./history.ts";
 import { HttpAccess, type HttpAccessOptions } from "./http-access.ts";
 import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.ts";
 import type { Snapshot } from "./snapshot.ts";
+import { formatEndpoint } from "../protocol/ip.ts";
 
 /** A running HTTP listener. */
 export interface HttpListener {
@@ -72,9 +73,9 @@ export function listenHttp(host: string, port: number, snapshot: () => Snapshot,
       },
     });
   } catch (e) {
-    const code = (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
-    throw new WarrenError("ERR_METRICS", `cannot listen for metrics on ${host.includes(":") ? `[${host}]` : host}:${port}: ${code}`);
+    const code = codeOrMessage(e);
+    throw new WarrenError("ERR_METRICS", `cannot listen for metrics on ${formatEndpoint(host, port)}: ${code}`);
   }
-  const url = `${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  const url = formatEndpoint(host, server.port ?? port);
   return { url, stop: () => void server.stop(true) };
 }

@@ -86,8 +86,6 @@ export const StatusSchema = v.object({
   controlSocket: v.nullable(v.string()),
   metrics: v.nullable(v.string()),
 });
-/** Server-wide state. */
-export type StatusInfo = v.InferOutput<typeof StatusSchema>;
 
 /** Everything at one instant: the server and its clients (sorted by tunnel address). */
 export const SnapshotSchema = v.object({ time: count, status: StatusSchema, clients: v.array(ClientSchema) });

@@ -2,17 +2,17 @@
  * @module auth/users-file
  * The users file on disk: read and validate it (errors name the field, e.g.
  * `users.alice.hash`), compile it into lookup records (addresses as numbers, checked
- * against the pool and for clashes), and write it back atomically (temp file in the
- * same folder created O_EXCL|O_NOFOLLOW with mode 0600, fsync, rename; a symbolic link
- * at the path is refused) so a reload never sees half a file.
+ * against the pool and for clashes), and write it back atomically (lib/state-file.ts:
+ * temp file in the same folder created O_EXCL|O_NOFOLLOW with mode 0600, fsync, rename;
+ * a symbolic link at the path is refused) so a reload never sees half a file.
  */
 
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { describeIssues } from "../lib/issues.ts";
 import { type UsersFile, UsersFileSchema } from "./users-schema.ts";
-import { ConfigError } from "../lib/errors.ts";
-import { writeFileAtomic } from "../lib/secure-file.ts";
+import { codeOrMessage, ConfigError, errorCode, WarrenError } from "../lib/errors.ts";
+import { writeFileAtomic } from "../lib/state-file.ts";
 import { formatIpv4, parseIpv4 } from "../protocol/ip.ts";
 
 /** One user, ready for lookups. Records are immutable: a reload builds new ones. */
@@ -52,7 +52,7 @@ export function readUsersFile(path: string, missingOk = false): UsersFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
+    const code = errorCode(e) ?? "error";
     if (missingOk && code === "ENOENT") return { users: {} };
     return fail(path, "users", `cannot read it: ${code}`);
   }
@@ -103,11 +103,21 @@ export function formatAddrs(addrs: readonly number[]): string {
   return addrs.length === 0 ? "-" : addrs.map(formatIpv4).join(",");
 }
 
-/** Atomic 0600 write (lib/secure-file.ts), re-exported for the CLI's writers. */
-export { writeFileAtomic };
+/**
+ * Writes `text` to `path` atomically with mode 0600 (lib/state-file.ts: temp file beside
+ * it, fsync, rename). Throws a one-line error; never leaves the temp file.
+ */
+export function writePrivateFile(path: string, text: string): void {
+  try {
+    writeFileAtomic(path, text, { file: 0o600 });
+  } catch (e) {
+    if (e instanceof WarrenError) throw e; // a symbolic link at the path: its own one-line message
+    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${codeOrMessage(e)}`);
+  }
+}
 
 /** Writes a users file (validated first, pretty JSON, mode 0600, atomic). */
 export function writeUsersFile(path: string, file: UsersFile): void {
   parseUsersFile(file, path);
-  writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`);
+  writePrivateFile(path, `${JSON.stringify(file, null, 2)}\n`);
 }

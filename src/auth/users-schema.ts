@@ -6,6 +6,7 @@
  */
 
 import * as v from "valibot";
+import { show } from "../lib/issues.ts";
 import { parseIpv4 } from "../protocol/ip.ts";
 
 /** User names: letters, digits, `.`, `_`, `-`, `@`; 1-64 characters (never a `:`, never a space). */
@@ -16,8 +17,6 @@ const HASH_RE = /^(?:\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]
 
 /** Most fixed addresses one user may have (one per device). */
 export const MAX_USER_ADDRESSES = 16;
-
-const show = (x: unknown): string => (typeof x === "string" ? JSON.stringify(x) : String(x));
 
 const Ipv4 = v.pipe(
   v.string("expected an IPv4 address"),
@@ -65,7 +64,5 @@ export const UsersFileSchema = v.strictObject(
   (i) => (i.input === undefined ? 'missing: expected "users": { "<name>": { "hash": ... } }' : `expected a JSON object, got ${show(i.input)}`),
 );
 
-/** One user as written in the file. */
-export type UserEntry = v.InferOutput<typeof UserSchema>;
 /** The users file as validated. */
 export type UsersFile = v.InferOutput<typeof UsersFileSchema>;

@@ -7,35 +7,29 @@
  */
 
 import { ClientConfigSchema, type ClientConfig, type ServerAddress } from "../config/client-schema.ts";
+import { bool } from "../config/fields.ts";
 import { loadConfig } from "../config/load.ts";
 import { Client } from "../client/client.ts";
 import { ClientDns, withDns } from "../client/dns.ts";
 import { ClientNetConfig, type NetOps } from "../client/net.ts";
 import { mtuOf, primaryAddress } from "../client/params.ts";
 import { systemClock } from "../lib/clock.ts";
-import { ConfigError, oneLine } from "../lib/errors.ts";
+import { ConfigError } from "../lib/errors.ts";
 import { configureLogging, getLogger } from "../lib/log.ts";
 import { FileStateStore } from "../platform/linux/client-state.ts";
 import { addRoute4, addRoute6, delRoute4, delRoute6, setMtu } from "../platform/linux/netconf.ts";
 import { FileDnsBackup, readResolvConf, writeResolvConf } from "../platform/linux/resolvconf.ts";
 import { routeTo } from "../platform/linux/route-lookup.ts";
+import { formatEndpoint } from "../protocol/ip.ts";
 import type { Params } from "../protocol/toyvpn.ts";
 import { openClientUdp, resolveServer } from "../transport/client-udp.ts";
 import { openLinuxTun } from "../tun/linux.ts";
-import { parseCommand, type OptionSpec } from "./args.ts";
+import { flagsFromSchema, type OptionSpec, parseCommand } from "./args.ts";
 
+/** `warren client`'s flags: one per config key (as for the server), plus --config and --help. */
 const OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
-  server: { type: "string", short: "s" },
-  secret: { type: "string" },
-  id: { type: "string" },
-  tun: { type: "string" },
-  routes: { type: "string" },
-  dns: { type: "string" },
-  "resolv-conf": { type: "string", key: "resolvConf" },
-  "state-dir": { type: "string", key: "stateDir" },
-  "log-level": { type: "string", key: "logLevel" },
-  "log-format": { type: "string", key: "logFormat" },
+  ...flagsFromSchema(ClientConfigSchema.entries, bool, { short: { server: "s" } }),
   help: { type: "boolean", short: "h" },
 };
 
@@ -92,11 +86,6 @@ export function clientConfigFromArgs(argv: string[], env: Record<string, string 
   return { ...cfg, server: cfg.server, secret: cfg.secret };
 }
 
-/** `host:port`, IPv6 in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** The one line printed on stdout when the tunnel is up. */
 export function connectedLine(p: Params, server: string): string {
   return `connected: ${primaryAddress(p)} via ${server} (mtu ${mtuOf(p)})`;
@@ -113,7 +102,7 @@ export async function runClient(argv: string[]): Promise<number> {
   }
   configureLogging({ level: cfg.logLevel, format: cfg.logFormat });
   const log = getLogger("warren:client");
-  const label = hostPort(cfg.server.host, cfg.server.port);
+  const label = formatEndpoint(cfg.server.host, cfg.server.port);
   const dns = new ClientDns(
     { tun: cfg.tun, pid: process.pid, path: cfg.resolvConf },
     { read: readResolvConf, write: writeResolvConf },
@@ -125,26 +114,10 @@ export async function runClient(argv: string[]): Promise<number> {
   dns.cleanupStale();
   const server = await resolveServer(cfg.server.host, cfg.server.port);
 
-  let end: (e: Ending) => void = () => {};
-  const ended = new Promise<Ending>((resolve) => {
-    end = resolve;
-  });
-  const onSignal = (signal: string) => end({ signal });
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  // Sockets come and go while reconnecting and the engine's timers are unref'd: hold the loop.
-  const hold = setInterval(() => {}, 1 << 30);
-
-  const ops: NetOps = {
-    openTun: (spec) => openLinuxTun(spec),
-    setMtu,
-    addRoute: (r) => (r.family === 4 ? addRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : addRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
-    delRoute: (r) => (r.family === 4 ? delRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : delRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
-    routeTo,
-  };
+  const { ended, end, release } = endings();
   const net = new ClientNetConfig(
     { tun: cfg.tun, routes: cfg.routes, server: { family: server.family, address: server.address }, pid: process.pid },
-    ops,
+    LINUX_NET_OPS,
     new FileStateStore(cfg.stateDir, cfg.tun),
     getLogger("warren:net"),
   );
@@ -171,10 +144,39 @@ export async function runClient(argv: string[]): Promise<number> {
     return 0;
   } finally {
     client.stop();
+    release();
+  }
+}
+
+/** The Linux client's host operations: TUN, MTU and routes through platform/linux. */
+const LINUX_NET_OPS: NetOps = {
+  openTun: (spec) => openLinuxTun(spec),
+  setMtu,
+  addRoute: (r) => (r.family === 4 ? addRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : addRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
+  delRoute: (r) => (r.family === 4 ? delRoute4(r.dest, r.prefixLen, r.dev, r.gateway) : delRoute6(r.dest, r.prefixLen, r.dev, r.gateway)),
+  routeTo,
+};
+
+/**
+ * How a run ends: `ended` resolves on SIGINT/SIGTERM or with what `end` is given (a fatal
+ * error). Holds the event loop until `release()`: sockets come and go while reconnecting
+ * and the engine's timers are unref'd.
+ */
+function endings(): { ended: Promise<Ending>; end: (e: Ending) => void; release(): void } {
+  let end: (e: Ending) => void = () => {};
+  const ended = new Promise<Ending>((resolve) => {
+    end = resolve;
+  });
+  const onSignal = (signal: string) => end({ signal });
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const hold = setInterval(() => {}, 1 << 30);
+  const release = (): void => {
     clearInterval(hold);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-  }
+  };
+  return { ended, end, release };
 }
 
 function describeTunnel(p: Params, tun: string, dns: ClientSettings["dns"], log: ReturnType<typeof getLogger>): void {

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mintToken, parseKeyFile, parseRevocations, parseTtl, tokenHash, TOKEN_ID_RE, verifyToken } from "../auth/tokens.ts";
-import { writeFileAtomic } from "../auth/users-file.ts";
+import { writePrivateFile } from "../auth/users-file.ts";
 import { got } from "../config/fields.ts";
 import { ConfigError, fsReason, WarrenError } from "../lib/errors.ts";
 import { parseIpv4 } from "../protocol/ip.ts";
@@ -91,7 +91,7 @@ export async function runToken(argv: string[]): Promise<number> {
       const exists = existsSync(keyFile);
       if (exists && !values.force && !values.rotate) throw new ConfigError("", `the file exists; --rotate adds a key in front, --force replaces it${got(keyFile)}`, "--key-file");
       const old = exists && values.rotate ? keysFrom(keyFile).map((k) => Buffer.from(k).toString("hex")) : [];
-      writeFileAtomic(keyFile, `# warren token keys: the first mints, all verify (docs/TOKENS.md)\n${[hex, ...old].join("\n")}\n`);
+      writePrivateFile(keyFile, `# warren token keys: the first mints, all verify (docs/TOKENS.md)\n${[hex, ...old].join("\n")}\n`);
       console.log(`wrote ${old.length > 0 ? `a new key in front of ${old.length} old one${old.length === 1 ? "" : "s"} in` : "a new key to"} ${keyFile} (mode 0600)`);
       return 0;
     }

@@ -93,67 +93,70 @@ export async function runUser(argv: string[], env: Record<string, string | undef
   const addresses = (values.address as string[] | undefined) ?? [];
   if (cmd !== "add" && (addresses.length > 0 || values.disabled)) throw new ConfigError("", "--address and --disabled go with warren user add", `user ${cmd}`);
   switch (cmd) {
-    case "add": {
-      const n = need(name, cmd);
-      for (const a of addresses) if (parseIpv4(a) === null) throw new ConfigError("", `expected an IPv4 address like 10.8.0.10${got(a)}`, "--address");
-      const file = readUsersFile(path, true);
-      if (file.users[n] !== undefined) throw new ConfigError("", `user ${n} exists in ${path}; warren user passwd ${n} gives it a new password`);
-      const { password, hash } = await newPassword();
-      file.users[n] = {
-        hash,
-        ...(addresses.length === 1 ? { address: addresses[0] as string } : addresses.length > 1 ? { address: addresses } : {}),
-        ...(values.disabled ? { enabled: false } : {}),
-      };
-      writeUsersFile(path, file);
-      console.log(`added user ${n} to ${path}${addresses.length ? ` (address ${addresses.join(", ")})` : ""}${values.disabled ? " (disabled)" : ""}; ${RELOAD_HINT}`);
-      printPassword(n, password);
+    case "add":
+      await addUser(path, need(name, cmd), addresses, values.disabled === true);
       return 0;
-    }
-    case "passwd": {
-      const n = need(name, cmd);
-      const file = readUsersFile(path);
-      const u = entryOf(file, n, path);
-      const { password, hash } = await newPassword();
-      u.hash = hash;
-      writeUsersFile(path, file);
-      console.log(`new password for ${n} in ${path}; ${RELOAD_HINT} (ends ${n}'s sessions)`);
-      printPassword(n, password);
-      return 0;
-    }
-    case "del": {
-      const n = need(name, cmd);
-      const file = readUsersFile(path);
-      entryOf(file, n, path);
-      delete file.users[n];
-      writeUsersFile(path, file);
-      console.log(`deleted user ${n} from ${path}; ${RELOAD_HINT} (ends ${n}'s sessions)`);
-      return 0;
-    }
+    case "passwd":
+    case "del":
     case "enable":
-    case "disable": {
-      const n = need(name, cmd);
-      const file = readUsersFile(path);
-      const u = entryOf(file, n, path);
-      if (cmd === "enable") delete u.enabled;
-      else u.enabled = false;
-      writeUsersFile(path, file);
-      console.log(`${cmd}d user ${n} in ${path}; ${RELOAD_HINT}${cmd === "disable" ? ` (ends ${n}'s sessions)` : ""}`);
+    case "disable":
+      await editUser(path, cmd, need(name, cmd));
       return 0;
-    }
-    case "list": {
+    case "list":
       if (name !== undefined) throw new ConfigError("", `unexpected argument ${JSON.stringify(name)}`, "user list");
-      if (!existsSync(path)) throw new ConfigError("", `no users file at ${path} (warren user add NAME creates it)`);
-      const file = readUsersFile(path);
-      const rows = Object.entries(file.users).map(([n, u]) => {
-        const addrs = u.address === undefined ? [] : typeof u.address === "string" ? [u.address] : u.address;
-        return [n, u.enabled === false ? "no" : "yes", formatAddrs(addrs.map((a) => parseIpv4(a) as number)), u.handshakesPerMinute ? `${u.handshakesPerMinute}/min` : "-"];
-      });
-      const table = [["USER", "ENABLED", "ADDRESS", "CHECKS"], ...rows];
-      const w = [0, 1, 2].map((i) => Math.max(...table.map((r) => (r[i] as string).length)));
-      for (const r of table) console.log(r.map((c, i) => (i < 3 ? c.padEnd(w[i] as number) : c)).join("  ").trimEnd());
+      listUsers(path);
       return 0;
-    }
     default:
       throw new ConfigError("", `expected add, del, list, enable, disable or passwd${got(cmd)}`, "user");
   }
+}
+
+/** `warren user add`: a new user with a generated password (printed once). */
+async function addUser(path: string, n: string, addresses: string[], disabled: boolean): Promise<void> {
+  for (const a of addresses) if (parseIpv4(a) === null) throw new ConfigError("", `expected an IPv4 address like 10.8.0.10${got(a)}`, "--address");
+  const file = readUsersFile(path, true);
+  if (file.users[n] !== undefined) throw new ConfigError("", `user ${n} exists in ${path}; warren user passwd ${n} gives it a new password`);
+  const { password, hash } = await newPassword();
+  file.users[n] = {
+    hash,
+    ...(addresses.length === 1 ? { address: addresses[0] as string } : addresses.length > 1 ? { address: addresses } : {}),
+    ...(disabled ? { enabled: false } : {}),
+  };
+  writeUsersFile(path, file);
+  console.log(`added user ${n} to ${path}${addresses.length ? ` (address ${addresses.join(", ")})` : ""}${disabled ? " (disabled)" : ""}; ${RELOAD_HINT}`);
+  printPassword(n, password);
+}
+
+/** `warren user passwd|del|enable|disable NAME`: one change to an existing user. */
+async function editUser(path: string, cmd: "passwd" | "del" | "enable" | "disable", n: string): Promise<void> {
+  const file = readUsersFile(path);
+  const u = entryOf(file, n, path);
+  const ends = ` (ends ${n}'s sessions)`;
+  if (cmd === "passwd") {
+    const { password, hash } = await newPassword();
+    u.hash = hash;
+    writeUsersFile(path, file);
+    console.log(`new password for ${n} in ${path}; ${RELOAD_HINT}${ends}`);
+    printPassword(n, password);
+    return;
+  }
+  if (cmd === "del") delete file.users[n];
+  else if (cmd === "enable") delete u.enabled;
+  else u.enabled = false;
+  writeUsersFile(path, file);
+  if (cmd === "del") console.log(`deleted user ${n} from ${path}; ${RELOAD_HINT}${ends}`);
+  else console.log(`${cmd}d user ${n} in ${path}; ${RELOAD_HINT}${cmd === "disable" ? ends : ""}`);
+}
+
+/** `warren user list`: one row per user. */
+function listUsers(path: string): void {
+  if (!existsSync(path)) throw new ConfigError("", `no users file at ${path} (warren user add NAME creates it)`);
+  const file = readUsersFile(path);
+  const rows = Object.entries(file.users).map(([n, u]) => {
+    const addrs = u.address === undefined ? [] : typeof u.address === "string" ? [u.address] : u.address;
+    return [n, u.enabled === false ? "no" : "yes", formatAddrs(addrs.map((a) => parseIpv4(a) as number)), u.handshakesPerMinute ? `${u.handshakesPerMinute}/min` : "-"];
+  });
+  const table = [["USER", "ENABLED", "ADDRESS", "CHECKS"], ...rows];
+  const w = [0, 1, 2].map((i) => Math.max(...table.map((r) => (r[i] as string).length)));
+  for (const r of table) console.log(r.map((c, i) => (i < 3 ? c.padEnd(w[i] as number) : c)).join("  ").trimEnd());
 }

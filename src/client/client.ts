@@ -1,7 +1,7 @@
 /**
  * @module client/client
  * The Linux client's engine: handshake, parameters, moving packets, keepalive,
- * dead-peer detection and reconnects. It reaches the OS only through ClientDeps
+ * dead-peer detection and reconnects. It reaches the OS only through ClientDeps (deps.ts)
  * (a connected-socket factory, the network configurator, a Clock), so tests drive
  * it with fakes and a manual clock.
  *
@@ -22,60 +22,17 @@
  * Data path (no await, no per-packet allocation): TUN batch -> packet() queues each
  * view on the transport -> flush() sends them with one sendMany; a datagram from the
  * server whose first nibble is 4 or 6 is written to the TUN whole. Liveness is
- * tracked with counters only; a 100 ms tick turns them into times.
+ * tracked with counters only; a 100 ms tick turns them into times (liveness.ts).
  */
 
 import { WarrenError } from "../lib/errors.ts";
-import type { Clock } from "../lib/clock.ts";
-import type { Logger } from "../lib/log.ts";
-import {
-  buildHandshake, classify, HANDSHAKE_REPEAT, KEEPALIVE, Kind, paramsText, parseParams, type Params,
-} from "../protocol/toyvpn.ts";
-import type { TunDevice, TunSink } from "../tun/device.ts";
+import { buildHandshake, classify, HANDSHAKE_REPEAT, KEEPALIVE, Kind, type Params } from "../protocol/toyvpn.ts";
+import type { TunSink } from "../tun/device.ts";
 import type { ClientTransport, ClientTransportSink } from "../transport/client-udp.ts";
-import type { ClientNet } from "./net.ts";
-import { checkParams } from "./params.ts";
-import {
-  backoffDelay, HANDSHAKE_WAIT_MS, KEEPALIVE_IDLE_MS, KEEPALIVE_REPEAT, RESPONSE_TIMEOUT_MS, TICK_MS,
-} from "./timing.ts";
-
-/** OS access and environment, injected. */
-export interface ClientDeps {
-  /** Opens a new socket connected to the server. */
-  openTransport(): Promise<ClientTransport>;
-  net: ClientNet;
-  clock: Clock;
-  log: Logger;
-  /** Uniform [0, 1) for backoff jitter; Math.random by default. */
-  random?: () => number;
-  /** Called once when a running client cannot go on (the tunnel cannot be reconfigured). */
-  onFatal?: (err: Error) => void;
-}
-
-/** Client settings the engine needs. */
-export interface ClientOptions {
-  /** `secret` or `secret:id`, sent after the 0x00. */
-  credential: string;
-  /** The server as the user wrote it, for messages (`vpn.example.org:8000`). */
-  serverLabel: string;
-}
-
-/** Counters of one client run. */
-export interface ClientStats {
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  /** TUN packets dropped while no connection was up. */
-  txDropped: number;
-  /** Server datagrams neither data nor a known control message. */
-  junk: number;
-  handshakes: number;
-  reconnects: number;
-}
-
-/** Where the client is in its life (see the module comment). */
-export type ClientPhase = "idle" | "opening" | "handshaking" | "up" | "backoff" | "stopped";
+import type { ClientDeps, ClientOptions, ClientPhase, ClientStats } from "./deps.ts";
+import { Liveness } from "./liveness.ts";
+import { readParams, Tunnel } from "./tunnel.ts";
+import { backoffDelay, HANDSHAKE_WAIT_MS, KEEPALIVE_REPEAT, RESPONSE_TIMEOUT_MS, TICK_MS } from "./timing.ts";
 
 /** The client engine: TunSink for the TUN, ClientTransportSink for the socket. */
 export class Client implements TunSink, ClientTransportSink {
@@ -85,9 +42,7 @@ export class Client implements TunSink, ClientTransportSink {
   readonly #hello: Uint8Array;
   #state: ClientPhase = "idle";
   #transport: ClientTransport | null = null;
-  #tun: TunDevice | null = null;
-  #params: Params | null = null;
-  #paramsText = "";
+  readonly #tunnel: Tunnel;
   /** Whether TUN packets go to the socket (up, or re-handshaking on a live socket). */
   #forward = false;
   #stopTick: () => void = () => {};
@@ -96,20 +51,13 @@ export class Client implements TunSink, ClientTransportSink {
   #retryAt = 0;
   #failures = 0;
   #probe = false;
-  // liveness: counters bumped on the data path, turned into times by the tick
-  #rx = 0;
-  #tx = 0;
-  #seenRx = 0;
-  #seenTx = 0;
-  #lastRx = 0;
-  #lastKeepalive = 0;
-  /** When we started sending without hearing back; -1 while answered. */
-  #awaitingSince = -1;
+  readonly #live = new Liveness();
 
   constructor(opts: ClientOptions, deps: ClientDeps) {
     this.#opts = opts;
     this.#d = deps;
     this.#hello = buildHandshake(opts.credential);
+    this.#tunnel = new Tunnel(deps.net, deps.log, this, (err) => this.#d.onFatal?.(err));
   }
 
   /** Current state name (for tests and status). */
@@ -119,7 +67,7 @@ export class Client implements TunSink, ClientTransportSink {
 
   /** The parameters in force, or null before the first connection. */
   get params(): Params | null {
-    return this.#params;
+    return this.#tunnel.params;
   }
 
   /**
@@ -144,8 +92,7 @@ export class Client implements TunSink, ClientTransportSink {
     this.#forward = false;
     this.#stopTick();
     this.#closeTransport();
-    this.#tun = null;
-    this.#d.net.down();
+    this.#tunnel.down();
     const first = this.#first;
     this.#first = null;
     first?.reject(new WarrenError("ERR_CLIENT_STOPPED", "stopped before the tunnel came up"));
@@ -159,7 +106,7 @@ export class Client implements TunSink, ClientTransportSink {
       this.stats.txDropped++;
       return;
     }
-    this.#tx++;
+    this.#live.tx++;
     this.stats.txPackets++;
     this.stats.txBytes += pkt.length;
   }
@@ -175,10 +122,10 @@ export class Client implements TunSink, ClientTransportSink {
       this.stats.junk++;
       return;
     }
-    this.#rx++;
+    this.#live.rx++;
     const v = (d[0] as number) >>> 4;
     if (v === 4 || v === 6) {
-      const tun = this.#tun;
+      const tun = this.#tunnel.tun;
       if (tun !== null && tun.write(d)) {
         this.stats.rxPackets++;
         this.stats.rxBytes += d.length;
@@ -217,16 +164,7 @@ export class Client implements TunSink, ClientTransportSink {
   /** Runs every TICK_MS: timeouts, keepalive, dead-peer detection, reconnect. */
   tick(): void {
     const now = this.#d.clock.now();
-    const heard = this.#rx !== this.#seenRx;
-    if (heard) {
-      this.#seenRx = this.#rx;
-      this.#lastRx = now;
-      this.#awaitingSince = -1;
-    }
-    if (this.#tx !== this.#seenTx) {
-      this.#seenTx = this.#tx;
-      if (!heard && this.#awaitingSince < 0) this.#awaitingSince = now;
-    }
+    this.#live.observe(now);
     switch (this.#state) {
       case "handshaking":
         if (now >= this.#handshakeDeadline) {
@@ -237,14 +175,11 @@ export class Client implements TunSink, ClientTransportSink {
         if (now >= this.#retryAt) this.#open();
         return;
       case "up":
-        if (this.#awaitingSince >= 0 && now - this.#awaitingSince >= RESPONSE_TIMEOUT_MS) {
+        if (this.#live.peerSilent(now)) {
           // A quiet probe: servers that do not echo keepalives (the reference server) land here too.
           this.#d.log.debug(`nothing heard from the server for ${RESPONSE_TIMEOUT_MS / 1000} s while sending; handshaking again`);
           this.#handshake(true);
-        } else if (now - this.#lastRx >= KEEPALIVE_IDLE_MS && now - this.#lastKeepalive >= KEEPALIVE_IDLE_MS) {
-          // Keeps NAT mappings and the server's session alive. Not counted as traffic: an idle
-          // tunnel to a server that does not echo keepalives must not re-handshake all the time.
-          this.#lastKeepalive = now;
+        } else if (this.#live.takeKeepalive(now)) {
           for (let i = 0; i < KEEPALIVE_REPEAT; i++) this.#transport?.sendNow(KEEPALIVE);
         }
         return;
@@ -288,47 +223,26 @@ export class Client implements TunSink, ClientTransportSink {
     for (let i = 0; i < HANDSHAKE_REPEAT; i++) t.sendNow(this.#hello);
   }
 
-  /** The TUN stopped reading: the client cannot go on. */
-  readonly #tunFailed = (err: Error): void => {
-    this.#d.onFatal?.(new Error(`tun ${this.#tun?.name ?? ""} stopped: ${err.message}`));
-  };
-
+  /** The parameters arrived: configure the host (tunnel.ts), then the tunnel is up. */
   #onParams(d: Uint8Array): void {
-    const text = (paramsText(d) ?? "").trim();
-    const parsed = parseParams(text);
-    const problem = parsed.ok ? checkParams(parsed.params) : parsed.error;
-    if (!parsed.ok || problem !== null) return this.#fail(`bad parameters from ${this.#opts.serverLabel}: ${problem}`);
-    const params = parsed.params;
+    const r = readParams(d);
+    if (!r.ok) return this.#fail(`bad parameters from ${this.#opts.serverLabel}: ${r.problem}`);
+    const tunnel = this.#tunnel;
+    const again = tunnel.params !== null && !(this.#probe && this.#failures === 0 && r.text === tunnel.text);
     try {
-      if (this.#params === null) {
-        this.#tun = this.#d.net.up(params);
-        this.#tun.start(this, this.#tunFailed);
-      } else if (text !== this.#paramsText) {
-        this.#d.log.info(`parameters changed: ${text}`);
-        const tun = this.#d.net.update(params);
-        if (tun !== this.#tun) tun.start(this, this.#tunFailed);
-        this.#tun = tun;
-      }
+      tunnel.apply(r.params, r.text);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       return this.#fail(`cannot configure the tunnel: ${msg}`, true);
     }
-    const again = this.#params !== null && !(this.#probe && this.#failures === 0 && text === this.#paramsText);
-    this.#params = params;
-    this.#paramsText = text;
     this.#state = "up";
     this.#forward = true;
     this.#failures = 0;
-    const now = this.#d.clock.now();
-    this.#lastRx = now;
-    this.#lastKeepalive = now;
-    this.#awaitingSince = -1;
-    this.#seenRx = this.#rx;
-    this.#seenTx = this.#tx;
+    this.#live.reset(this.#d.clock.now());
     if (again) this.#d.log.info(`connected again to ${this.#opts.serverLabel}`);
     const first = this.#first;
     this.#first = null;
-    first?.resolve(params);
+    first?.resolve(r.params);
   }
 
   /**
@@ -337,12 +251,12 @@ export class Client implements TunSink, ClientTransportSink {
    * jittered delay (at most BACKOFF_CAP_MS). `fatal` failures also stop a running client.
    */
   #fail(reason: string, fatal = false): void {
+    this.#closeTransport();
+    this.#forward = false;
+    this.#state = "backoff";
     const first = this.#first;
     if (first !== null || fatal) {
       this.#first = null;
-      this.#closeTransport();
-      this.#forward = false;
-      this.#state = "backoff";
       this.#retryAt = Infinity;
       const err = new WarrenError("ERR_HANDSHAKE", reason);
       if (first !== null) first.reject(err);
@@ -350,9 +264,6 @@ export class Client implements TunSink, ClientTransportSink {
       else this.#d.log.error(reason);
       return;
     }
-    this.#closeTransport();
-    this.#forward = false;
-    this.#state = "backoff";
     const delay = backoffDelay(this.#failures++, this.#d.random ?? Math.random);
     this.#retryAt = this.#d.clock.now() + delay;
     this.stats.reconnects++;

@@ -23,6 +23,7 @@ import type { Params } from "../protocol/toyvpn.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { ClientNet } from "./net.ts";
 import { dnsStep, planDns, renderResolvConf, restoreStep, sameBytes } from "./resolv-conf.ts";
+import { leftBehind, type RecoveryStore } from "./stale.ts";
 
 /** The resolver file. Both throw a one-line error (`cannot write /etc/resolv.conf: EROFS`). */
 export interface ResolvConfOps {
@@ -40,18 +41,7 @@ export interface DnsBackup {
 }
 
 /** Persistence of the backup (one per TUN name, beside the client's state file). */
-export interface DnsBackupStore {
-  /** Where it lives, for messages. */
-  readonly path: string;
-  /** The stored backup, or null when there is none (or it is unreadable: then it is discarded). */
-  load(): DnsBackup | null;
-  /** Replaces the stored backup (atomically); throws a one-line error. */
-  save(b: DnsBackup): void;
-  /** Deletes it; no error when absent. */
-  remove(): void;
-  /** Whether process `pid` is a running warren client other than this one. */
-  isAlive(pid: number): boolean;
-}
+export type DnsBackupStore = RecoveryStore<DnsBackup>;
 
 /** Settings of ClientDns. */
 export interface ClientDnsOptions {
@@ -84,11 +74,8 @@ export class ClientDns {
    * is still the true one) and tries again when it stops. Returns whether a backup was found.
    */
   cleanupStale(): boolean {
-    const old = this.#store.load();
+    const old = leftBehind(this.#store, this.#o.pid, "DNS backup");
     if (old === null) return false;
-    if (old.pid !== this.#o.pid && this.#store.isAlive(old.pid)) {
-      throw new WarrenError("ERR_CLIENT_RUNNING", `another warren client (pid ${old.pid}) uses ${old.tun}; stop it first, or pick another --tun (DNS backup ${this.#store.path})`);
-    }
     try {
       this.#putBack(old, `left by an earlier run (pid ${old.pid})`);
       this.#store.remove();

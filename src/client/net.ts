@@ -11,14 +11,15 @@
  * CLI's wiring of `platform/linux/`), so tests record the calls.
  */
 
+import { ERRNO } from "../lib/errno.ts";
 import { SysError, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Params } from "../protocol/toyvpn.ts";
 import type { TunDevice } from "../tun/device.ts";
 import { firstAddress, mtuOf } from "./params.ts";
 import { describeRoute, planRoutes, type RouteSpec, sameRoute, type ServerRoute } from "./routes.ts";
+import { leftBehind, type RecoveryStore } from "./stale.ts";
 
-const EEXIST = 17;
 
 /** Configures the host from the parameters; implemented by `client-net.ts`. */
 export interface ClientNet {
@@ -57,18 +58,7 @@ export interface ClientState {
 }
 
 /** Persistence of ClientState (one file per TUN name). */
-export interface StateStore {
-  /** Where the state lives, for messages. */
-  readonly path: string;
-  /** The stored state, or null when there is none (or it is unreadable: then it is discarded). */
-  load(): ClientState | null;
-  /** Replaces the stored state (atomically). */
-  save(state: ClientState): void;
-  /** Deletes it; no error when absent. */
-  remove(): void;
-  /** Whether process `pid` is a running warren client other than this one. */
-  isAlive(pid: number): boolean;
-}
+export type StateStore = RecoveryStore<ClientState>;
 
 /** Settings of the configurator. */
 export interface ClientNetOptions {
@@ -101,11 +91,8 @@ export class ClientNetConfig implements ClientNet {
    * lists it). Throws when that run is still alive. Returns how many routes were removed.
    */
   cleanupStale(): number {
-    const old = this.#store.load();
+    const old = leftBehind(this.#store, this.#o.pid, "state file");
     if (old === null) return 0;
-    if (old.pid !== this.#o.pid && this.#store.isAlive(old.pid)) {
-      throw new WarrenError("ERR_CLIENT_RUNNING", `another warren client (pid ${old.pid}) uses ${old.tun}; stop it first, or pick another --tun (state file ${this.#store.path})`);
-    }
     let removed = 0;
     for (const r of [...old.routes].reverse()) {
       try {
@@ -207,7 +194,7 @@ export class ClientNetConfig implements ClientNet {
     } catch (e) {
       state.routes.pop();
       this.#store.save(state);
-      if (e instanceof SysError && e.errno === EEXIST) {
+      if (e instanceof SysError && e.errno === ERRNO.EEXIST) {
         this.#log.info(`route ${describeRoute(r)} exists already: left as it is`);
         return;
       }

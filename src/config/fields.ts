@@ -9,11 +9,11 @@
 
 import * as v from "valibot";
 import { isIpLiteral, parseCidr } from "../protocol/ip.ts";
+import { show } from "../lib/issues.ts";
 import { LOG_LEVELS } from "../lib/log.ts";
 
-/** A value as a message shows it: strings quoted, objects as JSON. */
-export const show = (x: unknown): string =>
-  typeof x === "string" || (typeof x === "object" && x !== null) ? (JSON.stringify(x) ?? String(x)) : String(x);
+/** A value as a message shows it: strings quoted, objects as JSON (defined in lib/issues.ts, which auth/ uses too). */
+export { show };
 
 /** ` (got VALUE)`, the tail of every message about a bad value. */
 export const got = (x: unknown): string => ` (got ${show(x)})`;

@@ -11,7 +11,7 @@
 
 import {
   AEAD_MAX_COUNTER, AEAD_NONCE_LEN, AEAD_TAG_LEN, checkAeadKey,
-  type AeadKey, type RawNonceAeadBackend, type RawNonceAeadKey,
+  type RawNonceAeadBackend, type RawNonceAeadKey,
 } from "./aead.ts";
 import { chachaCore, chachaXor, loadWords, setupState } from "./chacha20.ts";
 import { polyFinish, polyInit, polyLengths, polyPadded } from "./poly1305.ts";

@@ -5,6 +5,8 @@
  * usage, 1 = everything else).
  */
 
+import { errnoName } from "./errno.ts";
+
 /** Base class: a stable code plus a message that reads well on one line. */
 export class WarrenError extends Error {
   readonly code: string;
@@ -50,20 +52,6 @@ export function fsReason(e: unknown): string {
   return typeof code === "string" ? code : oneLine(e);
 }
 
-/** Names of the errno values warren meets, for messages such as `EACCES`. */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 6: "ENXIO", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
-  13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL",
-  24: "EMFILE", 28: "ENOSPC", 90: "EMSGSIZE", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP",
-  77: "EBADFD", 97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 100: "ENETDOWN", 101: "ENETUNREACH",
-  105: "ENOBUFS", 111: "ECONNREFUSED", 113: "EHOSTUNREACH",
-};
-
-/** errno number -> symbolic name (`EACCES`), or `errno N` when unknown. */
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
-}
-
 /**
  * A failed system call: `cannot <what>: EACCES — <hint>`.
  * `what` says what warren tried ("open /dev/net/tun"), `hint` how to fix it.
@@ -83,4 +71,16 @@ export class SysError extends WarrenError {
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.replace(/\s*\n\s*/g, "; ").trim();
+}
+
+/** The `code` of a system error from node:fs, node:net or Bun (`ENOENT`, `EADDRINUSE`, ...), if it has one. */
+export function errorCode(e: unknown): string | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** What a message shows of a failed file or socket call: its code (`ENOENT`), else its message. */
+export function codeOrMessage(e: unknown): string {
+  return errorCode(e) ?? (e instanceof Error ? e.message : String(e));
 }

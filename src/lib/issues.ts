@@ -1,10 +1,15 @@
 /**
  * @module lib/issues
  * valibot issues as one line of text naming each bad field: the form every config
- * error and every rejected file entry takes (`field: message; field2: message`).
+ * error and every rejected file entry takes (`field: message; field2: message`), and
+ * `show`, how a message quotes the value it got.
  */
 
 import * as v from "valibot";
+
+/** A value as a message shows it: strings quoted, objects as JSON. */
+export const show = (x: unknown): string =>
+  typeof x === "string" || (typeof x === "object" && x !== null) ? (JSON.stringify(x) ?? String(x)) : String(x);
 
 /** valibot issues -> one line: `field: message; field2: message`. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): { field: string; text: string } {

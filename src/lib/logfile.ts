@@ -13,7 +13,7 @@
 
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { WarrenError } from "./errors.ts";
+import { errorCode, WarrenError } from "./errors.ts";
 
 /** Most rotated files warren manages (the config's upper bound for logKeep). */
 export const MAX_LOG_KEEP = 100;
@@ -81,7 +81,7 @@ export class RotatingFile {
       if (mustRotate(this.#size, bytes, this.maxSize)) this.rotate();
       this.#size += writeSync(this.#fd, line);
     } catch (e) {
-      if (this.#failed++ === 0) process.stderr.write(`warren: cannot write log file ${this.path}: ${(e as { code?: string }).code ?? String(e)}\n`);
+      if (this.#failed++ === 0) process.stderr.write(`warren: cannot write log file ${this.path}: ${errorCode(e) ?? String(e)}\n`);
     }
   }
 
@@ -127,7 +127,7 @@ function openLog(path: string): number {
   try {
     return openSync(path, "a", FILE_MODE);
   } catch (e) {
-    throw new WarrenError("ERR_LOG_FILE", `cannot open log file ${path}: ${(e as { code?: string }).code ?? String(e)}`);
+    throw new WarrenError("ERR_LOG_FILE", `cannot open log file ${path}: ${errorCode(e) ?? String(e)}`);
   }
 }
 

@@ -23,8 +23,8 @@
 
 import { linkSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { WarrenError } from "./errors.ts";
-import { errCode, O_READ_NOFOLLOW, writeNewFile } from "./secure-file.ts";
+import { codeOrMessage, errorCode, WarrenError } from "./errors.ts";
+import { O_READ_NOFOLLOW, writeNewFile } from "./secure-file.ts";
 
 /** Age after which a leftover `<path>.break` file is removed. */
 export const BREAK_STALE_MS = 10_000;
@@ -45,7 +45,7 @@ export function readPid(path: string): number | null {
   try {
     text = readFileSync(path, { encoding: "utf8", flag: O_READ_NOFOLLOW });
   } catch (e) {
-    const code = errCode(e);
+    const code = codeOrMessage(e);
     if (code === "ENOENT") return null;
     if (code === "ELOOP") throw new WarrenError("ERR_PIDFILE", `refusing ${path}: it is a symbolic link`);
     throw fileError("read", path, e);
@@ -56,7 +56,7 @@ export function readPid(path: string): number | null {
 }
 
 function fileError(verb: string, path: string, e: unknown): WarrenError {
-  const code = (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+  const code = codeOrMessage(e);
   return new WarrenError("ERR_PIDFILE", `cannot ${verb} ${path}: ${code}`);
 }
 
@@ -73,7 +73,7 @@ function createExclusive(path: string, content: string): boolean {
     linkSync(tmp, path);
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") return false;
+    if (errorCode(e) === "EEXIST") return false;
     throw fileError("create", path, e);
   } finally {
     try {
@@ -88,7 +88,7 @@ function unlinkIfExists(path: string): void {
   try {
     unlinkSync(path);
   } catch (e) {
-    if ((e as { code?: string }).code !== "ENOENT") throw fileError("remove", path, e);
+    if (errorCode(e) !== "ENOENT") throw fileError("remove", path, e);
   }
 }
 

@@ -6,26 +6,19 @@
  *     the file never exists with a wider mode, not even between create and chmod, and
  *     a symbolic link (or any file) already at the name makes the open fail instead of
  *     being followed or truncated;
- *   - written atomically (writeFileAtomic): a fresh temp file beside the target, fsync,
- *     rename over it, so readers see the old or the new file, never half of one;
+ *   - replaced atomically by lib/state-file.ts (writeFileAtomic), on top of these;
  *   - a symbolic link at the target itself is refused (refuseSymlink), never replaced
  *     or followed: whoever planted it gets an error naming the path.
  * The modes given are upper bounds: the process umask can only narrow them.
  */
 
-import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, constants, fsyncSync, lstatSync, openSync, rmSync, writeSync } from "node:fs";
 import { WarrenError } from "./errors.ts";
 
 /** open(2) flags of a file that must be new: never an existing file, never through a symlink. */
 export const O_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 /** open(2) flags for reading a file that must not be a symbolic link. */
 export const O_READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
-
-/** The `code` of a thrown fs error (`EEXIST`), or its message. */
-export function errCode(e: unknown): string {
-  return (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
-}
 
 /** Creates `path` (must not exist, not even as a symlink) with `mode`, open for writing. Throws the fs error. */
 export function openNew(path: string, mode = 0o600): number {
@@ -55,22 +48,4 @@ export function writeNewFile(path: string, text: string, mode = 0o600): void {
     throw e;
   }
   closeSync(fd);
-}
-
-/**
- * Writes `text` to `path` atomically with `mode` (default 0600): a uniquely named temp
- * file beside it (created O_EXCL|O_NOFOLLOW with that mode), fsync, rename over the old
- * one. A symbolic link at `path` is refused. Throws WarrenError ERR_WRITE (one line);
- * never leaves the temp file.
- */
-export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
-  refuseSymlink(path, "ERR_WRITE");
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  try {
-    writeNewFile(tmp, text, mode);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${errCode(e)}`);
-  }
 }

@@ -13,8 +13,6 @@ export const CONTROL_BYTE = 0x00;
 export const HANDSHAKE_REPEAT = 3;
 /** Size of the parameter datagram, space padded. */
 export const PARAMS_DATAGRAM_SIZE = 1024;
-/** The Android client reads datagrams into a 32767-byte buffer. */
-export const MAX_CLIENT_PACKET = 32767;
 /** The Android client parses the MTU as a Java `short`. */
 export const MAX_PARAM_MTU = 32767;
 

@@ -195,7 +195,7 @@ export class Server {
     const maxAgeMs = (settings.leaseMaxAge ?? DEFAULT_LEASE_MAX_AGE) * 1000;
     if (deps.leases) server.#leases = LeaseKeeper.begin(pool4, { ...deps.leases, maxAgeMs, clock: deps.clock, log: deps.log });
     for (const [key, t] of transports) {
-      const mine = server.doors.filter((d, i) => listenKey((deps.doors[i] as DoorSpec).listen) === key);
+      const mine = server.doors.filter((_d, i) => listenKey((deps.doors[i] as DoorSpec).listen) === key);
       t.start(mine.length === 1 ? (mine[0] as FrontDoor) : new DoorMux(mine));
     }
     tun.start(server.router, (err) => server.#fatal(err));

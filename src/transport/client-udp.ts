@@ -8,22 +8,18 @@
  * ICMP errors for it (port unreachable while the server is down) through Bun's
  * `error` callback; they reach the engine as `unreachable()`.
  *
- * Sending mirrors `transport/udp.ts`: `queue()` during a TUN batch, `flush()` hands
- * the batch to the kernel with one `sendMany`; a short count is copied into a bounded
- * retry queue and tried once more on `drain` or the next turn, then dropped (UDP).
+ * Sending is udp-base.ts's, shared with the server: `queue()` during a TUN batch,
+ * `flush()` hands the batch to the kernel with one `sendMany`; a short count is copied
+ * into a bounded retry queue and tried once more on `drain` or the next turn, then
+ * dropped (UDP).
  */
 
 import { lookup } from "node:dns/promises";
-import { WarrenError } from "../lib/errors.ts";
+import { errorCode, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
-import { BatchSender } from "./batch.ts";
+import { formatEndpoint, isIpLiteral, parseIpv4 } from "../protocol/ip.ts";
 import type { TransportStats } from "./transport.ts";
-
-/** Datagrams one flush can carry. */
-export const CLIENT_MAX_BATCH = 1024;
-/** Datagrams kept for the one retry after a short sendMany. */
-export const CLIENT_RETRY_CAP = 256;
+import { UdpBase } from "./udp-base.ts";
 
 /** Receives what the server sends on one connected socket. */
 export interface ClientTransportSink {
@@ -38,14 +34,15 @@ export interface ClientTransport {
   /** Local address and port the socket is bound to. */
   readonly local: { address: string; port: number };
   readonly stats: TransportStats;
+  /** Starts delivering the server's datagrams and ICMP reports to `sink`. */
   start(sink: ClientTransportSink): void;
-  /** Queues one datagram until `flush()`; `data` must stay valid until then. False = dropped. */
+  /** Queues one datagram until `flush()`; `data` must stay valid until then. False = the batch holds MAX_BATCH already (dropped, counted). */
   queue(data: Uint8Array): boolean;
-  /** Sends the queue with one sendMany. */
+  /** Sends the queue with one sendMany; a short count is retried once, then dropped (as the server's Transport). */
   flush(): void;
-  /** Sends one datagram now (control messages). False = dropped (counted). */
+  /** Sends one datagram now (control messages). False = dropped (counted). `data` is not kept. */
   sendNow(data: Uint8Array): boolean;
-  /** Closes the socket; queued datagrams are dropped. Idempotent. */
+  /** Closes the socket: the queue is forgotten, sends fail (counted), nothing more reaches the sink. Idempotent. */
   close(): void;
 }
 
@@ -63,7 +60,7 @@ export async function resolveServer(host: string, port: number): Promise<ServerE
     const r = await lookup(host);
     return { address: r.address, family: r.family === 6 ? 6 : 4, port };
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
+    const code = errorCode(e) ?? "error";
     throw new WarrenError("ERR_RESOLVE", `cannot resolve server ${host}: ${code}`);
   }
 }
@@ -88,9 +85,8 @@ export async function openClientUdp(server: ServerEndpoint, log: Logger): Promis
     });
     t.attach(sock);
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
-    const where = server.family === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
-    throw new WarrenError("ERR_CONNECT", `cannot open a UDP socket to ${where}: ${code}`);
+    const code = errorCode(e) ?? "error";
+    throw new WarrenError("ERR_CONNECT", `cannot open a UDP socket to ${formatEndpoint(server.address, server.port)}: ${code}`);
   }
   return t;
 }
@@ -98,31 +94,14 @@ export async function openClientUdp(server: ServerEndpoint, log: Logger): Promis
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /** A connected Bun.udpSocket as a ClientTransport. Construct with `openClientUdp`. */
-export class ConnectedUdp implements ClientTransport {
-  readonly stats: TransportStats = { sentDatagrams: 0, sendDrops: 0, socketErrors: 0 };
+export class ConnectedUdp extends UdpBase<BunConnected> implements ClientTransport {
   sink: ClientTransportSink | null = null;
-  #sock: BunConnected | null = null;
-  readonly #log: Logger;
-  readonly #sender: BatchSender;
-  #lastErrorLog = -Infinity;
 
   constructor(log: Logger) {
-    this.#log = log;
-    this.#sender = new BatchSender(1, CLIENT_MAX_BATCH, CLIENT_RETRY_CAP, this.stats, () => {
-      const sock = this.#sock;
-      return sock === null
-        ? null
-        : { sendMany: (items) => sock.sendMany(items as Uint8Array[]), sendOne: (items, at) => sock.send(items[at] as Uint8Array) };
-    });
-  }
-
-  /** @internal */
-  attach(sock: BunConnected): void {
-    this.#sock = sock;
-  }
-
-  get local(): { address: string; port: number } {
-    return { address: this.#sock?.hostname ?? "", port: this.#sock?.port ?? 0 };
+    super(log, 1, (sock) => ({
+      sendMany: (items) => sock.sendMany(items as Uint8Array[]),
+      sendOne: (items, at) => sock.send(items[at] as Uint8Array),
+    }));
   }
 
   start(sink: ClientTransportSink): void {
@@ -130,52 +109,23 @@ export class ConnectedUdp implements ClientTransport {
   }
 
   queue(data: Uint8Array): boolean {
-    return this.#sender.queue(data);
-  }
-
-  flush(): void {
-    this.#sender.flush();
+    return this.enqueue(data);
   }
 
   sendNow(data: Uint8Array): boolean {
-    if (this.#sock !== null) {
-      try {
-        if (this.#sock.send(data)) {
-          this.stats.sentDatagrams++;
-          return true;
-        }
-      } catch {
-        // ECONNREFUSED from a pending ICMP error, or no route: dropped below.
-      }
-    }
-    this.stats.sendDrops++;
-    return false;
+    return this.sendWith((sock) => sock.send(data));
   }
 
-  /** @internal Kernel buffer has room again. */
-  onDrain(): void {
-    this.#sender.onDrain();
-  }
-
-  /** @internal */
-  onError(err: unknown): void {
-    this.stats.socketErrors++;
-    const code = (err as { code?: string } | null)?.code ?? "";
-    if (UNREACHABLE_CODES.has(code)) {
-      this.sink?.unreachable(code);
-      return;
-    }
-    const now = performance.now();
-    if (now - this.#lastErrorLog > 5000) {
-      this.#lastErrorLog = now;
-      this.#log.warn(`udp socket error: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
-  close(): void {
-    this.#sock?.close();
-    this.#sock = null;
+  /** Also forgets the sink: nothing reaches the engine after close. */
+  override close(): void {
+    super.close();
     this.sink = null;
-    this.#sender.clear();
+  }
+
+  /** The kernel's word that the server is unreachable goes to the engine. */
+  protected handleSocketError(code: string): boolean {
+    if (!UNREACHABLE_CODES.has(code)) return false;
+    this.sink?.unreachable(code);
+    return true;
   }
 }

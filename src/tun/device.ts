@@ -5,6 +5,12 @@
  * `platform/linux/`); tests use `test/fakes/fake-tun.ts`.
  */
 
+/**
+ * Most packets in one batch (between two `flush()` calls). A transport's batch
+ * (transport/udp-base.ts MAX_BATCH) is larger, so one TUN batch never overflows it.
+ */
+export const MAX_TUN_BATCH = 512;
+
 /** Receives packets read from the TUN, in batches. */
 export interface TunSink {
   /**
@@ -13,7 +19,10 @@ export interface TunSink {
    * Copy anything that must outlive the batch.
    */
   packet(pkt: Uint8Array): void;
-  /** End of a batch: send what was queued. Called once after every run of `packet()` calls. */
+  /**
+   * End of a batch (at most MAX_TUN_BATCH packets): send what was queued. Called once
+   * after every run of `packet()` calls, never for an empty one.
+   */
   flush(): void;
 }
 
@@ -36,15 +45,20 @@ export interface TunDevice {
   readonly stats: TunStats;
   /**
    * Starts delivering packets to `sink`. Never blocks the event loop and never polls
-   * while idle. Call once. A read error (other than EAGAIN/EINTR) or a throwing sink
-   * stops reading; `onError` hears of it once and the device stays open until close().
+   * while idle. Call once (again, or after close(), throws). A read error (other than
+   * EAGAIN/EINTR) or a throwing sink stops reading; `onError` hears of it once and the
+   * device stays open (and writable) until close().
    */
   start(sink: TunSink, onError: (err: Error) => void): void;
   /**
    * Writes one whole IP packet. Synchronous; the caller keeps ownership of `pkt`
-   * (it is not retained). Returns false when the kernel refused it (dropped, counted).
+   * (it is not retained). Returns false when the kernel refused it, when it is empty
+   * and after close() (dropped, counted in writeErrors).
    */
   write(pkt: Uint8Array): boolean;
-  /** Stops reading and closes the fd; the kernel removes a non-persistent interface. Idempotent. */
+  /**
+   * Stops reading (no `packet()` call after it returns) and closes the fd; the kernel
+   * removes a non-persistent interface. Idempotent.
+   */
   close(): void;
 }

@@ -21,13 +21,14 @@
 import type { Pointer } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ERRNO } from "../lib/errno.ts";
 import { oneLine, SysError, WarrenError } from "../lib/errors.ts";
 import {
-  EAGAIN, EFD_CLOEXEC, EFD_NONBLOCK, EINTR, errno, EVENTFD_WORD, libc, nativeBuffer, releaseBuffer,
+  EFD_CLOEXEC, EFD_NONBLOCK, errno, EVENTFD_WORD, libc, nativeBuffer, releaseBuffer,
 } from "../platform/linux/libc.ts";
 import { addIpv6, setIpv4, setMtu, setUp } from "../platform/linux/netconf.ts";
 import { openTun } from "../platform/linux/tun.ts";
-import type { TunDevice, TunSink, TunStats } from "./device.ts";
+import { MAX_TUN_BATCH, type TunDevice, type TunSink, type TunStats } from "./device.ts";
 import {
   CTL_DONE, CTL_ERRNO, CTL_SLOTS, CTL_STATE, type PollStart, STATE_ARMED, STATE_FAILED, STATE_READY, STATE_STOP,
 } from "./poll-shared.ts";
@@ -36,8 +37,8 @@ import {
 const ARENA_SIZE = 256 * 1024;
 /** Room offered to each read(): the largest IP packet, so nothing is ever truncated. */
 const READ_ROOM = 65535;
-/** Packets per drain before yielding to other I/O for one macrotask. */
-const DRAIN_CAP = 512;
+/** Packets per drain before yielding to other I/O for one macrotask (also the batch cap of the contract). */
+const DRAIN_CAP = MAX_TUN_BATCH;
 /** Packet start alignment inside the arena. */
 const ALIGN = 8;
 /** Worker poll timeout: a safety net; STOP normally wakes the worker through its eventfd. */
@@ -65,10 +66,9 @@ function pollWorkerUrl(): URL {
   );
 }
 
-/** EBADFD: the TUN fd no longer has an interface (deleted by someone else). */
-const EBADFD = 77;
+const { EAGAIN, EBADFD, EINTR } = ERRNO;
 
-/** Fix hint for a read error that stopped the reader. */
+/** Fix hint for a read error that stopped the reader (EBADFD: the interface was deleted by someone else). */
 function readHint(err: number, name: string): string | undefined {
   return err === EBADFD ? `interface ${name} was deleted (ip link del?)` : undefined;
 }

@@ -13,8 +13,9 @@
  * `bun build --compile src/main.ts src/tun/poll-worker.ts --outfile dist/warren`.
  */
 
+import { ERRNO } from "../lib/errno.ts";
 import {
-  EINTR, errno, HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN,
+  errno, HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN,
 } from "../platform/linux/libc.ts";
 import {
   CTL_DONE, CTL_ERRNO, CTL_STATE, type PollStart, STATE_ARMED, STATE_FAILED, STATE_READY, STATE_STOP,
@@ -46,7 +47,7 @@ function pollLoop(start: PollStart, control: Int32Array): void {
     const rc = libc.poll(fds.ptr, SLOTS, start.timeoutMs);
     if (rc < 0) {
       const err = errno();
-      if (err === EINTR) continue;
+      if (err === ERRNO.EINTR) continue;
       Atomics.store(control, CTL_ERRNO, err);
       if (Atomics.compareExchange(control, CTL_STATE, STATE_ARMED, STATE_FAILED) === STATE_ARMED) {
         Atomics.notify(control, CTL_STATE);

@@ -75,7 +75,8 @@ function pingExchange(p: { address: string; port: number; id: string }, seq: num
   udp.take(p.address, p.port);
 }
 
-const waitUntil = (what: string, f: () => boolean, timeoutMs = 15000) => waitFor(what, f, { timeoutMs, intervalMs: 20 });
+/** The capture and hook tests wait on files written off the event loop. */
+const FILE_WAIT = { timeoutMs: 15_000, intervalMs: 20 };
 
 beforeAll(async () => {
   writeConfig();
@@ -257,13 +258,13 @@ describe("ops on a fake server", () => {
     const small = join(dir, "small.pcap");
     await controlRequest(sock, { cmd: "capture-start", target: addr[PHONE_B.id] as string, file: small, maxBytes: 1024 });
     for (let seq = 1; seq <= 5; seq++) pingExchange(PHONE_B, seq, 400);
-    await waitUntil("the capture to stop at its limit", () => server.router.tap === null);
+    await waitFor("the capture to stop at its limit", () => server.router.tap === null, FILE_WAIT);
     // stopping closes the file asynchronously: wait for the last write, then check the bound
     const records = () => {
       const r2 = readPcap(new Uint8Array(readFileSync(small)));
       return r2.ok ? r2.records.length : -1;
     };
-    await waitUntil("the capped file to be complete", () => records() === 2);
+    await waitFor("the capped file to be complete", () => records() === 2, FILE_WAIT);
     expect(statSync(small).size).toBeLessThanOrEqual(1024);
   });
 
@@ -275,7 +276,7 @@ describe("ops on a fake server", () => {
     const written = tun.written.length;
     udp.receive(icmpEcho4({ src: addr[PHONE_B.id] as string, dst: "10.8.0.1", id: 7, seq: 99, payload: new Uint8Array(8) }), PHONE_B.address, PHONE_B.port);
     expect(tun.written.length).toBe(written);
-    await waitUntil("the hooks", () => existsSync(hookLog) && readFileSync(hookLog, "utf8").includes(`down ${PHONE_B.id}`));
+    await waitFor("the hooks", () => existsSync(hookLog) && readFileSync(hookLog, "utf8").includes(`down ${PHONE_B.id}`), FILE_WAIT);
     const lines = readFileSync(hookLog, "utf8");
     expect(lines).toContain(`up ${PHONE_A.id} ${addr[PHONE_A.id]} 192.0.2.10:40001`);
     expect(lines).toMatch(new RegExp(`down ${PHONE_B.id} kicked in=[1-9]\\d* out=[1-9]\\d*`));

@@ -97,3 +97,37 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
     clearTimeout(timer);
   }
 }
+
+/**
+ * Throws unless this process runs inside a namespace a contract test created (`wtp<pid>-*`):
+ * the real-implementation suites open TUNs and sockets and must never do so in the root
+ * namespace (TESTING.md rule 1).
+ */
+export function requireTestNetns(): void {
+  const res = spawnSync(["ip", "netns", "identify", String(process.pid)]);
+  const name = res.stdout.toString().trim();
+  if (!/^wtp\d+-/.test(name)) throw new Error(`refusing to run outside a test namespace (ip netns identify says ${JSON.stringify(name)}); run through the *.contract.test.ts files`);
+}
+
+/** What a `bun test` run inside a namespace reported. */
+export interface SuiteRun {
+  code: number;
+  passed: number;
+  failed: number;
+  output: string;
+}
+
+/** Runs `bun test FILE` inside namespace `ns`, bounded; the child is killed if it overruns. */
+export async function bunTestInNetns(ns: string, file: string, timeoutMs = 90_000): Promise<SuiteRun> {
+  const child = spawnInNetns(ns, [BUN, "test", file]);
+  try {
+    const streams = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    const [out, err] = await within(timeoutMs, `bun test ${file} in ${ns}`, streams);
+    const code = await within(5_000, `bun test ${file} to exit`, child.exited);
+    const output = `${out}${err}`;
+    const count = (what: string) => Number(new RegExp(`^\\s*(\\d+) ${what}$`, "m").exec(output)?.[1] ?? 0);
+    return { code, passed: count("pass"), failed: count("fail"), output };
+  } finally {
+    killChild(child);
+  }
+}

@@ -21,6 +21,7 @@ import { libc } from "../../src/platform/linux/libc.ts";
 import * as netconf from "../../src/platform/linux/netconf.ts";
 import { openTun } from "../../src/platform/linux/tun.ts";
 import { openLinuxTun } from "../../src/tun/linux.ts";
+import { eventually } from "../lib/wait.ts";
 import { PAYLOAD_HEADER, payloadSize } from "./udp-flood.ts";
 
 const IPV4_HEADER = 20;
@@ -154,7 +155,7 @@ async function flood(name: string, expect: number): Promise<void> {
   });
   const text = `warren-write-test-${process.pid}`;
   const writeOk = tun.write(udpPacketView(socket.port, text));
-  for (let i = 0; i < 100 && written === ""; i++) await Bun.sleep(20);
+  await eventually(() => written !== "", 2000);
   socket.close();
 
   const cpuBefore = process.cpuUsage();

@@ -1,10 +1,12 @@
 /**
  * @module test/contract/tun.contract.test
- * The TunDevice contract against the real LinuxTun. The TUN lives in a fresh network
- * namespace, so the device side runs in a child (`tun-probe.ts`) started with
- * `ip netns exec`; a paced UDP flood (`udp-flood.ts`) runs in the same namespace.
- * Needs root; otherwise the suite is skipped with the reason printed. Argument checks
- * that fail before any system call run everywhere.
+ * The TunDevice contract (tun.case.ts) on FakeTun every time, and on the real LinuxTun
+ * inside a fresh network namespace as root: the same suite (tun-linux.suite.ts, run
+ * with `ip netns exec`), then what only the real device has: a paced flood
+ * (`udp-flood.ts`) checked packet by packet with idle CPU measured, the ioctls of
+ * netconf, and TUNSETIFF errors (`tun-probe.ts`, a child in the namespace). Without root
+ * the namespace part is skipped with the reason printed. Argument checks that fail
+ * before any system call run everywhere.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -12,9 +14,12 @@ import type { Subprocess } from "bun";
 import { ConfigError } from "../../src/lib/errors.ts";
 import { openTun } from "../../src/platform/linux/tun.ts";
 import { openLinuxTun } from "../../src/tun/linux.ts";
+import { FakeTun } from "../fakes/fake-tun.ts";
+import { parseUdp4, udp4 } from "../fakes/packets.ts";
 import {
-  BUN, createNetns, deleteLeftovers, deleteNetns, ipOk, killChild, lines, netnsUnavailable, spawnInNetns, within,
+  BUN, bunTestInNetns, createNetns, deleteLeftovers, deleteNetns, ipOk, killChild, lines, netnsUnavailable, spawnInNetns, within,
 } from "./netns-util.ts";
+import { PEER_ADDR, PEER_PORT, TUN_ADDR, type TunHarness, tunContract } from "./tun.case.ts";
 
 const PROBE = `${import.meta.dir}/tun-probe.ts`;
 const FLOOD = `${import.meta.dir}/udp-flood.ts`;
@@ -25,6 +30,33 @@ const TUN_NAME = "wtp0";
 
 const unavailable = netnsUnavailable();
 if (unavailable !== null) console.warn(`SKIP LinuxTun contract in a netns: ${unavailable}`);
+
+/** FakeTun behind the contract's harness: packets are built and parsed here instead of by a kernel. */
+async function openFake(): Promise<TunHarness> {
+  const tun = new FakeTun(1400);
+  const port = 5555;
+  return {
+    tun,
+    port,
+    received: () =>
+      tun.written.flatMap((p) => {
+        const u = parseUdp4(p);
+        return u !== null && u.dst === TUN_ADDR && u.dport === port ? [u.payload.slice()] : [];
+      }),
+    async sendIntoTunnel(payloads) {
+      tun.inject(...payloads.map((payload) => udp4({ src: TUN_ADDR, dst: PEER_ADDR, sport: 40000, dport: PEER_PORT, payload })));
+    },
+    async breakReads() {
+      tun.failRead(new Error("cannot read from fake0: EBADFD"));
+    },
+    async settle() {},
+    async dispose() {
+      tun.close();
+    },
+  };
+}
+
+tunContract("FakeTun", openFake);
 
 describe("openTun / openLinuxTun argument checks (no system call)", () => {
   test.each([
@@ -66,6 +98,15 @@ describe.skipIf(unavailable !== null)("LinuxTun in a network namespace (root)", 
     if (code !== 0) throw new Error(`probe ${mode} exited ${code}: ${await new Response(probe.stderr).text()}`);
     return JSON.parse(out.trim().split("\n").pop() ?? "{}") as Record<string, unknown>;
   }
+
+  test("passes the TunDevice contract suite (tun-linux.suite.ts, run inside the namespace)", async () => {
+    const r = await bunTestInNetns(ns, `${import.meta.dir}/tun-linux.suite.ts`);
+    if (r.code !== 0 || r.failed > 0) console.error(r.output);
+    expect(r.failed).toBe(0);
+    expect(r.passed).toBe(7);
+    expect(r.code).toBe(0);
+    expect(ipOk("-n", ns, "link", "show", "wtc0")).toBe(false); // every case closed its TUN
+  }, 120_000);
 
   test("delivers every packet whole, writes, idles at ~0 CPU, removes the interface on close", async () => {
     const probe = spawnInNetns(ns, [BUN, PROBE, "flood", TUN_NAME, String(FLOOD_COUNT)]);

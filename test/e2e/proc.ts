@@ -9,12 +9,13 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } 
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { pidAlive } from "../../src/lib/pidfile.ts";
+import { sleep, waitFor as waitForValue } from "../lib/wait.ts";
 
 /** How long a stopped process gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 3000;
 
-/** Sleep `ms` milliseconds. */
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Sleep `ms` milliseconds (test/lib/wait.ts). */
+export { sleep };
 
 /** Result of a finished command. */
 export interface RunResult {
@@ -51,24 +52,15 @@ export async function runOk(argv: string[], opts: { timeoutMs?: number; cwd?: st
 }
 
 /**
- * Polls `probe` every `intervalMs` until it returns a value other than undefined/false, or
- * throws `timed out after N ms waiting for <what>` (plus `detail()` when given).
+ * test/lib/wait.ts's waitFor with the timeout spelled out and a 100 ms default interval:
+ * e2e probes often run a command in a namespace.
  */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,
   opts: { timeoutMs: number; intervalMs?: number; detail?: () => Promise<string> | string },
 ): Promise<T> {
-  const deadline = Date.now() + opts.timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() >= deadline) {
-      const extra = opts.detail ? `\n${await opts.detail()}` : "";
-      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}${extra}`);
-    }
-    await sleep(opts.intervalMs ?? 100);
-  }
+  return waitForValue(what, probe, { intervalMs: 100, ...opts });
 }
 
 /** True while `pid` exists and is not a zombie (the server's own check). */

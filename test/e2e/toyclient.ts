@@ -42,7 +42,8 @@ import {
   udp4,
   udp6,
 } from "../fakes/packets.ts";
-import { Endpoint, handshake, sleep, until } from "./toysession.ts";
+import { eventually, sleep } from "../lib/wait.ts";
+import { Endpoint, handshake } from "./toysession.ts";
 
 interface Options {
   server: { host: string; port: number };
@@ -186,7 +187,7 @@ async function pingAll(
     count();
     return earlyExit && dsts.every((t) => (tally[t]?.received ?? 0) >= (tally[t]?.sent ?? 0));
   };
-  await until(done, o.waitMs);
+  await eventually(done, o.waitMs);
   count();
   return tally;
 }
@@ -259,7 +260,7 @@ async function main(): Promise<void> {
     const mark = current.controls.length;
     const start = Date.now();
     current.send(new Uint8Array([0]));
-    const echoed = await until(() => current.controls.slice(mark).some((c) => c.data.length === 1), 2000);
+    const echoed = await eventually(() => current.controls.slice(mark).some((c) => c.data.length === 1), 2000);
     const others = current.controls.slice(mark).filter((c) => c.data.length !== 1).map((c) => c.data.length);
     result.keepalive = { echoed, ms: echoed ? Date.now() - start : undefined, otherControlSizes: others };
   }

@@ -6,21 +6,10 @@
  * rules (TOYVPN-PROTOCOL.md), reporting anything that client would reject.
  */
 import type { udp } from "bun";
+import { errorCode } from "../../src/lib/errors.ts";
+import { eventually, sleep } from "../lib/wait.ts";
 
 type Sock = udp.ConnectedSocket<"uint8array">;
-
-/** Sleep `ms` milliseconds. */
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 10 ms for up to `ms`; true if it became true. */
-export async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() >= end) return false;
-    await sleep(10);
-  }
-  return true;
-}
 
 /** Parsed parameter string, checked with the Android client's rules (TOYVPN-PROTOCOL.md). */
 export interface Params {
@@ -96,8 +85,8 @@ export class Endpoint {
           else pending.push(buf);
         },
         error(...a: unknown[]) {
-          const err = a[a.length - 1] as { code?: string } | undefined;
-          if (err?.code !== "ECONNREFUSED") console.error(`toyclient: ${label} socket error: ${String(err)}`);
+          const err = a[a.length - 1];
+          if (errorCode(err) !== "ECONNREFUSED") console.error(`toyclient: ${label} socket error: ${String(err)}`);
         },
       },
     });
@@ -152,7 +141,7 @@ export async function handshake(ep: Endpoint, o: { secret: string; id?: string; 
   const start = Date.now();
   const before = ep.controls.length;
   for (let i = 0; i < 3; i++) ep.send(msg);
-  const answered = await until(() => ep.controls.slice(before).some((c) => c.data.length > 1), o.handshakeMs);
+  const answered = await eventually(() => ep.controls.slice(before).some((c) => c.data.length > 1), o.handshakeMs);
   if (!answered) return { answered: false, datagrams: 0, sizes: [], localPort: ep.port };
   const first = ep.controls.slice(before).find((c) => c.data.length > 1);
   await sleep(300); // the duplicates

@@ -17,6 +17,8 @@
  *    to the TUN. A keepalive goes out every 10 s.
  * Stops on SIGTERM/SIGINT or after --max-ms (exit 3); exit 2 on usage or setup errors.
  */
+import { errorCode } from "../../src/lib/errors.ts";
+import { eventually } from "../lib/wait.ts";
 import { parseParams } from "../../src/protocol/toyvpn.ts";
 import { addRoute4, addRoute6 } from "../../src/platform/linux/netconf.ts";
 import { openLinuxTun } from "../../src/tun/linux.ts";
@@ -54,16 +56,15 @@ const sock = await Bun.udpSocket({
       else if (d.length > 0 && d[0] !== 0) onData(d);
     },
     error(...a: unknown[]) {
-      const err = a[a.length - 1] as { code?: string } | undefined;
-      if (err?.code !== "ECONNREFUSED") console.error(`tunclient: socket error: ${String(err)}`);
+      const err = a[a.length - 1];
+      if (errorCode(err) !== "ECONNREFUSED") console.error(`tunclient: socket error: ${String(err)}`);
     },
   },
 });
 
 const hello = new Uint8Array([0, ...new TextEncoder().encode(secret)]);
 for (let i = 0; i < 3; i++) sock.send(hello);
-const deadline = Date.now() + 5000;
-while (answer.text === null && Date.now() < deadline) await Bun.sleep(10);
+await eventually(() => answer.text !== null, 5000);
 const paramsText = answer.text ?? fail("no answer to the handshake within 5 s");
 const parsed = parseParams(paramsText);
 if (!parsed.ok) fail(`bad parameters: ${parsed.error}`);

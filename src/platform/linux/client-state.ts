@@ -9,11 +9,8 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { WarrenError } from "../../lib/errors.ts";
-import { loadStateFile, saveStateFile } from "./state-file.ts";
-
-/** Default folder of the state files (tmpfs, emptied at boot, like the routes themselves). */
-export const DEFAULT_STATE_DIR = "/run/warren";
+import { errorCode, WarrenError } from "../../lib/errors.ts";
+import { loadStateFile, saveStateFile } from "../../lib/state-file.ts";
 
 const RouteSchema = v.object({
   family: v.picklist([4, 6]),
@@ -46,10 +43,8 @@ export function isWarrenClient(pid: number): boolean {
 /** The engine's StateStore on one JSON file. */
 export class FileStateStore {
   readonly path: string;
-  readonly #dir: string;
 
   constructor(dir: string, tun: string) {
-    this.#dir = dir;
     this.path = statePath(dir, tun);
   }
 
@@ -61,7 +56,7 @@ export class FileStateStore {
     try {
       saveStateFile(this.path, state, { dir: 0o755, file: 0o600 });
     } catch (e) {
-      const code = (e as { code?: string }).code ?? "error";
+      const code = errorCode(e) ?? "error";
       throw new WarrenError("ERR_STATE_FILE", `cannot write the state file ${this.path}: ${code} (set --state-dir)`);
     }
   }

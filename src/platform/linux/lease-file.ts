@@ -20,7 +20,7 @@ import * as v from "valibot";
 import { oneLine } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { formatIpv4, parseIpv4 } from "../../protocol/ip.ts";
-import { saveStateFileAsync } from "./state-file.ts";
+import { saveStateFileAsync } from "../../lib/state-file.ts";
 
 /** Default state directory of the server (persistent: leases must outlive a reboot). */
 export const DEFAULT_SERVER_STATE_DIR = "/var/lib/warren";

@@ -10,7 +10,8 @@
  * - A buffer whose pointer is cached as a number must stay referenced for as long as C
  *   may touch it: allocate it with {@link nativeBuffer} and drop it with {@link releaseBuffer}.
  *   Buffers passed directly as a `ptr` argument are only used during that call and need nothing.
- * - Constants below are the Linux generic ABI values (identical on x86_64 and aarch64).
+ * - Constants below are the Linux generic ABI values (identical on x86_64 and aarch64);
+ *   errno values are in `lib/errno.ts` (SysError names them).
  */
 
 import { dlopen, ptr, read as readMem, type Pointer } from "bun:ffi";
@@ -23,7 +24,6 @@ const lib = dlopen("libc.so.6", {
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
-  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
   if_nametoindex: { args: ["ptr"], returns: "u32" },
   eventfd: { args: ["u32", "i32"], returns: "i32" },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
@@ -50,15 +50,13 @@ export function errno(): number {
 /** True on little-endian hosts (x86_64, aarch64): byte order for host-order struct fields. */
 export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-// --- open(2) / fcntl(2) flags
+// --- open(2) flags
 /** open(2): read and write. */
 export const O_RDWR = 0o2;
 /** open(2): non-blocking reads and writes. */
 export const O_NONBLOCK = 0o4000;
 /** open(2): close the fd in exec'd children. */
 export const O_CLOEXEC = 0o2000000;
-/** fcntl(2): get file status flags. */
-export const F_GETFL = 3;
 
 // --- eventfd(2)
 /** eventfd flag: close on exec. */
@@ -81,12 +79,6 @@ export const SOCK_CLOEXEC = 0o2000000;
 // --- poll(2)
 /** Data to read. */
 export const POLLIN = 0x1;
-/** Error condition (a TUN whose interface vanished reports this). */
-export const POLLERR = 0x8;
-/** Hang up. */
-export const POLLHUP = 0x10;
-/** fd not open. */
-export const POLLNVAL = 0x20;
 /** Size of struct pollfd { int fd; short events; short revents; } */
 export const POLLFD_SIZE = 8;
 /** Offset of `fd` in struct pollfd. */
@@ -95,14 +87,6 @@ export const POLLFD_FD = 0;
 export const POLLFD_EVENTS = 4;
 /** Offset of `revents` in struct pollfd. */
 export const POLLFD_REVENTS = 6;
-
-// --- errno values the callers branch on
-/** Interrupted system call: retry. */
-export const EINTR = 4;
-/** Would block (same value as EWOULDBLOCK on Linux). */
-export const EAGAIN = 11;
-/** Invalid argument. */
-export const EINVAL = 22;
 
 /** Buffers whose pointers are cached somewhere: kept reachable so the GC cannot free them. */
 const keepAlive = new Set<Uint8Array>();

@@ -21,7 +21,7 @@ import { findTools, type NatDeps, type NatFootprint, NatOps } from "./nat-ops.ts
 import type { Family } from "./nat-rules.ts";
 import { nftTableName } from "./nat-rules.ts";
 import type { SysctlSnapshot } from "./sysctl.ts";
-import { loadStateFile, saveStateFile } from "./state-file.ts";
+import { loadStateFile, saveStateFile } from "../../lib/state-file.ts";
 
 /** What may exist, recorded before it is added. */
 export interface NatState extends NatFootprint {

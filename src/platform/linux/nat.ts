@@ -57,11 +57,6 @@ export interface NatHandle {
   teardown(): void;
 }
 
-const IPTABLES_WAIT = ["-w", "5"];
-const MAX_JUMP_DELETES = 16;
-/** The only sysctls a state file may name (it is replayed as root). */
-const SYSCTL_KEY = /^net\/ipv[46]\/(ip_forward|conf\/[A-Za-z0-9_.:-]{1,15}\/forwarding)$/;
-
 /** Sets up NAT; see the module comment. Throws WarrenError with one line on failure, after undoing its changes. */
 export function setupNat(opts: NatOptions, deps: NatDeps = linuxNatDeps): NatHandle {
   const tools = findTools(deps);
@@ -102,22 +97,29 @@ export function setupNat(opts: NatOptions, deps: NatDeps = linuxNatDeps): NatHan
     rmSync(statePath, { force: true });
     throw e;
   }
+  return natHandle(plan, state, () => {
+    ops.undo(state);
+    rmSync(statePath, { force: true });
+  });
+}
+
+/** The handle of running NAT; `undo` runs on the first teardown() only. */
+function natHandle(plan: NatPlan, state: NatState, undo: () => void): NatHandle {
   let done = false;
-  const tool = useNft ? "nft" : "iptables";
-  const pools = [opts.pool4, ...(opts.pool6 !== null ? [opts.pool6] : [])].join(", ");
+  const { out4, out6, mtu } = plan;
+  const pools = [plan.pool4, ...(plan.pool6 !== null ? [plan.pool6] : [])].join(", ");
   const outs = out6 !== null && out6 !== out4 ? `${out4} (IPv6 ${out6})` : out4;
   return {
-    tool,
+    tool: state.nftTable !== null ? "nft" : "iptables",
     out4,
     out6,
     describe: () =>
-      `masquerade ${pools} out of ${outs} via ${useNft ? `nft table inet ${state.nftTable}` : "iptables chains WARREN-*"}; ` +
-      `forwarding on, only out of ${out6 !== null && out6 !== out4 ? `${out4}/${out6}` : out4}${plan.allow.length > 0 ? ` and to ${plan.allow.join(", ")}` : ""}; TCP MSS clamped to ${clampMss(opts.mtu, 4)}${opts.pool6 !== null ? `/${clampMss(opts.mtu, 6)}` : ""}`,
+      `masquerade ${pools} out of ${outs} via ${state.nftTable !== null ? `nft table inet ${state.nftTable}` : "iptables chains WARREN-*"}; ` +
+      `forwarding on, only out of ${out6 !== null && out6 !== out4 ? `${out4}/${out6}` : out4}${plan.allow.length > 0 ? ` and to ${plan.allow.join(", ")}` : ""}; TCP MSS clamped to ${clampMss(mtu, 4)}${plan.pool6 !== null ? `/${clampMss(mtu, 6)}` : ""}`,
     teardown() {
       if (done) return;
       done = true;
-      ops.undo(state);
-      rmSync(statePath, { force: true });
+      undo();
     },
   };
 }

@@ -13,6 +13,7 @@
  */
 
 import { readFileSync } from "node:fs";
+import { ERRNO } from "../../lib/errno.ts";
 import { ConfigError, SysError } from "../../lib/errors.ts";
 import { AF_INET, AF_INET6, cString, errno, HOST_LE, libc, nativeBuffer, releaseBuffer, SOCK_CLOEXEC, SOCK_DGRAM } from "./libc.ts";
 import { checkIfName, IFR_SIN_ADDR, IFR_SIN_FAMILY, IFR_UNION, newIfreq } from "./ifreq.ts";
@@ -63,8 +64,7 @@ const RTMSG_DST_LEN = 52;
 const RTMSG_FLAGS = 72;
 const RTMSG_IFINDEX = 76;
 
-const ENETDOWN = 100;
-const EAFNOSUPPORT = 97;
+const { ENETDOWN, EAFNOSUPPORT } = ERRNO;
 
 /** Runs `fn` with a fresh AF_INET/AF_INET6 datagram socket, closed in exactly one place. */
 function withSocket<T>(family: number, what: string, fn: (fd: number) => T): T {

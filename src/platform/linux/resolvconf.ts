@@ -13,21 +13,16 @@
 import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { WarrenError } from "../../lib/errors.ts";
-import { loadStateFile, saveStateFile } from "./state-file.ts";
+import { errorCode, WarrenError } from "../../lib/errors.ts";
+import { loadStateFile, saveStateFile } from "../../lib/state-file.ts";
 import { isWarrenClient } from "./client-state.ts";
-
-/** The system resolver's configuration. */
-export const DEFAULT_RESOLV_CONF = "/etc/resolv.conf";
-
-const codeOf = (e: unknown): string => (e as { code?: string }).code ?? "error";
 
 /** The bytes of `path`; throws `cannot read PATH: CODE`. */
 export function readResolvConf(path: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new WarrenError("ERR_RESOLV_CONF", `cannot read ${path}: ${codeOf(e)}`);
+    throw new WarrenError("ERR_RESOLV_CONF", `cannot read ${path}: ${errorCode(e) ?? "error"}`);
   }
 }
 
@@ -37,13 +32,13 @@ export function writeResolvConf(path: string, data: Uint8Array): void {
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
   } catch (e) {
-    throw new WarrenError("ERR_RESOLV_CONF", `cannot write ${path}: ${codeOf(e)}`);
+    throw new WarrenError("ERR_RESOLV_CONF", `cannot write ${path}: ${errorCode(e) ?? "error"}`);
   }
   try {
     for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
     fsyncSync(fd);
   } catch (e) {
-    throw new WarrenError("ERR_RESOLV_CONF", `cannot write ${path}: ${codeOf(e)}`);
+    throw new WarrenError("ERR_RESOLV_CONF", `cannot write ${path}: ${errorCode(e) ?? "error"}`);
   } finally {
     closeSync(fd);
   }
@@ -59,10 +54,8 @@ const BackupSchema = v.object({ pid: v.number(), tun: v.string(), path: v.string
 /** The engine's DnsBackupStore on one JSON file (the original content base64-encoded). */
 export class FileDnsBackup {
   readonly path: string;
-  readonly #dir: string;
 
   constructor(dir: string, tun: string) {
-    this.#dir = dir;
     this.path = dnsBackupPath(dir, tun);
   }
 
@@ -76,7 +69,7 @@ export class FileDnsBackup {
       const record = { pid: b.pid, tun: b.tun, path: b.path, original: Buffer.from(b.original).toString("base64") };
       saveStateFile(this.path, record, { dir: 0o755, file: 0o600 });
     } catch (e) {
-      throw new WarrenError("ERR_STATE_FILE", `cannot write the DNS backup ${this.path}: ${codeOf(e)} (set --state-dir)`);
+      throw new WarrenError("ERR_STATE_FILE", `cannot write the DNS backup ${this.path}: ${errorCode(e) ?? "error"} (set --state-dir)`);
     }
   }
 

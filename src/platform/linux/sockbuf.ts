@@ -8,6 +8,7 @@
  */
 
 import { readlinkSync } from "node:fs";
+import { ERRNO } from "../../lib/errno.ts";
 import { SysError } from "../../lib/errors.ts";
 import { errno, libc } from "./libc.ts";
 
@@ -45,7 +46,7 @@ function getInt(fd: number, opt: number): number {
  * kernel granted (it reports double the request, for its own bookkeeping).
  */
 export function setSocketBuffers(fd: number, bytes: number): { rcvbuf: number; sndbuf: number } {
-  if (!isSocketFd(fd)) throw new SysError("setsockopt", 88, `set UDP buffers: fd ${fd} is not a socket`);
+  if (!isSocketFd(fd)) throw new SysError("setsockopt", ERRNO.ENOTSOCK, `set UDP buffers: fd ${fd} is not a socket`);
   setInt(fd, SO_RCVBUFFORCE, SO_RCVBUF, bytes, "receive");
   setInt(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes, "send");
   return { rcvbuf: getInt(fd, SO_RCVBUF), sndbuf: getInt(fd, SO_SNDBUF) };

@@ -6,8 +6,9 @@
  * fd is closed. Configuration (address, MTU, up) is `netconf.ts`'s job.
  */
 
+import { ERRNO } from "../../lib/errno.ts";
 import { SysError } from "../../lib/errors.ts";
-import { cString, EINVAL, errno, HOST_LE, libc, O_CLOEXEC, O_NONBLOCK, O_RDWR } from "./libc.ts";
+import { cString, errno, HOST_LE, libc, O_CLOEXEC, O_NONBLOCK, O_RDWR } from "./libc.ts";
 import { IFR_UNION, ifreqName, newIfreq } from "./ifreq.ts";
 
 /** The TUN clone device. */
@@ -21,15 +22,10 @@ export const IFF_NO_PI = 0x1000;
 /** Offset of `ifr_flags` (a short) in struct ifreq. */
 const IFR_FLAGS = IFR_UNION;
 
-const EPERM = 1;
-const ENOENT = 2;
-const ENXIO = 6;
-const EACCES = 13;
-const EBUSY = 16;
-const ENODEV = 19;
-
 const ROOT_HINT = "run as root or with CAP_NET_ADMIN";
 const MODULE_HINT = "load the tun module (modprobe tun)";
+
+const { EACCES, EBUSY, EINVAL, ENODEV, ENOENT, ENXIO, EPERM } = ERRNO;
 
 /** Fix hint for a failed open of /dev/net/tun. */
 function openHint(err: number): string | undefined {

@@ -5,12 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CaptureManager, CaptureWriter, CHUNK_SIZE, MAX_CHUNKS } from "../../../src/admin/capture.ts";
 import type { Session } from "../../../src/server/session.ts";
-import type { Logger } from "../../../src/lib/log.ts";
 import { readPcap } from "../../../src/protocol/pcap.ts";
+import { quietLogger } from "../../lib/log.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "warren-cap-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 
 describe("capture", () => {
   test("a burst larger than the buffers is cut: the rest is dropped and counted, what was kept is intact", async () => {
@@ -35,7 +34,7 @@ describe("capture", () => {
 
   test("router.tap is set only while a capture runs; an existing file is not overwritten", async () => {
     const host: { tap: ((s: Session, p: Uint8Array, inbound: boolean) => void) | null } = { tap: null };
-    const m = new CaptureManager(host, quiet);
+    const m = new CaptureManager(host, quietLogger);
     const s = { label: "p1", open: true } as Session;
     const other = { label: "p2", open: true } as Session;
     m.start(s, join(dir, "p1.pcap"), 1 << 20);

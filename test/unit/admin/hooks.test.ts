@@ -5,18 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_HOOK_PATH, hookBaseEnv, hookEnv, type HookOutcome, Hooks } from "../../../src/admin/hooks.ts";
 import type { Session } from "../../../src/server/session.ts";
-import type { Logger } from "../../../src/lib/log.ts";
+import { quietLogger, recordingLogger } from "../../lib/log.ts";
 
 const session = {
   serial: 3, deviceId: "phone1", user: null, label: "phone1", address: "::ffff:192.0.2.10", port: 40001,
   addr4: (10 << 24) | (8 << 16) | 2, addr6: null, rxBytes: 1234, txBytes: 5678, rxPackets: 9, txPackets: 11,
 } as unknown as Session;
-
-function recorder(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const rec = (l: string) => (m: unknown) => void lines.push(`${l} ${String(m)}`);
-  return { lines, log: { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug"), trace: rec("trace") } };
-}
 
 describe("hooks", () => {
   test("environment for connect and disconnect", () => {
@@ -30,7 +24,7 @@ describe("hooks", () => {
   });
 
   test("runs through sh -c with the environment; failures and time-outs are logged, never thrown", async () => {
-    const { log, lines } = recorder();
+    const log = recordingLogger();
     const hooks = new Hooks(log, { onConnect: 'test "$WARREN_CLIENT_ADDR" = 10.8.0.2', onDisconnect: "echo boom >&2; exit 3", timeoutMs: 300 });
     const outcomes: HookOutcome[] = [];
     hooks.onOutcome = (o) => outcomes.push(o);
@@ -38,19 +32,18 @@ describe("hooks", () => {
     hooks.disconnected(session, "idle", 5);
     await hooks.drain();
     expect(outcomes.map((o) => [o.event, o.exitCode])).toEqual(expect.arrayContaining([["connect", 0], ["disconnect", 3]]));
-    expect(lines).toContain("warn hook disconnect for phone1 failed: exit 3: boom");
+    expect(log.lines).toContain("warn hook disconnect for phone1 failed: exit 3: boom");
 
     hooks.onConnect = "sleep 5";
     const t0 = Date.now();
     hooks.connected(session);
     await hooks.drain();
     expect(Date.now() - t0).toBeLessThan(4000);
-    expect(lines).toContain("warn hook connect for phone1 killed after 300 ms");
+    expect(log.lines).toContain("warn hook connect for phone1 killed after 300 ms");
   });
 
   test("no command, no process", async () => {
-    const { log } = recorder();
-    const hooks = new Hooks(log);
+    const hooks = new Hooks(quietLogger);
     hooks.connected(session);
     expect(hooks.pending).toBe(0);
   });
@@ -61,7 +54,7 @@ describe("hooks", () => {
     Object.assign(process.env, planted);
     const dir = mkdtempSync(join(tmpdir(), "warren-hook-env-"));
     try {
-      const { log } = recorder();
+      const log = recordingLogger();
       const out = join(dir, "env.txt");
       const hooks = new Hooks(log, { onConnect: `env > ${out}` });
       hooks.connected(session);

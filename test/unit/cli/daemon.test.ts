@@ -13,19 +13,12 @@ import { join } from "node:path";
 import { selfCommand, spawnDaemon } from "../../../src/cli/daemon.ts";
 import { ConfigError, WarrenError } from "../../../src/lib/errors.ts";
 import { pidAlive } from "../../../src/lib/pidfile.ts";
+import { waitFor } from "../../lib/wait.ts";
 
 const DIR = mkdtempSync(join(tmpdir(), "warren-daemon-"));
 const CHILD = join(import.meta.dir, "../../fakes/daemon-child.ts");
 const started: number[] = [];
 const child = (mode: string) => [process.execPath, CHILD, mode];
-
-async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 afterAll(() => {
   for (const pid of started) {
@@ -45,7 +38,7 @@ describe("spawnDaemon", () => {
     started.push(d.pid);
     expect(d.summary).toBe(`summary of pid ${d.pid}\n`);
     expect(pidAlive(d.pid)).toBe(true);
-    await until("the child's stdout in the log", () => existsSync(log) && readFileSync(log, "utf8").includes("child stdout goes to the log file"));
+    await waitFor("the child's stdout in the log", () => existsSync(log) && readFileSync(log, "utf8").includes("child stdout goes to the log file"), { intervalMs: 50 });
     expect(readFileSync(log, "utf8")).not.toContain("summary of pid");
   });
 
@@ -66,7 +59,7 @@ describe("spawnDaemon", () => {
     expect((err as Error).message).toMatch(/^the server \(pid (\d+)\) did not report ready within 1 s; stopped it$/);
     const pid = Number(/pid (\d+)/.exec((err as Error).message)?.[1]);
     started.push(pid);
-    await until("the silent child to be gone", () => !pidAlive(pid));
+    await waitFor("the silent child to be gone", () => !pidAlive(pid), { intervalMs: 50 });
   });
 
   test("selfCommand runs this program again: bun plus the script when not compiled", () => {

@@ -10,14 +10,13 @@ import type { ClientNet } from "../../../src/client/net.ts";
 import {
   BACKOFF_CAP_MS, backoffDelay, HANDSHAKE_WAIT_MS, KEEPALIVE_IDLE_MS, RESPONSE_TIMEOUT_MS,
 } from "../../../src/client/timing.ts";
-import type { Logger } from "../../../src/lib/log.ts";
 import { buildParamsDatagram, KEEPALIVE, type Params, REHANDSHAKE } from "../../../src/protocol/toyvpn.ts";
 import { FakeClientSockets } from "../../fakes/fake-client-udp.ts";
 import { FakeTun } from "../../fakes/fake-tun.ts";
 import { ManualClock } from "../../fakes/manual-clock.ts";
 import { icmpEcho4, icmpEcho6 } from "../../fakes/packets.ts";
+import { quietLogger } from "../../lib/log.ts";
 
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 const PARAMS = "m,1400 a,10.8.0.5,32 a,fd00:8::5,128 r,0.0.0.0,0 d,1.1.1.1";
 
 /** Records what the engine asked of the host configuration. */
@@ -60,7 +59,7 @@ function setup(opts: { random?: () => number; credential?: string } = {}) {
   const fatal: Error[] = [];
   const client = new Client(
     { credential: opts.credential ?? "s3cret:laptop-1", serverLabel: "vpn.example.org:8000" },
-    { openTransport: sockets.open, net, clock, log: quiet, random: opts.random ?? (() => 1), onFatal: (e) => fatal.push(e) },
+    { openTransport: sockets.open, net, clock, log: quietLogger, random: opts.random ?? (() => 1), onFatal: (e) => fatal.push(e) },
   );
   return { clock, sockets, net, client, fatal };
 }
@@ -275,7 +274,7 @@ describe("client: keepalive and dead peers", () => {
   });
 
   test("different parameters after a reconnect reconfigure the host; the new TUN gets the packets", async () => {
-    const { sockets, clock, net } = await connected();
+    const { sockets, net } = await connected();
     sockets.current.receive(REHANDSHAKE);
     sockets.current.receive(answer("m,1400 a,10.8.0.9,32 r,0.0.0.0,0"));
     expect(net.calls).toEqual(["up 10.8.0.5,fd00:8::5", "update 10.8.0.9"]);

@@ -10,7 +10,7 @@ import { ClientDns, type DnsBackup, type DnsBackupStore, type ResolvConfOps, wit
 import type { ClientNet } from "../../../src/client/net.ts";
 import { headerLine } from "../../../src/client/resolv-conf.ts";
 import { WarrenError } from "../../../src/lib/errors.ts";
-import type { Logger } from "../../../src/lib/log.ts";
+import { recordingLogger } from "../../lib/log.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";
 import { FakeTun } from "../../fakes/fake-tun.ts";
 
@@ -29,20 +29,12 @@ function params(t: string): Params {
 class World implements ResolvConfOps, DnsBackupStore {
   readonly path = "/run/warren/client-wc1.dns.json";
   readonly events: string[] = [];
-  readonly warnings: string[] = [];
-  readonly infos: string[] = [];
   files = new Map<string, Uint8Array>([[PATH, ORIGINAL]]);
   stored: DnsBackup | null = null;
   alive = new Set<number>();
   failWrite: string | null = null;
   failSave = false;
-  readonly log: Logger = {
-    error: () => {},
-    warn: (m: unknown) => void this.warnings.push(String(m)),
-    info: (m: unknown) => void this.infos.push(String(m)),
-    debug: () => {},
-    trace: () => {},
-  };
+  readonly log = recordingLogger();
 
   read(path: string): Uint8Array {
     const f = this.files.get(path);
@@ -89,7 +81,7 @@ describe("ClientDns", () => {
     dns.restore();
     expect(w.file).toEqual(ORIGINAL);
     expect(w.stored).toBeNull();
-    expect(w.warnings).toEqual([]);
+    expect(w.log.at("warn")).toEqual([]);
   });
 
   test("no DNS pushed: nothing read, nothing written", () => {
@@ -132,7 +124,7 @@ describe("ClientDns", () => {
     expect(next.cleanupStale()).toBe(true);
     expect(w.file).toEqual(ORIGINAL);
     expect(w.stored).toBeNull();
-    expect(w.infos).toContain(`DNS: ${PATH} restored (left by an earlier run (pid 100))`);
+    expect(w.log.at("info")).toContain(`DNS: ${PATH} restored (left by an earlier run (pid 100))`);
     expect(next.cleanupStale()).toBe(false);
   });
 
@@ -153,7 +145,7 @@ describe("ClientDns", () => {
     dns.restore();
     expect(w.file).toEqual(dhcp);
     expect(w.stored).toBeNull();
-    expect(w.warnings).toEqual([`DNS: ${PATH} was changed by another program since warren wrote it: left as it is`]);
+    expect(w.log.at("warn")).toEqual([`DNS: ${PATH} was changed by another program since warren wrote it: left as it is`]);
   });
 
   test("rewritten by another program while up, then new DNS: that text becomes the original", () => {
@@ -172,7 +164,7 @@ describe("ClientDns", () => {
     const dns = make(w);
     w.failWrite = "EROFS";
     expect(() => dns.apply(params(PUSHED))).not.toThrow();
-    expect(w.warnings).toEqual([`DNS not applied: cannot write ${PATH}: EROFS; the tunnel stays up`]);
+    expect(w.log.at("warn")).toEqual([`DNS not applied: cannot write ${PATH}: EROFS; the tunnel stays up`]);
     expect(w.file).toEqual(ORIGINAL);
     expect(w.stored).toBeNull();
     w.failWrite = null;
@@ -185,14 +177,14 @@ describe("ClientDns", () => {
     w.failSave = true;
     make(w).apply(params(PUSHED));
     expect(w.file).toEqual(ORIGINAL);
-    expect(w.warnings[0]).toContain("DNS not applied: cannot write the DNS backup");
+    expect(w.log.at("warn")[0]).toContain("DNS not applied: cannot write the DNS backup");
   });
 
   test("a missing file: one warning, nothing created", () => {
     const w = new World();
     w.files.clear();
     make(w).apply(params(PUSHED));
-    expect(w.warnings).toEqual([`DNS not applied: cannot read ${PATH}: ENOENT; the tunnel stays up`]);
+    expect(w.log.at("warn")).toEqual([`DNS not applied: cannot read ${PATH}: ENOENT; the tunnel stays up`]);
     expect(w.files.size).toBe(0);
   });
 
@@ -202,7 +194,7 @@ describe("ClientDns", () => {
     dns.apply(params(PUSHED));
     w.failWrite = "EROFS";
     expect(() => dns.restore()).not.toThrow();
-    expect(w.warnings[0]).toContain(`DNS: cannot restore ${PATH}: cannot write ${PATH}: EROFS; the original stays in`);
+    expect(w.log.at("warn")[0]).toContain(`DNS: cannot restore ${PATH}: cannot write ${PATH}: EROFS; the original stays in`);
     expect(w.stored?.original).toEqual(ORIGINAL);
     w.failWrite = null;
     make(w, 200).cleanupStale();

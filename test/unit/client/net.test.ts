@@ -8,12 +8,12 @@
 import { describe, expect, test } from "bun:test";
 import { type ClientState, ClientNetConfig, type ClientTunSpec, type NetOps, type StateStore } from "../../../src/client/net.ts";
 import { describeRoute, type RouteSpec } from "../../../src/client/routes.ts";
+import { ERRNO } from "../../../src/lib/errno.ts";
 import { SysError } from "../../../src/lib/errors.ts";
-import type { Logger } from "../../../src/lib/log.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";
 import { FakeTun } from "../../fakes/fake-tun.ts";
+import { quietLogger } from "../../lib/log.ts";
 
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 
 function params(text: string): Params {
   const r = parseParams(text);
@@ -42,14 +42,14 @@ class World implements NetOps, StateStore {
   }
   addRoute(r: RouteSpec): void {
     const d = describeRoute(r);
-    if (this.existing.has(d)) throw new SysError("ioctl SIOCADDRT", 17, `add route ${d}`);
+    if (this.existing.has(d)) throw new SysError("ioctl SIOCADDRT", ERRNO.EEXIST, `add route ${d}`);
     this.events.push(`add ${d}`);
     this.routes.add(d);
   }
   delRoute(r: RouteSpec): void {
     const d = describeRoute(r);
     this.events.push(`del ${d}`);
-    if (!this.routes.delete(d)) throw new SysError("ioctl SIOCDELRT", 3, `delete route ${d}`);
+    if (!this.routes.delete(d)) throw new SysError("ioctl SIOCDELRT", 3 /* ESRCH */, `delete route ${d}`);
   }
   routeTo(family: 4 | 6, address: string) {
     this.events.push(`lookup ${family} ${address}`);
@@ -72,7 +72,7 @@ class World implements NetOps, StateStore {
 }
 
 function make(world: World, routes: "pushed" | "none" = "pushed", pid = 100) {
-  return new ClientNetConfig({ tun: "warren1", routes, server: { family: 4, address: "192.0.2.1" }, pid }, world, world, quiet);
+  return new ClientNetConfig({ tun: "warren1", routes, server: { family: 4, address: "192.0.2.1" }, pid }, world, world, quietLogger);
 }
 
 const DEFAULT_ROUTE = "m,1400 a,10.8.0.5,32 r,0.0.0.0,0 d,1.1.1.1";
@@ -145,7 +145,7 @@ describe("ClientNetConfig", () => {
   test("other route errors propagate; what was added is still removed by down()", () => {
     const w = new World();
     w.addRoute = (r) => {
-      if (r.dest === "128.0.0.0") throw new SysError("ioctl SIOCADDRT", 22, "add route");
+      if (r.dest === "128.0.0.0") throw new SysError("ioctl SIOCADDRT", ERRNO.EINVAL, "add route");
       w.routes.add(describeRoute(r));
     };
     const net = make(w);

@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { clientConfigFromArgs, connectedLine, hostPort } from "../../../src/cli/client.ts";
-import { ServerAddressSchema } from "../../../src/config/client-schema.ts";
+import { clientConfigFromArgs, connectedLine } from "../../../src/cli/client.ts";
+import { formatEndpoint } from "../../../src/protocol/ip.ts";
+import { kebab } from "../../../src/cli/args.ts";
+import { ClientConfigSchema, ServerAddressSchema } from "../../../src/config/client-schema.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
 import { parseParams } from "../../../src/protocol/toyvpn.ts";
 
@@ -36,6 +38,19 @@ describe("--server", () => {
 });
 
 describe("clientConfigFromArgs", () => {
+  test("every config key has its --kebab-case flag (the table comes from the schema)", () => {
+    const values: Record<string, string> = {
+      id: "laptop", tun: "wt9", routes: "none", dns: "apply", resolvConf: "/tmp/r.conf",
+      stateDir: "/tmp/st", logLevel: "debug", logFormat: "json",
+    };
+    const argv = ["-s", "vpn:9000", "--secret", "s3"];
+    for (const [key, value] of Object.entries(values)) argv.push(`--${kebab(key)}`, value);
+    const cfg = clientConfigFromArgs(argv, {});
+    if (cfg === "help") throw new Error("help");
+    expect(Object.keys(ClientConfigSchema.entries).sort()).toEqual([...Object.keys(values), "server", "secret"].sort());
+    expect(cfg).toMatchObject({ ...values, server: { host: "vpn", port: 9000 }, secret: "s3" });
+  });
+
   test("defaults", () => {
     const c = clientConfigFromArgs(["--server", "vpn:8000", "--secret", "s"], {});
     expect(c).toEqual({
@@ -100,7 +115,7 @@ describe("output", () => {
   test("the connected line", () => {
     const r = parseParams("m,1400 a,10.8.0.5,32 a,fd00:8::5,128 r,0.0.0.0,0");
     if (!r.ok) throw new Error(r.error);
-    expect(connectedLine(r.params, hostPort("vpn.example.org", 8000))).toBe("connected: 10.8.0.5/32 via vpn.example.org:8000 (mtu 1400)");
-    expect(hostPort("2001:db8::1", 8000)).toBe("[2001:db8::1]:8000");
+    expect(connectedLine(r.params, formatEndpoint("vpn.example.org", 8000))).toBe("connected: 10.8.0.5/32 via vpn.example.org:8000 (mtu 1400)");
+    expect(formatEndpoint("2001:db8::1", 8000)).toBe("[2001:db8::1]:8000");
   });
 });

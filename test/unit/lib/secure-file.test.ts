@@ -13,10 +13,10 @@ import * as v from "valibot";
 import { writeUsersFile } from "../../../src/auth/users-file.ts";
 import { runToken } from "../../../src/cli/token.ts";
 import { claimFile } from "../../../src/lib/pidfile.ts";
-import { openNew, writeFileAtomic } from "../../../src/lib/secure-file.ts";
+import { openNew } from "../../../src/lib/secure-file.ts";
+import { loadStateFile, saveStateFile, writeFileAtomic } from "../../../src/lib/state-file.ts";
 import { FileStateStore } from "../../../src/platform/linux/client-state.ts";
 import { FileDnsBackup } from "../../../src/platform/linux/resolvconf.ts";
-import { loadStateFile, saveStateFile } from "../../../src/platform/linux/state-file.ts";
 
 const DIR = mkdtempSync(join(tmpdir(), "warren-secure-"));
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
@@ -43,10 +43,10 @@ afterEach(() => {
 describe("lib/secure-file", () => {
   test("writeFileAtomic: mode 0600 under umask 0, no temp file left, replaces a regular file", () => {
     const p = fresh(".json");
-    writeFileAtomic(p, "one\n");
+    writeFileAtomic(p, "one\n", { file: 0o600 });
     expect(mode(p)).toBe(0o600);
     writeFileSync(p, "old\n", { mode: 0o644 });
-    writeFileAtomic(p, "two\n");
+    writeFileAtomic(p, "two\n", { file: 0o600 });
     expect([readFileSync(p, "utf8"), mode(p)]).toEqual(["two\n", 0o600]);
     expect(readdirSync(DIR).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
@@ -54,7 +54,7 @@ describe("lib/secure-file", () => {
   test("writeFileAtomic and openNew refuse a symbolic link; its target is untouched", () => {
     const p = fresh(".json");
     const victim = bait(p);
-    expect(() => writeFileAtomic(p, "evil\n")).toThrow(`refusing ${p}: it is a symbolic link`);
+    expect(() => writeFileAtomic(p, "evil\n", { file: 0o600 })).toThrow(`refusing ${p}: it is a symbolic link`);
     expect(() => openNew(p)).toThrow(/EEXIST/);
     expect(readFileSync(victim, "utf8")).toBe("precious\n");
     expect(lstatSync(p).isSymbolicLink()).toBe(true);
@@ -87,7 +87,8 @@ describe("the files that use it", () => {
     const victim = bait(`${p}.tmp`);
     saveStateFile(p, { a: 1 }, { dir: 0o700, file: 0o600 });
     expect(readFileSync(victim, "utf8")).toBe("precious\n");
-    expect([loadStateFile(p, S), mode(p), existsSync(`${p}.tmp`)]).toEqual([{ a: 1 }, 0o600, false]);
+    // the temp file has a name of its own: the planted link is neither followed nor needed
+    expect([loadStateFile(p, S), mode(p), lstatSync(`${p}.tmp`).isSymbolicLink()]).toEqual([{ a: 1 }, 0o600, true]);
     const q = fresh(".state");
     const v2 = bait(q);
     expect(() => saveStateFile(q, { a: 2 }, { dir: 0o700, file: 0o600 })).toThrow(/symbolic link/);

@@ -42,7 +42,7 @@ describe("FileLeaseStore", () => {
     await store.save(records.slice(0, 1));
     expect(readFileSync(victim, "utf8")).toBe("keep");
     expect(store.load()).toEqual(records.slice(0, 1));
-    expect(readdirSync(dir)).toEqual(["leases-warren0.json"]);
+    expect(readdirSync(dir).sort()).toEqual(["leases-warren0.json", "leases-warren0.json.tmp"]); // the planted link, untouched
   });
 
   test("not JSON, or not a lease file: logged, moved to .corrupt, ignored", () => {

@@ -7,21 +7,19 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { Logger } from "../../../src/lib/log.ts";
+import { type RecordingLogger, recordingLogger } from "../../lib/log.ts";
 import { type CmdResult, type NatDeps, type NatOptions, setupNat } from "../../../src/platform/linux/nat.ts";
 import { removeNatLeftovers } from "../../../src/platform/linux/nat-state.ts";
 
 let dir: string;
 let calls: string[];
-let logs: string[];
+let log: RecordingLogger;
 /** Answers by command line prefix; default exit 0 with no output. */
 let answers: Array<[string, Partial<CmdResult> | (() => Partial<CmdResult>)]>;
 let bootId: string;
 let running: Set<number>;
 let links: Set<string>;
 
-const rec = (level: string) => (m: unknown) => void logs.push(`${level} ${String(m)}`);
-const log: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug"), trace: rec("trace") };
 const proc = (rel: string) => join(dir, "proc", rel);
 const put = (rel: string, v: string) => {
   mkdirSync(dirname(proc(rel)), { recursive: true });
@@ -57,7 +55,7 @@ const stateFiles = () => (existsSync(join(dir, "state")) ? readdirSync(join(dir,
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "warren-nat-"));
   calls = [];
-  logs = [];
+  log = recordingLogger();
   answers = [];
   bootId = "boot-1";
   running = new Set();
@@ -159,7 +157,7 @@ describe("setupNat", () => {
     put("net/ipv4/ip_forward", "1");
     const nat = setupNat(opts(), deps(["nft"]));
     expect(calls.slice(0, 2)).toEqual(["nft delete table inet warren_wn0", "nft -a -j list ruleset"]);
-    expect(logs).toContain(
+    expect(log.lines).toContain(
       `warn removed what an earlier run (pid 4242) left behind on wn0: nft table inet warren_wn0, sysctl net.ipv4.ip_forward=0, state file ${join(dir, "state", "nat-wn0-4026531840.json")}`,
     );
     // restored to 0, then switched on again by this run, which recorded 0 as the original
@@ -179,7 +177,7 @@ describe("setupNat", () => {
   test("IPv6 forwarding on an uplink that takes router advertisements: a warning", () => {
     put("net/ipv6/conf/eth0/accept_ra", "1");
     setupNat(opts({ pool6: "fd00:8::/64" }), deps(["nft"]));
-    expect(logs.some((l) => l.startsWith("warn IPv6 forwarding makes eth0 ignore router advertisements"))).toBe(true);
+    expect(log.lines.some((l) => l.startsWith("warn IPv6 forwarding makes eth0 ignore router advertisements"))).toBe(true);
   });
 
   test("--nat-allow prefixes show in the summary line", () => {
@@ -231,7 +229,7 @@ describe("crash leftovers", () => {
     leave("wn0");
     answers.push(["nft delete table", { code: 1, stderr: "Error: No such file or directory" }]);
     expect(leftovers({ tun: "wn0" })[0]?.removed).toEqual([`state file ${statePath("wn0")}`]);
-    expect(logs.filter((l) => l.startsWith("error"))).toEqual([]);
+    expect(log.lines.filter((l) => l.startsWith("error"))).toEqual([]);
   });
 
   test("a state file of an earlier boot is deleted without touching rules or sysctls", () => {

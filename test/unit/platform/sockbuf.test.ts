@@ -2,13 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { closeSync, openSync } from "node:fs";
 import { isSocketFd, setSocketBuffers } from "../../../src/platform/linux/sockbuf.ts";
 import { openUdp } from "../../../src/transport/udp.ts";
+import { quietLogger } from "../../lib/log.ts";
 
-const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 const isRoot = process.getuid?.() === 0;
 
 describe("UDP socket buffers", () => {
   test("the transport exposes its socket fd", async () => {
-    const t = await openUdp("127.0.0.1", 0, quiet);
+    const t = await openUdp("127.0.0.1", 0, quietLogger);
     try {
       expect(t.fd).not.toBeNull();
       expect(isSocketFd(t.fd as number)).toBe(true);
@@ -18,7 +18,7 @@ describe("UDP socket buffers", () => {
   });
 
   test.skipIf(!isRoot)("with CAP_NET_ADMIN the buffers go past the kernel default", async () => {
-    const t = await openUdp("127.0.0.1", 0, quiet);
+    const t = await openUdp("127.0.0.1", 0, quietLogger);
     try {
       const got = setSocketBuffers(t.fd as number, 3 << 20);
       // the kernel reports twice the requested size

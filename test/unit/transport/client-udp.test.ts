@@ -5,15 +5,10 @@
  * datagrams arriving, and ICMP port unreachable reported as `unreachable()`.
  */
 import { describe, expect, test } from "bun:test";
-import type { Logger } from "../../../src/lib/log.ts";
 import { openClientUdp, resolveServer } from "../../../src/transport/client-udp.ts";
+import { quietLogger } from "../../lib/log.ts";
+import { waitFor } from "../../lib/wait.ts";
 
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
-
-const waitUntil = async (what: string, ok: () => boolean) => {
-  for (let i = 0; i < 200 && !ok(); i++) await Bun.sleep(10);
-  if (!ok()) throw new Error(`timed out waiting for ${what}`);
-};
 
 describe("resolveServer", () => {
   test("IP literals as they are, names through the system resolver", async () => {
@@ -43,7 +38,7 @@ for (const [family, host] of [[4, "127.0.0.1"], [6, "::1"]] as const) {
           },
         },
       });
-      const t = await openClientUdp({ address: host, family, port: srv.port }, quiet);
+      const t = await openClientUdp({ address: host, family, port: srv.port }, quietLogger);
       const rx: number[][] = [];
       const unreachable: string[] = [];
       t.start({ datagram: (d) => rx.push([...d]), unreachable: (c) => unreachable.push(c) });
@@ -53,13 +48,13 @@ for (const [family, host] of [[4, "127.0.0.1"], [6, "::1"]] as const) {
       expect(t.queue(a)).toBe(true);
       expect(t.queue(b)).toBe(true);
       t.flush();
-      await waitUntil("the server's replies", () => rx.length === 2);
+      await waitFor("the server's replies", () => rx.length === 2);
       expect(got).toEqual([[0x45, 1, 2], [0x60, 3]]);
       expect(rx).toEqual([[0x45, 3], [0x45, 2]]);
       expect(t.stats.sentDatagrams).toBe(2);
       srv.close();
       t.sendNow(new Uint8Array([0]));
-      await waitUntil("ECONNREFUSED", () => unreachable.length > 0);
+      await waitFor("ECONNREFUSED", () => unreachable.length > 0);
       expect(unreachable[0]).toBe("ECONNREFUSED");
       t.close();
       t.close();
