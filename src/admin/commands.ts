@@ -81,37 +81,12 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       ctx.log.info(logEvent("set", { key: req.key, value: secret ? undefined : r.value, previous: secret ? undefined : r.previous }, `control: set ${req.key} ${r.value} (was ${r.previous})${secret ? "; new handshakes only" : ""}`));
       return ok({ key: req.key, value: r.value, previous: r.previous } satisfies ResultOf<"set">);
     }
-    case "kick": {
-      const sel = selectSessions(ctx.server.sessions.all(), req.target, req.all === true);
-      if (!sel.ok) return fail(sel.code, sel.multi ? `${sel.error}, or kick them all with --all` : sel.error);
-      const hit = sel.sessions;
-      const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
-      const banSec = req.banSec ?? 0;
-      for (const s of hit) {
-        const fields = { ...sessionFields(s), by: "control", banSec: banSec > 0 ? banSec : undefined };
-        ctx.log.info(logEvent("kicked", fields, `control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`));
-        ctx.server.kick(s, "kicked", banSec * 1000);
-      }
-      return ok({ kicked, ...(banSec > 0 ? { banSec } : {}) } satisfies ResultOf<"kick">);
-    }
+    case "kick":
+      return kick(ctx, req);
     case "reload":
       return reload(ctx, "control socket");
-    case "capture-start": {
-      const sel = selectSessions(ctx.server.sessions.all(), req.target);
-      if (!sel.ok) return fail(sel.code, sel.error);
-      const s = sel.sessions[0] as Session;
-      // not /tmp: the systemd unit's PrivateTmp would hide it; <stateDir> is its StateDirectory
-      const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? join(ctx.config.stateDir, "captures"), s.label, Date.now()));
-      const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
-      try {
-        if (req.file === undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-        const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
-        if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
-        return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
-      } catch (e) {
-        return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
-      }
-    }
+    case "capture-start":
+      return captureStart(ctx, req);
     case "lockouts": {
       const lockouts = ctx.server.lockouts().map((l) => ({ protocol: l.protocol, source: l.source, leftSec: Math.ceil(l.leftMs / 1000) }));
       return ok({ lockouts } satisfies ResultOf<"lockouts">);
@@ -131,6 +106,42 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
       if (i === null) return fail("ERR_NOT_FOUND", `${s.label} is not being captured`);
       return ok({ id: i.id, file: i.file, packets: i.packets, bytes: i.bytes, dropped: i.dropped } satisfies ResultOf<"capture-stop">);
     }
+  }
+}
+
+/** `kick`: ends the sessions the target names (all of them only with --all), logging each. */
+function kick(ctx: CommandContext, req: Request & { cmd: "kick" }): Response {
+  const sel = selectSessions(ctx.server.sessions.all(), req.target, req.all === true);
+  if (!sel.ok) return fail(sel.code, sel.multi ? `${sel.error}, or kick them all with --all` : sel.error);
+  const hit = sel.sessions;
+  const kicked = hit.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
+  const banSec = req.banSec ?? 0;
+  for (const s of hit) {
+    const fields = { ...sessionFields(s), by: "control", banSec: banSec > 0 ? banSec : undefined };
+    ctx.log.info(logEvent("kicked", fields, `control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`));
+    ctx.server.kick(s, "kicked", banSec * 1000);
+  }
+  return ok({ kicked, ...(banSec > 0 ? { banSec } : {}) } satisfies ResultOf<"kick">);
+}
+
+/**
+ * `capture start`: without --file into --capture-dir, else `<stateDir>/captures` (created,
+ * mode 0700): not /tmp, which the systemd unit's PrivateTmp hides; stateDir is its
+ * StateDirectory.
+ */
+function captureStart(ctx: CommandContext, req: Request & { cmd: "capture-start" }): Response {
+  const sel = selectSessions(ctx.server.sessions.all(), req.target);
+  if (!sel.ok) return fail(sel.code, sel.error);
+  const s = sel.sessions[0] as Session;
+  const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? join(ctx.config.stateDir, "captures"), s.label, Date.now()));
+  const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
+  try {
+    if (req.file === undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
+    if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
+    return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
+  } catch (e) {
+    return fail("ERR_CAPTURE", e instanceof Error ? e.message : String(e));
   }
 }
 

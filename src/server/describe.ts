@@ -7,9 +7,9 @@
  * `drops`, named as in the snapshot). Never a secret.
  */
 
-import type { EventFields } from "../lib/log-event.ts";
+import { type EventFields, type LogEvent, logEvent } from "../lib/log-event.ts";
 import { formatEndpoint, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
-import type { Session } from "./session.ts";
+import type { CloseReason, Session } from "./session.ts";
 
 /** Who a session is, for log lines. */
 export function describeSession(s: Session): string {
@@ -54,4 +54,15 @@ export function trafficFields(s: Session): EventFields {
   const drops: Record<string, number> = {};
   for (const [k, n] of Object.entries(s.drops)) if (n > 0) drops[k] = n;
   return { rxPackets: s.rxPackets, rxBytes: s.rxBytes, txPackets: s.txPackets, txBytes: s.txBytes, drops };
+}
+
+/** The `session up ...` line as an event. */
+export function sessionUpEvent(s: Session): LogEvent {
+  return logEvent("session-up", sessionFields(s), `session up ${describeSession(s)}`);
+}
+
+/** The `session down ... reason=R in=... out=...` line as an event; `now` on the session's clock. */
+export function sessionDownEvent(s: Session, reason: CloseReason, now: number): LogEvent {
+  const fields = { ...sessionFields(s), reason, durationSec: Math.max(0, Math.round((now - s.createdAt) / 1000)), ...trafficFields(s) };
+  return logEvent("session-down", fields, `session down ${describeSession(s)} reason=${reason} ${describeTraffic(s)}`);
 }

@@ -15,11 +15,10 @@
 import { getLogLevel, type Logger, type LogLevelName, setLogLevel, LOG_LEVELS } from "../lib/log.ts";
 import type { Clock } from "../lib/clock.ts";
 import { oneLine } from "../lib/errors.ts";
-import { logEvent } from "../lib/log-event.ts";
 import { formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { Transport } from "../transport/transport.ts";
-import { describeSession, describeTraffic, sessionFields, trafficFields } from "./describe.ts";
+import { sessionDownEvent, sessionUpEvent } from "./describe.ts";
 import { type DoorContext, DoorMux, type DoorSpec, type FrontDoor } from "./door.ts";
 import { DEFAULT_LEASE_MAX_AGE, LeaseKeeper, type LeaseStore } from "./leases.ts";
 import { Pool4 } from "./pool.ts";
@@ -147,12 +146,11 @@ export class Server {
     this.doors = deps.doors.map((spec) => spec.create(this.#context(spec)));
     this.router.setDoors(this.doors);
     this.sessions.onUp = (s) => {
-      deps.log.info(logEvent("session-up", sessionFields(s), `session up ${describeSession(s)}`));
+      deps.log.info(sessionUpEvent(s));
       for (const l of this.sessionListeners) this.#notify(() => l.up?.(s));
     };
     this.sessions.onDown = (s, reason) => {
-      const fields = { ...sessionFields(s), reason, durationSec: Math.max(0, Math.round((deps.clock.now() - s.createdAt) / 1000)), ...trafficFields(s) };
-      deps.log.info(logEvent("session-down", fields, `session down ${describeSession(s)} reason=${reason} ${describeTraffic(s)}`));
+      deps.log.info(sessionDownEvent(s, reason, deps.clock.now()));
       for (const l of this.sessionListeners) this.#notify(() => l.down?.(s, reason));
     };
   }

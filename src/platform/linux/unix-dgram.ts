@@ -10,7 +10,8 @@
  */
 
 import { SysError } from "../../lib/errors.ts";
-import { cString, EAGAIN, errno, HOST_LE, libc, SOCK_CLOEXEC, SOCK_DGRAM } from "./libc.ts";
+import { ERRNO } from "../../lib/errno.ts";
+import { cString, errno, HOST_LE, libc, SOCK_CLOEXEC, SOCK_DGRAM } from "./libc.ts";
 
 /** Address family of Unix sockets. */
 export const AF_UNIX = 1;
@@ -89,7 +90,7 @@ export class DatagramReceiver {
     const n = libc.recv(this.#fd, this.#buf, this.#buf.length, MSG_DONTWAIT);
     if (n >= 0) return new TextDecoder().decode(this.#buf.subarray(0, n));
     const e = errno();
-    if (e === EAGAIN) return null;
+    if (e === ERRNO.EAGAIN) return null;
     throw new SysError("recv", e, `receive on ${this.path}`);
   }
 
