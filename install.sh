@@ -200,12 +200,18 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-Type=simple
+# notify: warren tells systemd when it serves (READY=1), reloads (RELOADING=1) and
+# stops (STOPPING=1), and logs to the journal with priorities (journalctl -p warning).
+# With systemd >= 253 you may use Type=notify-reload and drop ExecReload.
+Type=notify
+NotifyAccess=main
 ExecStart=$BIN server --config $CONF --pid-file /run/warren/warren.pid
 ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2s
 RuntimeDirectory=warren
+# /var/lib/warren: leases, NAT crash state, and packet captures (warren capture start,
+# into captures/; not /tmp: PrivateTmp gives the service its own, invisible to the operator).
 StateDirectory=warren
 StateDirectoryMode=0700
 LogsDirectory=warren

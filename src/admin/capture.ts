@@ -25,6 +25,7 @@ import { openNew } from "../lib/secure-file.ts";
 import type { Session } from "../server/session.ts";
 import type { PacketTap } from "../server/router.ts";
 import type { Logger } from "../lib/log.ts";
+import { logEvent } from "../lib/log-event.ts";
 import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";
 import { codeOrMessage, errorCode } from "../lib/errors.ts";
 
@@ -253,7 +254,7 @@ export class CaptureManager {
     this.#bySession.set(s, w);
     this.#host.tap = this.#tap;
     this.#timer ??= setInterval(() => this.#tick(), FLUSH_MS);
-    this.#log.info(`capture of ${s.label} started: ${w.file} (at most ${maxBytes} bytes)`);
+    this.#log.info(logEvent("capture-start", { session: s.label, file: w.file, maxBytes }, `capture of ${s.label} started: ${w.file} (at most ${maxBytes} bytes)`));
     return w.info();
   }
 
@@ -270,7 +271,8 @@ export class CaptureManager {
       this.#log.warn(`capture of ${w.id}: cannot finish ${w.file}: ${errorCode(e) ?? String(e)}`);
     }
     const i = w.info();
-    this.#log.info(`capture of ${w.id} ${why}: ${i.packets} packets, ${i.bytes} bytes${i.dropped ? `, ${i.dropped} dropped` : ""} in ${w.file}`);
+    const fields = { session: w.id, file: w.file, why, packets: i.packets, bytes: i.bytes, dropped: i.dropped };
+    this.#log.info(logEvent("capture-stop", fields, `capture of ${w.id} ${why}: ${i.packets} packets, ${i.bytes} bytes${i.dropped ? `, ${i.dropped} dropped` : ""} in ${w.file}`));
     return i;
   }
 

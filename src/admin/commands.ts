@@ -8,12 +8,15 @@
  * touched; reads (snapshot, get) at debug. A secret is never logged or returned.
  */
 
+import { mkdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { tmpdir } from "node:os";
 import type { ServerConfig } from "../config/server-schema.ts";
 import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
 import type { Logger } from "../lib/log.ts";
+import { logEvent } from "../lib/log-event.ts";
+import type { ServiceNotifier } from "../platform/linux/sd-notify.ts";
+import { sessionFields } from "../server/describe.ts";
 import { formatIpv4, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 import type { CaptureManager } from "./capture.ts";
 import type { CaptureDirKeeper } from "./capture-dir.ts";
@@ -42,6 +45,8 @@ export interface CommandContext {
   wallOffset: number;
   pid: number;
   version: string;
+  /** The service manager, told about reloads (RELOADING=1, then READY=1). */
+  service?: ServiceNotifier;
 }
 
 /** `20261122T050351Z`, for capture file names. */
@@ -75,7 +80,8 @@ export async function handle(ctx: CommandContext, req: Request): Promise<Respons
     case "set": {
       const r = setSetting(ctx.live, req.key, req.value);
       if (!r.ok) return fail(r.code, r.error);
-      ctx.log.info(`control: set ${req.key} ${r.value} (was ${r.previous})${req.key === "secret" ? "; new handshakes only" : ""}`);
+      const secret = req.key === "secret";
+      ctx.log.info(logEvent("set", { key: req.key, value: secret ? undefined : r.value, previous: secret ? undefined : r.previous }, `control: set ${req.key} ${r.value} (was ${r.previous})${secret ? "; new handshakes only" : ""}`));
       return ok({ key: req.key, value: r.value, previous: r.previous } satisfies ResultOf<"set">);
     }
     case "kick":
@@ -102,19 +108,26 @@ function kick(ctx: CommandContext, req: Extract<Request, { cmd: "kick" }>): Resp
   const kicked = sel.sessions.map((s) => ({ id: s.label, address: formatIpv4(s.addr4) }));
   const banSec = req.banSec ?? 0;
   for (const s of sel.sessions) {
-    ctx.log.info(`control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`);
+    const fields = { ...sessionFields(s), by: "control", banSec: banSec > 0 ? banSec : undefined };
+    ctx.log.info(logEvent("kicked", fields, `control: kick ${s.label} (${formatIpv4(s.addr4)})${banSec > 0 ? ` banned for ${banSec} s` : ""}`));
     ctx.server.kick(s, "kicked", banSec * 1000);
   }
   return ok({ kicked, ...(banSec > 0 ? { banSec } : {}) } satisfies ResultOf<"kick">);
 }
 
-function captureStart(ctx: CommandContext, req: Extract<Request, { cmd: "capture-start" }>): Response {
+/**
+ * `capture start`: without --file into --capture-dir, else `<stateDir>/captures` (created,
+ * mode 0700): not /tmp, which the systemd unit's PrivateTmp hides; stateDir is its
+ * StateDirectory.
+ */
+function captureStart(ctx: CommandContext, req: Request & { cmd: "capture-start" }): Response {
   const sel = selectSessions(ctx.server.sessions.all(), req.target);
   if (!sel.ok) return fail(sel.code, sel.error);
   const s = sel.sessions[0] as Session;
-  const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? tmpdir(), s.label, Date.now()));
+  const file = resolve(req.file ?? capturePath(ctx.config.captureDir ?? join(ctx.config.stateDir, "captures"), s.label, Date.now()));
   const maxBytes = req.maxBytes ?? ctx.live.capture.maxBytes;
   try {
+    if (req.file === undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const i = ctx.captures.start(s, file, maxBytes, req.file === undefined);
     if (ctx.keeper !== null && dirname(i.file) === ctx.keeper.dir) ctx.keeper.started();
     return ok({ id: i.id, file: i.file, maxBytes: i.maxBytes } satisfies ResultOf<"capture-start">);
@@ -140,7 +153,7 @@ function lockouts(ctx: CommandContext, req: Extract<Request, { cmd: "lockouts" |
   const source = req.source.replace(/\/\d+$/, "");
   if (parseIpv4(source) === null && parseIpv6(source) === null) return fail("ERR_BAD_VALUE", `unlock: expected an IPv4 address, or an IPv6 address or /64 (got ${JSON.stringify(req.source)})`);
   const unlocked = ctx.server.unlock(source);
-  ctx.log.info(`control: unlock ${req.source}${unlocked ? "" : " (was not locked out)"}`);
+  ctx.log.info(logEvent("unlock", { source: req.source, unlocked }, `control: unlock ${req.source}${unlocked ? "" : " (was not locked out)"}`));
   return ok({ source: req.source, unlocked } satisfies ResultOf<"unlock">);
 }
 
@@ -149,12 +162,19 @@ function lockouts(ctx: CommandContext, req: Extract<Request, { cmd: "lockouts" |
  * Used by the `reload` request and by SIGHUP (`source` says which, for the log).
  */
 export function reload(ctx: CommandContext, source: string): Response {
+  ctx.service?.reloading();
+  const r = reloadNow(ctx, source);
+  ctx.service?.ready(r.ok ? `reloaded (${source})` : `reload (${source}) failed, running as before`);
+  return r;
+}
+
+function reloadNow(ctx: CommandContext, source: string): Response {
   let next: ServerConfig;
   try {
     next = ctx.reloadConfig();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    ctx.log.warn(`reload (${source}) failed, nothing changed: ${msg}`);
+    ctx.log.warn(logEvent("reload", { source, ok: false, error: msg }, `reload (${source}) failed, nothing changed: ${msg}`));
     return fail("ERR_CONFIG", msg);
   } finally {
     ctx.live.setLive({ key: "reloadAuth" }); // users / key / revocation files, whatever the config file's fate
@@ -168,7 +188,8 @@ export function reload(ctx: CommandContext, source: string): Response {
   const file = ctx.configFile;
   const changed = plan.changed.map((c) => `${c.key} ${c.from} -> ${c.to}`).join(", ") || "nothing";
   const restart = plan.restart.length ? `; needs a restart: ${plan.restart.join(", ")}` : "";
-  ctx.log.info(`reload (${source}${file ? `, ${basename(file)}` : ""}): changed ${changed}${restart}`);
+  const fields = { source, ok: true, file, changed: plan.changed.map((c) => c.key), restart: plan.restart.map(String) };
+  ctx.log.info(logEvent("reload", fields, `reload (${source}${file ? `, ${basename(file)}` : ""}): changed ${changed}${restart}`));
   return ok({
     file,
     changed: plan.changed.map((c) => ({ key: c.key, from: c.from, to: c.to })),

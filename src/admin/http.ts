@@ -3,6 +3,8 @@
  * The optional HTTP listener (`--metrics HOST:PORT`, off by default), read-only:
  *   GET /            the dashboard (dashboard.ts)
  *   GET /api/status  the snapshot as JSON (what the dashboard polls)
+ *   GET /api/history the throughput of the last 30 minutes (history.ts)
+ *   GET /dashboard.js, /dashboard.css, /favicon.svg (/favicon.ico): the page's files
  *   GET /metrics     Prometheus text (metrics.ts)
  *   GET /healthz     "ok" while the server runs
  * Anything else is 404, methods other than GET/HEAD 405. Nothing here can change the
@@ -13,7 +15,8 @@
 
 import { codeOrMessage, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { dashboardResponse } from "./dashboard.ts";
+import { dashboardAsset, dashboardResponse } from "./dashboard.ts";
+import type { HistoryJson } from "./history.ts";
 import { HttpAccess, type HttpAccessOptions } from "./http-access.ts";
 import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -27,9 +30,10 @@ export interface HttpListener {
 }
 
 const PLAIN = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
+const NO_HISTORY = (): HistoryJson => ({ intervalSec: 0, samples: [] });
 
 /** Answers one request from a fresh snapshot, after the access checks (used by the listener and tests). */
-export function route(req: Request, snapshot: () => Snapshot, access: HttpAccess): Response {
+export function route(req: Request, snapshot: () => Snapshot, access: HttpAccess, history: () => HistoryJson = NO_HISTORY): Response {
   const url = new URL(req.url);
   const refused = access.check(req, url);
   if (refused !== null) return refused;
@@ -38,6 +42,8 @@ export function route(req: Request, snapshot: () => Snapshot, access: HttpAccess
     case "/":
     case "/index.html":
       return dashboardResponse();
+    case "/api/history":
+      return new Response(JSON.stringify(history()), { headers: { "content-type": "application/json", "cache-control": "no-store" } });
     case "/api/status":
       return new Response(JSON.stringify(snapshot()), { headers: { "content-type": "application/json", "cache-control": "no-store" } });
     case "/metrics":
@@ -45,7 +51,7 @@ export function route(req: Request, snapshot: () => Snapshot, access: HttpAccess
     case "/healthz":
       return new Response("ok\n", { headers: PLAIN });
     default:
-      return new Response("not found\n", { status: 404, headers: PLAIN });
+      return dashboardAsset(url.pathname) ?? new Response("not found\n", { status: 404, headers: PLAIN });
   }
 }
 
@@ -53,14 +59,14 @@ export function route(req: Request, snapshot: () => Snapshot, access: HttpAccess
 export type HttpGuard = Omit<HttpAccessOptions, "listenHost">;
 
 /** Starts the listener on `host:port`; throws a one-line WarrenError when it cannot bind. */
-export function listenHttp(host: string, port: number, snapshot: () => Snapshot, log: Logger, guard: HttpGuard = {}): HttpListener {
+export function listenHttp(host: string, port: number, snapshot: () => Snapshot, log: Logger, guard: HttpGuard = {}, history: () => HistoryJson = NO_HISTORY): HttpListener {
   const access = new HttpAccess({ ...guard, listenHost: host });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
       hostname: host,
       port,
-      fetch: (req) => route(req, snapshot, access),
+      fetch: (req) => route(req, snapshot, access, history),
       error(e) {
         log.warn(`http: ${e.message}`);
         return new Response("internal error\n", { status: 500, headers: PLAIN });

@@ -6,9 +6,14 @@
  * `_total`; label values are escaped (backslash, double quote, newline).
  *
  * Per-client series carry `client="<id>"` (device id, else #serial) and vanish when
- * the client disconnects; the `warren_server_*` counters keep the totals.
+ * the client disconnects; the `warren_server_*` counters keep the totals. Who a client
+ * is (address, endpoint, user, protocol) is one `warren_client_info{...} 1` series to
+ * join on `client`, not labels on every counter. The standard `process_*` metrics
+ * (https://prometheus.io/docs/instrumenting/writing_clientlibs/#process-metrics) come
+ * from the snapshot's process stats. `promtool check metrics` finds nothing to lint.
  */
 
+import { COMMIT, VERSION } from "../lib/version.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** Content-Type of the text format. */
@@ -58,8 +63,10 @@ export function metricsText(snap: Snapshot): string {
   const one = (v: number): Array<[Labels, number]> => [[{}, v]];
   const perClient = (f: (c: Snapshot["clients"][number]) => number): Array<[Labels, number]> => snap.clients.map((c) => [{ client: c.id }, f(c)]);
 
-  e.family("warren_build_info", "gauge", "Version of the running warren (always 1).", [[{ version: st.version }, 1]]);
+  const build = st.build ?? { version: VERSION, revision: COMMIT };
+  e.family("warren_build_info", "gauge", "Version and git revision of the running warren (always 1).", [[{ version: build.version, revision: build.revision }, 1]]);
   e.family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.", one(st.startedAt / 1000));
+  processFamilies(e, st.process);
   e.family("warren_sessions", "gauge", "Connected clients.", one(st.sessions));
   e.family("warren_pool_addresses", "gauge", "Client addresses in the IPv4 pool.", one(st.pool.total));
   e.family("warren_pool_used", "gauge", "IPv4 pool addresses leased to clients.", one(st.pool.used));
@@ -73,7 +80,13 @@ export function metricsText(snap: Snapshot): string {
     "Packets of a client dropped, by reason (reasons with a count only).",
     snap.clients.flatMap((c) => Object.entries(c.drops).filter(([, n]) => n > 0).map(([reason, n]): [Labels, number] => [{ client: c.id, reason }, n])),
   );
-  e.family("warren_client_last_seen_seconds", "gauge", "When a client last sent anything, since the Unix epoch in seconds.", perClient((c) => Math.floor(c.lastSeen / 1000)));
+  e.family(
+    "warren_client_info",
+    "gauge",
+    "A connected client: tunnel address, UDP endpoint, user and protocol (always 1).",
+    snap.clients.map((c) => [{ client: c.id, address: c.address, endpoint: c.endpoint, user: c.user ?? "", protocol: c.protocol }, 1]),
+  );
+  e.family("warren_client_last_seen_timestamp_seconds", "gauge", "When a client last sent anything, since the Unix epoch in seconds.", perClient((c) => c.lastSeen / 1000));
   e.family("warren_server_receive_bytes_total", "counter", "Bytes received from all clients since start.", one(st.totals.rxBytes));
   e.family("warren_server_receive_packets_total", "counter", "Packets received from all clients since start.", one(st.totals.rxPackets));
   e.family("warren_server_transmit_bytes_total", "counter", "Bytes sent to all clients since start.", one(st.totals.txBytes));
@@ -87,4 +100,13 @@ export function metricsText(snap: Snapshot): string {
   e.family("warren_captures", "gauge", "Running packet captures.", one(st.capture.active));
   e.family("warren_capture_dropped_packets_total", "counter", "Packets a capture could not buffer.", one(st.capture.droppedPackets));
   return e.text();
+}
+
+/** process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, process_max_fds (those known). */
+function processFamilies(e: Exposition, p: Snapshot["status"]["process"]): void {
+  if (p === undefined) return;
+  e.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", [[{}, p.cpuSeconds]]);
+  e.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [[{}, p.residentBytes]]);
+  if (p.openFds !== null) e.family("process_open_fds", "gauge", "Number of open file descriptors.", [[{}, p.openFds]]);
+  if (p.maxFds !== null) e.family("process_max_fds", "gauge", "Maximum number of open file descriptors.", [[{}, p.maxFds]]);
 }

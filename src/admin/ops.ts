@@ -9,9 +9,12 @@
  *      host needs its own --control-socket, or `--control-socket none` for no socket.
  *   2. start (right after Server.start, before any packet is handled): session
  *      listeners (hooks, --capture-dir), the control socket, the HTTP listener
- *      (--metrics), and SIGHUP = reload.
- *   3. stop (after Server.stop, so disconnect hooks and final capture bytes still run):
- *      SIGHUP handler, HTTP, control socket (file removed), captures flushed and closed,
+ *      (--metrics), the throughput history (history.ts, every 10 s), SIGHUP = reload,
+ *      SIGUSR1 = reopen the log file (after an external logrotate).
+ *   3. ready / stopping: tell systemd (Type=notify, platform/linux/sd-notify.ts) that the
+ *      server serves, and that it is going down; a reload says RELOADING=1 ... READY=1.
+ *   4. stop (after Server.stop, so disconnect hooks and final capture bytes still run):
+ *      signal handlers, HTTP, control socket (file removed), captures flushed and closed,
  *      hooks given their time limit to finish.
  */
 
@@ -21,12 +24,16 @@ import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
 import { got } from "../config/fields.ts";
 import { ConfigError, fsReason, oneLine } from "../lib/errors.ts";
-import { logFileInfo, type Logger } from "../lib/log.ts";
+import { logFileInfo, type Logger, reopenLogFile } from "../lib/log.ts";
+import { logEvent } from "../lib/log-event.ts";
+import { readProcessStats } from "../platform/linux/proc-self.ts";
+import { type ServiceNotifier, systemdNotifier } from "../platform/linux/sd-notify.ts";
 import { versionLine } from "../lib/version.ts";
 import { CaptureManager } from "./capture.ts";
 import { CaptureDirKeeper } from "./capture-dir.ts";
 import { type CommandContext, capturePath, handle, reload } from "./commands.ts";
 import { claimSocket, type ControlServer, listenControl } from "./control.ts";
+import { formatBitRate, HISTORY_INTERVAL_MS, type HistoryJson, ThroughputHistory } from "./history.ts";
 import { Hooks } from "./hooks.ts";
 import { type HttpListener, listenHttp } from "./http.ts";
 import { readTokenFile } from "./http-access.ts";
@@ -43,6 +50,8 @@ export interface OpsOptions {
   /** The Clock the server runs on (converts session times to wall time). */
   now(): number;
   log: Logger;
+  /** The service manager to tell about readiness (default: systemd's NOTIFY_SOCKET, if set). */
+  notifier?: ServiceNotifier;
 }
 
 /** The running operator tools of one server. */
@@ -57,6 +66,10 @@ export class Ops {
   #keeper: CaptureDirKeeper | null = null;
   #ctx: CommandContext | null = null;
   #onHup: (() => void) | null = null;
+  #onUsr1: (() => void) | null = null;
+  readonly #notifier: ServiceNotifier;
+  readonly #history = new ThroughputHistory();
+  #historyTimer: ReturnType<typeof setInterval> | null = null;
   /** Wall clock minus engine clock, fixed once so reported times do not jitter. */
   readonly #wallOffset: number;
 
@@ -66,6 +79,7 @@ export class Ops {
     this.#controlPath = controlPath;
     this.#wallOffset = Date.now() - opts.now();
     this.#hooks = new Hooks(opts.log, { onConnect: opts.config.onConnect, onDisconnect: opts.config.onDisconnect });
+    this.#notifier = opts.notifier ?? systemdNotifier(process.env, (line) => opts.log.warn(line));
   }
 
   /**
@@ -100,7 +114,13 @@ export class Ops {
       captureDropped: caps.dropped,
       controlSocket: this.#control?.path ?? null,
       metrics: this.#http?.url ?? null,
+      process: readProcessStats(),
     }, this.#opts.now(), this.#opts.now() + this.#wallOffset);
+  }
+
+  /** The throughput history (/api/history). */
+  history(): HistoryJson {
+    return this.#history.toJSON();
   }
 
   /** Step 2: attach to the started server. Throws (one line) when the control socket or --metrics cannot bind, or the token file is unusable. */
@@ -130,6 +150,7 @@ export class Ops {
       wallOffset: this.#wallOffset,
       pid: process.pid,
       version: versionLine(),
+      service: this.#notifier,
     };
     this.#ctx = ctx;
     server.sessionListeners.push({
@@ -149,12 +170,38 @@ export class Ops {
     if (cfg.metrics) {
       const token = cfg.metricsTokenFile !== undefined ? readTokenFile(cfg.metricsTokenFile, this.#log) : null;
       const guard = { hosts: cfg.metricsHost, token, publicProbes: cfg.metricsPublic };
-      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log, guard);
+      this.#http = listenHttp(cfg.metrics.host, cfg.metrics.port, () => this.snapshot(), this.#log, guard, () => this.history());
       const needs = token === null ? "" : cfg.metricsPublic ? " (token required, except /metrics and /healthz)" : " (token required)";
       this.#log.info(`metrics and dashboard on http://${this.#http.url}/${needs}`);
     }
     this.#onHup = () => void reload(ctx, "SIGHUP");
     process.on("SIGHUP", this.#onHup);
+    this.#onUsr1 = () => this.#reopenLog();
+    process.on("SIGUSR1", this.#onUsr1);
+    this.#sample(server);
+    this.#historyTimer = setInterval(() => this.#sample(server), HISTORY_INTERVAL_MS);
+  }
+
+  /** Step 3: the server serves; tells systemd (READY=1). */
+  ready(status: string): void {
+    this.#notifier.ready(status);
+  }
+
+  /** Step 3: shutdown has begun; tells systemd (STOPPING=1). */
+  stopping(): void {
+    this.#notifier.stopping();
+  }
+
+  #sample(server: Server): void {
+    const st = server.stats;
+    const s = this.#history.sample(this.#opts.now() + this.#wallOffset, st, server.sessions.size);
+    if (s !== null) this.#notifier.status(`${s.sessions} client${s.sessions === 1 ? "" : "s"}; in ${formatBitRate(s.rxBits)}, out ${formatBitRate(s.txBits)}`);
+  }
+
+  #reopenLog(): void {
+    const file = logFileInfo()?.path;
+    if (!reopenLogFile()) return this.#log.info("SIGUSR1: no log file to reopen (logging to stderr)");
+    this.#log.info(logEvent("log-reopened", { file }, `log file reopened: ${file} (SIGUSR1)`));
   }
 
   #autoCapture(captures: CaptureManager, s: Session, dir: string, maxBytes: number): void {
@@ -166,10 +213,14 @@ export class Ops {
     }
   }
 
-  /** Step 3: take everything down (after Server.stop). Idempotent. */
+  /** Step 4: take everything down (after Server.stop). Idempotent. */
   async stop(): Promise<void> {
     if (this.#onHup) process.off("SIGHUP", this.#onHup);
     this.#onHup = null;
+    if (this.#onUsr1) process.off("SIGUSR1", this.#onUsr1);
+    this.#onUsr1 = null;
+    if (this.#historyTimer !== null) clearInterval(this.#historyTimer);
+    this.#historyTimer = null;
     this.#http?.stop();
     this.#http = null;
     this.#control?.stop();

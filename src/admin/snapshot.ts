@@ -13,6 +13,8 @@
 import * as v from "valibot";
 import type { Server } from "../server/server.ts";
 import type { Session } from "../server/session.ts";
+import { BUILD_DATE, COMMIT, VERSION } from "../lib/version.ts";
+import type { ProcessStats } from "../platform/linux/proc-self.ts";
 import { formatCidr, formatEndpoint, formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 
 const count = v.number();
@@ -45,9 +47,16 @@ export const ClientSchema = v.object({
 /** One connected client. */
 export type ClientInfo = v.InferOutput<typeof ClientSchema>;
 
+/** Resource use of the server process (platform/linux/proc-self.ts). */
+export const ProcessSchema = v.object({ cpuSeconds: count, residentBytes: count, openFds: v.nullable(count), maxFds: v.nullable(count) });
+
 /** Server-wide state. */
 export const StatusSchema = v.object({
+  /** `warren 0.1.0 (commit abc1234, built 2026-11-22)`. */
   version: v.string(),
+  /** The same, in parts (absent from servers before 0.1.1). */
+  build: v.optional(v.object({ version: v.string(), revision: v.string(), date: v.string() })),
+  process: v.optional(ProcessSchema),
   pid: count,
   startedAt: count,
   uptimeSec: count,
@@ -94,6 +103,8 @@ export interface SnapshotExtras {
   captureDropped: number;
   controlSocket: string | null;
   metrics: string | null;
+  /** Resource use, when known. */
+  process?: ProcessStats;
 }
 
 /** One session as a ClientInfo; `wall(t)` converts an engine time to wall-clock ms. */
@@ -132,6 +143,8 @@ export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wa
     time: wallNow,
     status: {
       version: x.version,
+      build: { version: VERSION, revision: COMMIT, date: BUILD_DATE },
+      ...(x.process ? { process: x.process } : {}),
       pid: x.pid,
       startedAt: wall(st.startedAt),
       uptimeSec: Math.max(0, Math.floor((now - st.startedAt) / 1000)),

@@ -17,6 +17,7 @@ import { readFileSync, statSync } from "node:fs";
 import type { Clock } from "../lib/clock.ts";
 import { ConfigError, errorCode, oneLine } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { logEvent } from "../lib/log-event.ts";
 import { CompositeAuth } from "./composite.ts";
 import { type Grant, SecretAuth } from "./secret.ts";
 import { NO_REVOCATIONS, parseKeyFile, parseRevocations, type Revocations, TokenAuth } from "./tokens.ts";
@@ -175,8 +176,10 @@ export class AuthSetup {
     }
     const ended = this.#enforce();
     const line = `auth reloaded: ${notes.length > 0 ? notes.join("; ") : "nothing to reload"}; ended ${ended} session${ended === 1 ? "" : "s"}`;
-    if (notes.some((n) => n.includes("kept as"))) this.#env.log.error(line);
-    else this.#env.log.info(line);
+    const failed = notes.some((n) => n.includes("kept as"));
+    const ev = logEvent("auth-reload", { ok: !failed, notes, ended }, line);
+    if (failed) this.#env.log.error(ev);
+    else this.#env.log.info(ev);
     return line;
   }
 

@@ -120,8 +120,10 @@ export async function runServer(argv: string[]): Promise<number> {
   }
   log.info(`server ready: udp ${formatEndpoint(cfg.listen.host, cfg.listen.port)}, tun ${cfg.tun}`);
   reportReady();
+  run.ops.ready(`serving udp ${formatEndpoint(cfg.listen.host, cfg.listen.port)}, tun ${cfg.tun}`);
 
   const ending = await Promise.race([signalled, run.server.failure]);
+  run.ops.stopping();
   if (typeof ending === "string") log.info(`${ending}: stopping`);
   await stopAll(run);
   if (typeof ending !== "string") throw new Error(`server stopped: ${oneLine(ending)}`);

@@ -5,11 +5,16 @@
  * level set on the parent later would not reach existing children).
  *
  * Formats: `fancy` (consola's colored reporter, for a TTY), `text` (one plain line
- * with an ISO time, level and tag), `json` (one JSON object per line). Everything
- * goes to stderr unless a file stream is given, so stdout stays for command output.
+ * with an ISO time, level and tag), `json` (one JSON object per line, with the fields
+ * of a LogEvent). When stderr is the systemd journal (JOURNAL_STREAM names it), text
+ * lines carry a `<N>` priority and no time of their own (log-format.ts). Everything
+ * goes to stderr unless a file is given, so stdout stays for command output.
  */
 
+import { fstatSync } from "node:fs";
 import { createConsola, type ConsolaInstance, type LogObject } from "consola";
+import { LogEvent } from "./log-event.ts";
+import { formatLine, type LineStyle } from "./log-format.ts";
 import { RotatingFile } from "./logfile.ts";
 
 /** Level names warren accepts, in order of verbosity. */
@@ -21,7 +26,7 @@ export type LogFormat = "fancy" | "text" | "json";
 
 const CONSOLA_LEVEL: Record<LogLevelName, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 };
 
-/** The logger interface the rest of warren uses. */
+/** The logger interface the rest of warren uses. A LogEvent may be the message (log-event.ts). */
 export interface Logger {
   error(message: unknown, ...args: unknown[]): void;
   warn(message: unknown, ...args: unknown[]): void;
@@ -33,51 +38,69 @@ export interface Logger {
 /** Where log lines go: a write function (stderr by default). */
 export type LogSink = (line: string) => void;
 
+/**
+ * True when file descriptor `fd` (stderr) is the stream systemd connected to the journal:
+ * JOURNAL_STREAM is `<st_dev>:<st_ino>` of it (systemd.exec(5)), checked as sd-daemon does,
+ * so a redirected stderr of a child is not mistaken for the journal.
+ */
+export function isJournalStream(env: Record<string, string | undefined> = process.env, fd = 2): boolean {
+  const m = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? "");
+  if (m === null) return false;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return st.dev === BigInt(m[1] as string) && st.ino === BigInt(m[2] as string);
+  } catch {
+    return false;
+  }
+}
+
+const journal = isJournalStream();
+const defaultSink: LogSink = (line) => void process.stderr.write(line);
+
 const state: {
   level: LogLevelName;
   format: LogFormat;
+  /** True while lines go to stderr and stderr is the journal. */
+  journal: boolean;
   sink: LogSink;
   instances: Set<ConsolaInstance>;
   file: RotatingFile | null;
 } = {
   level: "info",
-  format: process.stderr.isTTY ? "fancy" : "text",
-  sink: (line) => process.stderr.write(line),
+  format: process.stderr.isTTY && !journal ? "fancy" : "text",
+  journal,
+  sink: defaultSink,
   instances: new Set(),
   file: null,
 };
 
-function textOf(o: LogObject): string {
-  return o.args
-    .map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a)))
-    .join(" ");
+/** A consola reporter writing formatted lines; style and sink are read per line. */
+function lineReporter(style: () => LineStyle, sink: () => LogSink) {
+  return { log: (o: LogObject) => sink()(formatLine(o, style())) };
 }
 
-const TYPE_LABEL: Record<string, string> = { fatal: "ERROR", error: "ERROR", warn: "WARN", info: "INFO", success: "INFO", ready: "INFO", start: "INFO", log: "INFO", debug: "DEBUG", trace: "TRACE", box: "INFO" };
-
-const lineReporter = {
-  log(o: LogObject): void {
-    if (state.format === "json") {
-      state.sink(JSON.stringify({ t: o.date.toISOString(), level: TYPE_LABEL[o.type]?.toLowerCase() ?? o.type, tag: o.tag || "warren", msg: textOf(o) }) + "\n");
-    } else {
-      const label = (TYPE_LABEL[o.type] ?? o.type.toUpperCase()).padEnd(5);
-      state.sink(`${o.date.toISOString()} ${label} [${o.tag || "warren"}] ${textOf(o)}\n`);
-    }
-  },
-};
+const globalReporter = lineReporter(
+  () => ({ shape: state.format === "json" ? "json" : "text", journal: state.journal }),
+  () => state.sink,
+);
 
 function make(tag: string): ConsolaInstance {
   const level = CONSOLA_LEVEL[state.level];
   const base =
     state.format === "fancy"
       ? createConsola({ level, fancy: true, stdout: process.stderr, stderr: process.stderr })
-      : createConsola({ level, fancy: false, reporters: [lineReporter] });
+      : createConsola({ level, fancy: false, reporters: [globalReporter] });
   const inst = base.withTag(tag);
   state.instances.add(inst);
   return inst;
 }
 
 const loggers = new Map<string, { current: ConsolaInstance }>();
+
+/** consola's fancy reporter would inspect an event object: give it the message. */
+function plain(m: unknown): unknown {
+  return state.format === "fancy" && m instanceof LogEvent ? m.message : m;
+}
 
 /**
  * A logger for one subsystem (`warren`, `warren:tun`, ...). The returned object stays
@@ -88,11 +111,27 @@ export function getLogger(tag = "warren"): Logger {
   if (!ref) loggers.set(tag, (ref = { current: make(tag) }));
   const r = ref;
   return {
-    error: (m, ...a) => r.current.error(m, ...a),
-    warn: (m, ...a) => r.current.warn(m, ...a),
-    info: (m, ...a) => r.current.info(m, ...a),
-    debug: (m, ...a) => r.current.debug(m, ...a),
-    trace: (m, ...a) => r.current.trace(m, ...a),
+    error: (m, ...a) => r.current.error(plain(m), ...a),
+    warn: (m, ...a) => r.current.warn(plain(m), ...a),
+    info: (m, ...a) => r.current.info(plain(m), ...a),
+    debug: (m, ...a) => r.current.debug(plain(m), ...a),
+    trace: (m, ...a) => r.current.trace(plain(m), ...a),
+  };
+}
+
+/**
+ * A stand-alone logger writing lines of `style` to `sink` (all levels), outside the
+ * process-wide configuration: the same formatting and folding as the real thing, for
+ * tests and tools that want real log lines.
+ */
+export function lineLogger(tag: string, style: LineStyle, sink: LogSink): Logger {
+  const inst = createConsola({ level: CONSOLA_LEVEL.trace, fancy: false, reporters: [lineReporter(() => style, () => sink)] }).withTag(tag);
+  return {
+    error: (m, ...a) => inst.error(m, ...a),
+    warn: (m, ...a) => inst.warn(m, ...a),
+    info: (m, ...a) => inst.info(m, ...a),
+    debug: (m, ...a) => inst.debug(m, ...a),
+    trace: (m, ...a) => inst.trace(m, ...a),
   };
 }
 
@@ -129,15 +168,26 @@ export function configureLogging(opts: { level?: LogLevelName; format?: "text" |
     state.file = null;
   }
   if (opts.format !== undefined) {
-    state.format = opts.format === "auto" ? (process.stderr.isTTY && !opts.sink ? "fancy" : "text") : opts.format;
+    state.format = opts.format === "auto" ? (process.stderr.isTTY && !opts.sink && !journal ? "fancy" : "text") : opts.format;
   }
   if (opts.sink) {
     state.sink = opts.sink;
     if (state.format === "fancy") state.format = "text";
   }
+  state.journal = journal && state.sink === defaultSink;
   if (opts.level) state.level = opts.level;
   state.instances.clear();
   for (const [tag, ref] of loggers) ref.current = make(tag);
+}
+
+/**
+ * Reopens the log file at its path (SIGUSR1, after an external logrotate moved it away).
+ * False when no log file is in use.
+ */
+export function reopenLogFile(): boolean {
+  if (state.file === null) return false;
+  state.file.reopen();
+  return true;
 }
 
 /** The log file in use and its current size, or null when logging to stderr. */

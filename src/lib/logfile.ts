@@ -7,6 +7,8 @@
  * packet path), so a line is on disk before the next one is formatted.
  *
  * The rename plan is a pure function (`rotationPlan`), tested without a filesystem.
+ * An external logrotate can rotate instead: it renames the file and sends SIGUSR1,
+ * and `reopen` starts a new one at the path.
  */
 
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
@@ -91,6 +93,23 @@ export class RotatingFile {
     for (const [from, to] of plan.renames) if (existsSync(from)) renameSync(from, to);
     this.#fd = openLog(this.path);
     this.#size = 0;
+  }
+
+  /**
+   * Closes the file and opens `path` again, created anew when an external logrotate
+   * moved it away (SIGUSR1). When it cannot be opened, lines are dropped (reported once)
+   * until the next reopen.
+   */
+  reopen(): void {
+    this.close();
+    try {
+      this.#fd = openLog(this.path);
+      this.#size = fstatSync(this.#fd).size;
+      this.#failed = 0;
+    } catch (e) {
+      this.#size = 0;
+      process.stderr.write(`warren: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
   }
 
   /** Closes the file; later writes are dropped. */

@@ -18,7 +18,7 @@ import { oneLine } from "../lib/errors.ts";
 import { formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { Transport } from "../transport/transport.ts";
-import { describeSession, describeTraffic } from "./describe.ts";
+import { sessionDownEvent, sessionUpEvent } from "./describe.ts";
 import { checkLive, type LiveChange, type LiveResult, type LiveSettings } from "./live.ts";
 import { type DoorContext, DoorMux, type DoorSpec, type FrontDoor } from "./door.ts";
 import { DEFAULT_LEASE_MAX_AGE, LeaseKeeper, type LeaseStore } from "./leases.ts";
@@ -122,11 +122,11 @@ export class Server {
     this.doors = deps.doors.map((spec) => spec.create(this.#context(spec)));
     this.router.setDoors(this.doors);
     this.sessions.onUp = (s) => {
-      deps.log.info(`session up ${describeSession(s)}`);
+      deps.log.info(sessionUpEvent(s));
       for (const l of this.sessionListeners) this.#notify(() => l.up?.(s));
     };
     this.sessions.onDown = (s, reason) => {
-      deps.log.info(`session down ${describeSession(s)} reason=${reason} ${describeTraffic(s)}`);
+      deps.log.info(sessionDownEvent(s, reason, deps.clock.now()));
       for (const l of this.sessionListeners) this.#notify(() => l.down?.(s, reason));
     };
   }

@@ -84,7 +84,7 @@ beforeAll(async () => {
   ops = await Ops.prepare({ config: cfg, reloadConfig: load, configFile, now: () => clock.now(), log });
   ({ server } = await startToyServer({ config: JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>, tun, udp, clock, log }));
   ops.start(server);
-  http = listenHttp("127.0.0.1", 0, () => ops.snapshot(), log);
+  http = listenHttp("127.0.0.1", 0, () => ops.snapshot(), log, {}, () => ops.history());
   addr[PHONE_A.id] = connect(PHONE_A);
   addr[PHONE_B.id] = connect(PHONE_B);
 });
@@ -185,7 +185,7 @@ describe("ops on a fake server", () => {
     writeConfig({ idleTimeout: 90, mtu: 1300 });
   });
 
-  test("HTTP: /metrics is strict text format and matches the snapshot; /healthz, /, /api/status", async () => {
+  test("HTTP: /metrics is strict text format and matches the snapshot; /healthz, /, /api/status, /api/history, the page's files", async () => {
     pingExchange(PHONE_B, 1);
     const base = `http://${http.url}`;
     const res = await fetch(`${base}/metrics`);
@@ -198,12 +198,36 @@ describe("ops on a fake server", () => {
     }
     expect(valueOf(fams, "warren_sessions")).toBe(2);
     expect(valueOf(fams, "warren_handshakes_total", { result: "ok" })).toBe(snap.status.handshakes.ok);
+    for (const c of snap.clients) {
+      expect(valueOf(fams, "warren_client_info", { client: c.id, address: c.address, endpoint: c.endpoint, user: "", protocol: "toyvpn" })).toBe(1);
+      expect(valueOf(fams, "warren_client_last_seen_timestamp_seconds", { client: c.id })).toBe(c.lastSeen / 1000);
+    }
+    // process_* from /proc/self of this very process
+    expect(valueOf(fams, "process_open_fds")).toBeGreaterThan(3);
+    expect(valueOf(fams, "process_max_fds")).toBeGreaterThanOrEqual(valueOf(fams, "process_open_fds") ?? Infinity);
+    expect(valueOf(fams, "process_resident_memory_bytes")).toBeGreaterThan(1 << 20);
+    expect(valueOf(fams, "process_cpu_seconds_total")).toBeGreaterThan(0);
     expect(await (await fetch(`${base}/healthz`)).text()).toBe("ok\n");
     const page = await fetch(`${base}/`);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(await page.text()).toContain("api/status");
+    const csp = page.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    const html = await page.text();
+    expect(html).toContain('<script src="dashboard.js"');
+    expect(html).not.toMatch(/<script>|<style|\sstyle=|\son[a-z]+=/); // nothing inline for the CSP to block
+    const js = await fetch(`${base}/dashboard.js`);
+    expect(js.headers.get("content-type")).toContain("text/javascript");
+    expect(await js.text()).toContain("api/history");
+    expect((await fetch(`${base}/dashboard.css`)).headers.get("content-type")).toContain("text/css");
+    const icon = await fetch(`${base}/favicon.svg`);
+    expect([icon.status, icon.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
+    expect(await icon.text()).toStartWith("<svg");
     const api = (await (await fetch(`${base}/api/status`)).json()) as { clients: unknown[] };
     expect(api.clients.length).toBe(2);
+    const hist = (await (await fetch(`${base}/api/history`)).json()) as { intervalSec: number; samples: unknown[] };
+    expect(hist).toEqual(ops.history());
+    expect(hist.intervalSec).toBe(10);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(405);
   });

@@ -187,7 +187,7 @@ describe.skipIf(!ok)("warren operations", () => {
     });
   }, 60_000);
 
-  test.skipIf(!existsSync(CHROMIUM))("dashboard in headless Chromium: both clients, non-zero counters, live updates (screenshot)", async () => {
+  test.skipIf(!existsSync(CHROMIUM))("dashboard in headless Chromium: rates, server-side history chart, sort, filter, idle marker, 420 px, favicon, CSP (screenshots)", async () => {
     const { chromium } = await import("playwright-core");
     const wrapper = join(dir, "chromium-in-netns");
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${topo.server.name} ${CHROMIUM} "$@"\n`);
@@ -197,38 +197,110 @@ describe.skipIf(!ok)("warren operations", () => {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
       timeout: 60_000,
     });
+    const shots = join(REPO_ROOT, "test/artifacts");
+    mkdirSync(shots, { recursive: true });
     try {
       await withLogs(logs(), async () => {
+        // the server keeps one history sample per 10 s from its start: wait for two
+        await waitFor("two history samples", async () => (JSON.parse(await httpGet("/api/history")) as { samples: unknown[] }).samples.length >= 2, { timeoutMs: 40_000, intervalMs: 1000 });
         for (const k of [1, 2]) expect((await ping(rc(k).host.ns, "10.31.0.1", { count: 2 })).received).toBe(2);
-        const page = await browser.newPage({ viewport: { width: 1400, height: 620 } });
-        await page.goto("http://127.0.0.1:9810/", { timeout: 30_000 });
+        const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+        const problems: string[] = [];
+        page.on("console", (m) => {
+          if (m.type() === "error") problems.push(`console: ${m.text()}`);
+        });
+        page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+        const res = await page.goto("http://127.0.0.1:9810/", { timeout: 30_000 });
+        const csp = res?.headers()["content-security-policy"] ?? "";
+        expect(csp).toContain("script-src 'self'");
+        expect(csp).not.toContain("unsafe-inline");
         for (const k of [1, 2]) await page.waitForSelector(`tr[data-client] >> text=${rc(k).address}`, { timeout: 15_000 });
-        const rows = await page.$$eval("tr[data-client]", (trs) => trs.map((tr) => ({
-          text: tr.textContent ?? "",
-          rx: Number(tr.querySelector(".rx-packets")?.textContent),
-          tx: Number(tr.querySelector(".tx-packets")?.textContent),
-        })));
+        // the chart comes from the server's history at once, not from this page's polls
+        await page.waitForSelector("svg.chart", { timeout: 10_000 });
+        expect(Number(await page.getAttribute("svg.chart", "data-points"))).toBeGreaterThanOrEqual(2);
+        expect(await page.$$eval("svg.chart polyline", (p) => p.map((x) => x.getAttribute("class")))).toEqual(["in", "out"]);
+
+        // current rates while rc1 pings: per client and in total, bit/s and packets/s, as numbers
+        const clients = await clientsJson();
+        const id1 = clients.find((c) => c.address === rc(1).address)?.id ?? "?";
+        const row1 = `tr[data-client=${JSON.stringify(id1)}]`;
+        const pinging = ping(rc(1).host.ns, "10.31.0.1", { count: 25, intervalMs: 100 });
+        await waitFor("a rate on rc1's row", async () => Number(await page.getAttribute(`${row1} .rx-rate`, "data-bits")) > 0, { timeoutMs: 10_000, intervalMs: 200 });
+        const rate = await page.$eval(row1, (tr) => ({
+          rxBits: Number(tr.querySelector(".rx-rate")?.getAttribute("data-bits")), rxPps: Number(tr.querySelector(".rx-pps")?.getAttribute("data-pps")),
+          txBits: Number(tr.querySelector(".tx-rate")?.getAttribute("data-bits")), text: tr.querySelector(".rx-rate")?.textContent ?? "",
+        }));
+        expect(rate.rxBits).toBeGreaterThan(0);
+        expect(rate.rxPps).toBeGreaterThan(0);
+        expect(rate.txBits).toBeGreaterThan(0);
+        expect(rate.text).toMatch(/^\d+(\.\d+)? (bit|kbit|Mbit)\/s$/);
+        const inNow = await page.$eval('[data-card="In now"]', (c) => [c.querySelector(".v")?.textContent, c.querySelector(".s")?.textContent]);
+        expect(inNow[0]).toMatch(/^\d+(\.\d+)? (bit|kbit|Mbit)\/s$/);
+        expect(inNow[1]).toMatch(/^\d+(\.\d+)? pkt\/s$/);
+        expect((await pinging).received).toBe(25);
+        const rows = await page.$$eval("tr[data-client]", (trs) => trs.map((tr) => ({ rx: Number(tr.querySelector(".rx-packets")?.textContent), tx: Number(tr.querySelector(".tx-packets")?.textContent) })));
         expect(rows.length).toBe(2);
         for (const r of rows) expect(r.rx > 0 && r.tx > 0).toBe(true);
-        // Updates: traffic now must show up on the page without a reload.
-        const id1 = (await clientsJson()).find((c) => c.address === rc(1).address)?.id ?? "?";
-        const row1 = `tr[data-client=${JSON.stringify(id1)}] .rx-packets`;
-        const rx0 = Number(await page.textContent(row1));
-        const updates0 = Number(await page.getAttribute("body", "data-updates"));
-        expect((await ping(rc(1).host.ns, "10.31.0.1", { count: 15, intervalMs: 200 })).received).toBe(15);
-        // Polled from here: the page's CSP forbids the eval that string waitForFunction needs.
-        await waitFor("the pings on the page", async () => Number(await page.textContent(row1)) >= rx0 + 15, { timeoutMs: 15_000, intervalMs: 250 });
-        await waitFor("two more refreshes", async () => Number(await page.getAttribute("body", "data-updates")) >= updates0 + 2, { timeoutMs: 15_000, intervalMs: 250 });
-        expect(await page.$$eval("svg.spark polyline", (p) => p.length)).toBe(4);
-        const shot = join(REPO_ROOT, "test/artifacts/dashboard.png");
-        mkdirSync(join(REPO_ROOT, "test/artifacts"), { recursive: true });
-        await page.screenshot({ path: shot, fullPage: true });
-        console.log(`  dashboard screenshot: ${shot}`);
+        await page.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
+
+        // sort by "In total": biggest first, again: smallest first (the server's own numbers decide)
+        const byRx = (await clientsJson()).sort((a, b) => b.rxBytes - a.rxBytes).map((c) => c.id);
+        await page.click('button[data-sort="rxBytes"]');
+        expect(await page.$$eval("tr[data-client]", (trs) => trs.map((t) => t.getAttribute("data-client")))).toEqual(byRx);
+        expect(await page.getAttribute('th:has(button[data-sort="rxBytes"])', "aria-sort")).toBe("descending");
+        await page.click('button[data-sort="rxBytes"]');
+        expect(await page.$$eval("tr[data-client]", (trs) => trs.map((t) => t.getAttribute("data-client")))).toEqual([...byRx].reverse());
+        // filter by an address: one row; by nonsense: none, said so
+        await page.fill("#filter", rc(2).address);
+        expect(await page.$$eval("tr[data-client]", (trs) => trs.map((t) => t.textContent ?? ""))).toEqual([expect.stringContaining(rc(2).address)]);
+        expect(await page.textContent("#count")).toBe("(1 of 2)");
+        await page.fill("#filter", "no-such-client");
+        expect(await page.textContent("#clients")).toBe("no client matches the filter");
+        await page.fill("#filter", "");
+        expect((await page.$$("tr[data-client]")).length).toBe(2);
+
+        // the idle marker: the page marks a client the server last heard from over 50 s ago
+        // (the real snapshot, fetched inside the server namespace, with rc1's lastSeen moved back)
+        await page.route("**/api/status", async (route) => {
+          const snap = JSON.parse(await httpGet("/api/status")) as { time: number; clients: Array<{ id: string; lastSeen: number }> };
+          for (const c of snap.clients) if (c.id === id1) c.lastSeen = snap.time - 51_000;
+          await route.fulfill({ json: snap, headers: { "cache-control": "no-store" } });
+        });
+        await waitFor("the idle marker", async () => (await page.$(`${row1}[data-idle] .badge.idle`)) !== null, { timeoutMs: 5000, intervalMs: 200 });
+        expect((await page.$$("tr[data-idle]")).length).toBe(1);
+        await page.fill("#filter", "idle");
+        expect(await page.$$eval("tr[data-client]", (trs) => trs.map((t) => t.getAttribute("data-client")))).toEqual([id1]);
+        await page.fill("#filter", "");
+        await page.unroute("**/api/status");
+
+        // the favicon is served and linked
+        expect(await page.getAttribute("link[rel=icon]", "href")).toBe("favicon.svg");
+        const icon = await page.evaluate(async () => {
+          const r = await fetch("favicon.svg");
+          return [r.status, r.headers.get("content-type"), (await r.text()).slice(0, 4)];
+        });
+        expect(icon).toEqual([200, "image/svg+xml", "<svg"]);
+
+        // a phone: 420 px wide, nothing wider than the screen, one card per client
+        await page.setViewportSize({ width: 420, height: 900 });
+        await page.reload();
+        await page.waitForSelector(`tr[data-client] >> text=${rc(1).address}`, { timeout: 15_000 });
+        await page.waitForSelector("svg.chart", { timeout: 10_000 }); // a reload starts with the history, not from zero
+        expect(await page.$eval("html", (html) => html.scrollWidth)).toBeLessThanOrEqual(420);
+        expect(await page.$eval("tr[data-client]", (tr) => [tr.ownerDocument.defaultView?.getComputedStyle(tr).display, tr.getBoundingClientRect().width <= 420])).toEqual(["block", true]);
+        expect(await page.$eval("tr[data-client] td", (td) => td.ownerDocument.defaultView?.getComputedStyle(td, "::before").content)).toBe('"Client"');
+        const narrow = join(shots, "dashboard-420.png");
+        await page.screenshot({ path: narrow, fullPage: true });
+        const png = readFileSync(narrow);
+        expect(png.subarray(1, 4).toString()).toBe("PNG");
+        expect(png.readUInt32BE(16)).toBe(420); // IHDR width
+        console.log(`  dashboard screenshots: ${join(shots, "dashboard.png")}, ${narrow}`);
+        expect(problems).toEqual([]); // no CSP violation, no script error
       });
     } finally {
       await browser.close();
     }
-  }, 120_000);
+  }, 180_000);
 
   test("capture of a 10-ping exchange reads back (tcpdump -r) with 20 packets of the right addresses", async () => {
     const file = join(dir, "rc1.pcap");

@@ -8,7 +8,8 @@
  *      session. Expensive work (an argon2 password check) first asks the handshake
  *      limiter (auth/ratelimit.ts: lockout, per-source rate, global budget). A failure
  *      is logged as one greppable line `handshake rejected from ADDR:PORT reason=...
- *      [user=NAME]` (rate-limited, never the credential), counts towards the source's
+ *      [user=NAME]` (rate-limited per second; what the limit holds back is summed up per
+ *      source address a second later, never the credential), counts towards the source's
  *      lockout and gets no answer at all. A slow check returns a promise: the
  *      datagram's turn ends there, and steps 3-5 run when it resolves, against the
  *      session table as it is then (at most MAX_PENDING_CHECKS wait at once)
@@ -26,6 +27,9 @@ import { formatEndpoint } from "../../protocol/ip.ts";
 import { HANDSHAKE_REPEAT, parseHandshake } from "../../protocol/toyvpn.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { LogLimiter, type Logger } from "../../lib/log.ts";
+import { logEvent } from "../../lib/log-event.ts";
+import { KeyedLogLimiter } from "../../lib/log-limit.ts";
+import { endpointField } from "../describe.ts";
 import type { Session } from "../session.ts";
 import type { OpenRefusal, SessionSpec, SessionTable } from "../sessions.ts";
 import type { ServerStats } from "../stats.ts";
@@ -62,7 +66,7 @@ export class Handshaker {
   /** Rate limits and lockouts (null = none). */
   readonly limiter: HandshakeLimiter | null;
   readonly #h: HandshakeHost;
-  readonly #rejectLog = new LogLimiter(20);
+  readonly #rejectLog = new KeyedLogLimiter<{ port: number; reason: string; user: string | undefined }>(20);
   readonly #lockLog = new LogLimiter(5);
   #pending = 0;
   #closed = false;
@@ -131,7 +135,8 @@ export class Handshaker {
     if (!res.ok) {
       h.stats.handshakes.refused++;
       const who = r.user !== null ? ` user=${r.user}` : "";
-      h.log.warn(`handshake refused from ${formatEndpoint(address, port)} reason=${res.reason}${who} (${REFUSALS[res.reason]})`);
+      const fields = { endpoint: endpointField(address, port), reason: res.reason, user: r.user ?? undefined };
+      h.log.warn(logEvent("handshake-refused", fields, `handshake refused from ${formatEndpoint(address, port)} reason=${res.reason}${who} (${REFUSALS[res.reason]})`));
       return;
     }
     h.stats.handshakes.ok++;
@@ -170,14 +175,36 @@ export class Handshaker {
     if (this.limiter !== null && !NOT_FAILURES.has(reason) && this.limiter.failure(address, port, now, print)) {
       const l = this.limiter.limits;
       if (this.#lockLog.take(now) >= 0) {
-        h.log.warn(`handshake source ${sourceKey(address)} locked out for ${Math.round(l.lockoutMs / 1000)} s after ${l.lockoutFailures} failed handshakes within ${Math.round(l.lockoutWindowMs / 1000)} s`);
+        const source = sourceKey(address);
+        const fields = { source, lockoutSec: Math.round(l.lockoutMs / 1000), failures: l.lockoutFailures, windowSec: Math.round(l.lockoutWindowMs / 1000) };
+        h.log.warn(logEvent("locked-out", fields, `handshake source ${source} locked out for ${fields.lockoutSec} s after ${l.lockoutFailures} failed handshakes within ${fields.windowSec} s`));
       }
     }
-    const suppressed = this.#rejectLog.take(now);
-    if (suppressed < 0) return;
-    const more = suppressed > 0 ? ` (${suppressed} similar lines suppressed)` : "";
-    const who = user !== undefined ? ` user=${user}` : "";
-    h.log.warn(`handshake rejected from ${formatEndpoint(address, port)} reason=${reason}${who}${more}`);
+    this.tick(now);
+    const ep = endpointField(address, port);
+    if (!this.#rejectLog.take(ep.src, now, { port, reason, user })) return;
+    const fields = { endpoint: ep, reason, user };
+    h.log.warn(logEvent("handshake-rejected", fields, `handshake rejected from ${formatEndpoint(address, port)} reason=${reason}${user !== undefined ? ` user=${user}` : ""}`));
+  }
+
+  /**
+   * Logs what the rejection limit held back, one line per source address (so a fail2ban
+   * filter still counts it): `handshake rejected from ADDR:PORT reason=R (N similar lines
+   * suppressed)`. Called on each rejection and by the door's tick.
+   */
+  tick(now: number): void {
+    const d = this.#rejectLog.drain(now);
+    if (d === null) return;
+    const log = this.#h.log;
+    for (const k of d.keys) {
+      const { port, reason, user } = k.last;
+      const fields = { endpoint: { src: k.key, port }, reason, user, suppressed: k.count };
+      const who = user !== undefined ? ` user=${user}` : "";
+      log.warn(logEvent("handshake-rejected", fields, `handshake rejected from ${formatEndpoint(k.key, port)} reason=${reason}${who} (${k.count} similar lines suppressed)`));
+    }
+    if (d.others.lines > 0) {
+      log.warn(logEvent("handshake-rejected", { suppressed: d.others.lines, sources: d.others.keys }, `handshake rejected: ${d.others.lines} more lines from ${d.others.keys} other sources suppressed`));
+    }
   }
 }
 

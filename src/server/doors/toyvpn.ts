@@ -142,6 +142,7 @@ export class ToyVpnDoor implements FrontDoor {
 
   tick(now: number): void {
     this.#endpoints.prune(now);
+    this.handshaker.tick(now);
   }
 
   change(c: DoorChange): DoorChangeResult {

@@ -1,8 +1,13 @@
-/** admin/metrics: the text format, checked by a strict parser, and escaping. */
+/** admin/metrics: the text format, checked by a strict parser and by `promtool check metrics`, and escaping. */
 import { describe, expect, test } from "bun:test";
+import { COMMIT, VERSION } from "../../../src/lib/version.ts";
 import { escapeLabel, formatValue, metricsText } from "../../../src/admin/metrics.ts";
 import { parseExposition, valueOf } from "../../lib/prom-text.ts";
 import { client, drops, snapshot } from "../../lib/snapshot-fixture.ts";
+
+/** promtool from Debian's prometheus package (test/setup.sh installs it as root). */
+const PROMTOOL = Bun.which("promtool");
+if (!PROMTOOL) console.warn("\n*** SKIPPING promtool check metrics: no promtool (apt-get install prometheus) ***\n");
 
 describe("metrics text", () => {
   test("parses strictly; every family has HELP and TYPE; values match the snapshot", () => {
@@ -60,4 +65,40 @@ describe("metrics text", () => {
     ];
     for (const t of bad) expect(() => parseExposition(t)).toThrow();
   });
+
+  test("Prometheus conventions: build info in parts, who a client is as one info series, last seen as a timestamp", () => {
+    const snap = snapshot([client({ user: "alice", lastSeen: 1_795_000_000_500 }), client({ id: "#7", serial: 7, deviceId: null, address: "10.8.0.3", endpoint: "[2001:db8::9]:5" })]);
+    const f = parseExposition(metricsText(snap));
+    expect(f.get("warren_build_info")?.samples).toEqual([{ name: "warren_build_info", labels: { version: VERSION, revision: COMMIT }, value: 1 }]);
+    expect(f.get("warren_client_info")?.samples.map((x) => x.labels)).toEqual([
+      { client: "phone1", address: "10.8.0.2", endpoint: "192.0.2.10:40001", user: "alice", protocol: "toyvpn" },
+      { client: "#7", address: "10.8.0.3", endpoint: "[2001:db8::9]:5", user: "", protocol: "toyvpn" },
+    ]);
+    expect(f.get("warren_client_info")?.samples.every((x) => x.value === 1)).toBe(true);
+    expect(valueOf(f, "warren_client_last_seen_timestamp_seconds", { client: "phone1" })).toBe(1_795_000_000.5);
+    expect(f.has("warren_client_last_seen_seconds")).toBe(false);
+    snap.status.build = { version: "9.9.9", revision: "abc1234", date: "2026-01-01" };
+    expect(valueOf(parseExposition(metricsText(snap)), "warren_build_info", { version: "9.9.9", revision: "abc1234" })).toBe(1);
+  });
+
+  test("process_* metrics when the snapshot has process stats (unknown fds left out)", () => {
+    const snap = snapshot();
+    expect(parseExposition(metricsText(snap)).has("process_cpu_seconds_total")).toBe(false);
+    snap.status.process = { cpuSeconds: 12.5, residentBytes: 50_000_000, openFds: 17, maxFds: 1024 };
+    const f = parseExposition(metricsText(snap));
+    expect([valueOf(f, "process_cpu_seconds_total"), valueOf(f, "process_resident_memory_bytes"), valueOf(f, "process_open_fds"), valueOf(f, "process_max_fds")]).toEqual([12.5, 50_000_000, 17, 1024]);
+    expect(f.get("process_cpu_seconds_total")?.type).toBe("counter");
+    snap.status.process = { cpuSeconds: 1, residentBytes: 1, openFds: null, maxFds: null };
+    const g = parseExposition(metricsText(snap));
+    expect([g.has("process_open_fds"), g.has("process_max_fds"), g.has("process_resident_memory_bytes")]).toEqual([false, false, true]);
+  });
+
+  test.skipIf(!PROMTOOL)("promtool check metrics finds nothing to lint", async () => {
+    const snap = snapshot([client({ drops: drops({ spoofed: 1 }) }), client({ id: 'odd"id\\', serial: 9, user: "bob" })]);
+    snap.status.process = { cpuSeconds: 3, residentBytes: 4096, openFds: 9, maxFds: 1024 };
+    const p = Bun.spawn([PROMTOOL as string, "check", "metrics"], { stdin: new TextEncoder().encode(metricsText(snap)), stdout: "pipe", stderr: "pipe" });
+    const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    expect({ code, out, err }).toEqual({ code: 0, out: "", err: "" });
+  });
 });
+

@@ -1,6 +1,6 @@
 /** lib/logfile: the rotation plan (pure) and a real rotating file in a temp folder. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mustRotate, RotatingFile, rotationPlan } from "../../../src/lib/logfile.ts";
@@ -56,5 +56,20 @@ describe("RotatingFile", () => {
     new RotatingFile(join(dir, "new/sub/c.log"), 1024, 1).close();
     writeFileSync(join(dir, "plain"), "");
     expect(() => new RotatingFile(join(dir, "plain/c.log"), 1024, 1)).toThrow(/cannot open log file .*plain\/c\.log: ENOTDIR/);
+  });
+
+  test("reopen after an external logrotate moved the file: old lines stay there, new ones go to a new file", () => {
+    const path = join(dir, "d.log");
+    const f = new RotatingFile(path, 1 << 20, 0);
+    f.write("before\n");
+    renameSync(path, `${path}.rotated`); // what logrotate does before it sends SIGUSR1
+    f.write("still the old file\n");
+    f.reopen();
+    expect(f.size).toBe(0);
+    f.write("after\n");
+    f.close();
+    expect(readFileSync(`${path}.rotated`, "utf8")).toBe("before\nstill the old file\n");
+    expect(readFileSync(path, "utf8")).toBe("after\n");
+    expect(statSync(path).mode & 0o777).toBe(0o640);
   });
 });

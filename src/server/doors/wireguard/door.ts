@@ -24,6 +24,8 @@ import { isWireGuard } from "../../../protocol/wireguard/messages.ts";
 import type { Received } from "../../../protocol/wireguard/results.ts";
 import { transportLength } from "../../../protocol/wireguard/transport.ts";
 import { formatEndpoint } from "../../../protocol/ip.ts";
+import { logEvent } from "../../../lib/log-event.ts";
+import { endpointField } from "../../describe.ts";
 import type { DoorChange, DoorChangeResult, DoorContext, DoorSpec, FrontDoor } from "../../door.ts";
 import type { CloseReason, Session } from "../../session.ts";
 import { PeerBook, type SyncResult, type WgEntry, type WgPeerSpec } from "./peers.ts";
@@ -147,7 +149,9 @@ export class WireGuardDoor implements FrontDoor {
     );
     if (!res.ok) {
       stats.handshakes.refused++;
-      this.#ctx.log.warn(`handshake refused from ${formatEndpoint(e.peer.address ?? "?", e.peer.port)} reason=${res.reason} peer=${e.spec.name ?? keyToBase64(e.spec.publicKey)}`);
+      const peer = e.spec.name ?? keyToBase64(e.spec.publicKey);
+      const fields = { endpoint: endpointField(e.peer.address ?? "", e.peer.port), reason: res.reason, protocol: "wireguard", peer };
+      this.#ctx.log.warn(logEvent("handshake-refused", fields, `handshake refused from ${formatEndpoint(e.peer.address ?? "?", e.peer.port)} reason=${res.reason} peer=${peer}`));
       e.peer.zeroKeys();
       return null;
     }
