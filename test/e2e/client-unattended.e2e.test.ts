@@ -147,6 +147,20 @@ describe.skipIf(!ok)("warren client, unattended", () => {
     expect(st.reconnects).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
+  test("SIGTERM while retrying: exit 0 at once, nothing left behind", async () => {
+    const argv = [bin, "client", "--server", "10.77.2.1:8999", "--secret", SECRET, "--tun", "wr", "--state-dir", lab.dir, "--retry", "forever"];
+    const c = lab.spawn(cns(2), "client-retry", argv);
+    await waitFor("client-retry to report retrying", async () => {
+      const r = await cns(2).exec([bin, "client", "status", "--state-dir", lab.dir, "--tun", "wr", "--json"], { timeoutMs: 10_000 });
+      return r.code === 0 && (JSON.parse(r.stdout) as ClientStatus).state === "retrying" ? true : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 200, detail: () => c.logText() });
+    const t0 = Date.now();
+    expect(await lab.stop(c, "SIGTERM")).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(readdirSync(lab.dir).filter((f) => f.startsWith("client-wr-"))).toEqual([]);
+    expect(await cns(2).hasLink("wr")).toBe(false);
+  }, 30_000);
+
   test("SIGTERM: exit 0, status socket and state file gone", async () => {
     expect(await lab.stop(c1, "SIGTERM")).toBe(0);
     expect(readdirSync(lab.dir).filter((f) => f.startsWith(`client-${TUN}-`))).toEqual([]);
