@@ -26,14 +26,10 @@ export class Attempts {
   #failures = 0;
   #firstFailures = 0;
   #everUp = false;
-  /** Most recent failure (kept after a success, for `warren client status`). */
-  lastError: AttemptError | null = null;
-  /** When the next attempt starts; Infinity when none is planned. */
-  retryAt = Infinity;
-  /** When the tunnel first came up; -1 before that. */
-  firstUpAt = -1;
-  /** When the last handshake succeeded; -1 before the first. */
-  lastHandshakeAt = -1;
+  #lastError: AttemptError | null = null;
+  #retryAt = Infinity;
+  #firstUpAt = -1;
+  #lastHandshakeAt = -1;
 
   /** `retry`: how many times a failed first connection is tried again (Infinity: for ever). */
   constructor(retry: number) {
@@ -50,27 +46,53 @@ export class Attempts {
     return this.#everUp;
   }
 
+  /** Most recent failure (kept after a success, for `warren client status`). */
+  get lastError(): AttemptError | null {
+    return this.#lastError;
+  }
+
+  /** When the next attempt starts; Infinity when none is planned. */
+  get retryAt(): number {
+    return this.#retryAt;
+  }
+
+  /** When the tunnel first came up; -1 before that. */
+  get firstUpAt(): number {
+    return this.#firstUpAt;
+  }
+
+  /** When the last handshake succeeded; -1 before the first. */
+  get lastHandshakeAt(): number {
+    return this.#lastHandshakeAt;
+  }
+
   /**
    * Records a failure at `now`. Returns the delay before the next attempt (and sets
    * retryAt), or null when the run should give up (first connection out of retries).
    */
   failed(message: string, now: number, random: () => number): number | null {
-    this.lastError = { message, at: now };
+    this.#lastError = { message, at: now };
     if (!this.#everUp && this.#firstFailures++ >= this.#retry) {
-      this.retryAt = Infinity;
+      this.#retryAt = Infinity;
       return null;
     }
     const delay = backoffDelay(this.#failures++, random);
-    this.retryAt = now + delay;
+    this.#retryAt = now + delay;
     return delay;
+  }
+
+  /** A failure that no retry can fix (the host cannot be configured): no attempt is planned. */
+  gaveUp(message: string, now: number): void {
+    this.#lastError = { message, at: now };
+    this.#retryAt = Infinity;
   }
 
   /** A handshake succeeded at `now`. */
   succeeded(now: number): void {
     this.#failures = 0;
-    this.retryAt = Infinity;
-    this.lastHandshakeAt = now;
-    if (!this.#everUp) this.firstUpAt = now;
+    this.#retryAt = Infinity;
+    this.#lastHandshakeAt = now;
+    if (!this.#everUp) this.#firstUpAt = now;
     this.#everUp = true;
   }
 

@@ -271,9 +271,10 @@ export class Client implements TunSink, ClientTransportSink {
     this.#closeTransport();
     this.#forward = false;
     this.#state = "backoff";
-    const delay = fatal ? null : this.attempts.failed(reason, this.#d.clock.now(), this.#d.random ?? Math.random);
+    const now = this.#d.clock.now();
+    const delay = fatal ? null : this.attempts.failed(reason, now, this.#d.random ?? Math.random);
     if (delay === null) {
-      this.attempts.retryAt = Infinity;
+      if (fatal) this.attempts.gaveUp(reason, now);
       const first = this.#first;
       this.#first = null;
       const err = new WarrenError("ERR_HANDSHAKE", reason);

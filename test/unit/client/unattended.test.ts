@@ -106,6 +106,11 @@ describe("--retry for the first connection", () => {
     await settle();
     s.sockets.current.receive(buildParamsDatagram(V4_ONLY));
     await expect(started).rejects.toThrow("cannot configure the tunnel: cannot open /dev/net/tun: EACCES");
+    expect(s.client.attempts.lastError?.message).toBe("cannot configure the tunnel: cannot open /dev/net/tun: EACCES");
+    expect(s.client.attempts.retryAt).toBe(Infinity);
+    s.clock.advance(60_000);
+    await settle();
+    expect(s.sockets.opened).toHaveLength(1);
   });
 
   test("once up, the retry count no longer matters: reconnects go on (and are counted)", async () => {
