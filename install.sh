@@ -3,6 +3,7 @@
 #
 #   curl -fsSL <base>/install.sh | sh                  install, supervised by systemd or cron
 #   curl -fsSL <base>/install.sh | sh -s -- --cron     options after "sh -s --"
+#   curl -fsSL <base>/install.sh | sh -s -- --client   a client: binary + warren-client@.service
 #   sh install.sh --help
 #
 # Downloads warren-linux-<arch> and SHA256SUMS from WARREN_BASE_URL, refuses a binary
@@ -39,6 +40,7 @@ NO_START="${WARREN_NO_START:-0}"
 BIN="$PREFIX/bin/warren"
 CONF="$CONFDIR/warren.json"
 UNIT="$SYSTEMD_DIR/warren.service"
+CLIENT_UNIT="$SYSTEMD_DIR/warren-client@.service"
 CRONFILE="$CRON_DIR/warren"
 PIDFILE="$RUN_DIR/warren.pid"
 LOGFILE="$LOG_DIR/warren.log"
@@ -55,8 +57,9 @@ SECRET_NEW=""
 usage() {
   cat <<EOF
 usage: install.sh [--systemd | --cron | --no-service] [--dry-run]
+       install.sh --client [--dry-run]
        install.sh --uninstall [--purge] [--dry-run]
-       install.sh --print-unit
+       install.sh --print-unit | --print-client-unit
 
   --systemd     supervise with a systemd unit ($SYSTEMD_DIR/warren.service)
   --cron        supervise with a cron watchdog ($CRON_DIR/warren, every minute)
@@ -66,6 +69,11 @@ usage: install.sh [--systemd | --cron | --no-service] [--dry-run]
   --purge       with --uninstall: also remove the config and $LOG_DIR
   --dry-run     print what would be done, change nothing
   --print-unit  print the systemd unit and exit
+  --client      a client host: the binary and the systemd template
+                $CLIENT_UNIT (no server config, no server);
+                then write $CONFDIR/client-NAME.json and run
+                systemctl enable --now warren-client@NAME
+  --print-client-unit  print the client's systemd template and exit
 EOF
 }
 
@@ -99,11 +107,14 @@ parse_args() {
       --purge) PURGE=1 ;;
       --dry-run) DRY_RUN=1 ;;
       --print-unit) ACTION=print-unit ;;
+      --client) ACTION=install-client ;;
+      --print-client-unit) ACTION=print-client-unit ;;
       -h | --help) ACTION=help ;;
       *) usage_error "unknown option $arg" ;;
     esac
   done
   if [ "$PURGE" = 1 ] && [ "$ACTION" != uninstall ]; then usage_error "--purge only goes with --uninstall"; fi
+  if [ "$ACTION" = install-client ] && [ "$SERVICE" != auto ]; then usage_error "--client installs a systemd template; --systemd, --cron and --no-service are for the server"; fi
 }
 
 detect_arch() {
@@ -250,6 +261,62 @@ WantedBy=multi-user.target
 EOF
 }
 
+# The client's systemd template: warren-client@NAME runs $CONFDIR/client-NAME.json.
+client_unit_text() {
+  cat <<EOF
+[Unit]
+$MARKER
+Description=warren VPN client %i ($CONFDIR/client-%i.json)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+# The instance name picks the config file: warren-client@office runs client-office.json.
+# --retry forever: the client keeps trying until the server answers, also at boot.
+ExecStart=$BIN client --config $CONFDIR/client-%i.json --retry forever
+Restart=always
+RestartSec=5s
+# Exit status 2 is a usage or config error: restarting would not fix it.
+RestartPreventExitStatus=2
+# State files and the status socket (warren client status) live in /run/warren, which
+# other warren units share: never removed when this one stops.
+RuntimeDirectory=warren
+RuntimeDirectoryPreserve=yes
+UMask=0077
+# The TUN device, its addresses and routes need CAP_NET_ADMIN; nothing else: the
+# bounding set drops every other capability, also for root.
+AmbientCapabilities=CAP_NET_ADMIN
+CapabilityBoundingSet=CAP_NET_ADMIN
+NoNewPrivileges=yes
+ProtectSystem=strict
+# "dns": "apply" rewrites resolv.conf in place (a symlink is followed to its target).
+ReadWritePaths=-/etc/resolv.conf
+ProtectHome=yes
+PrivateTmp=yes
+DevicePolicy=closed
+DeviceAllow=/dev/net/tun rw
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+# Not set on purpose: PrivateDevices (hides /dev/net/tun), PrivateNetwork (the tunnel
+# goes into the host's network), ProtectKernelTunables (read-only /proc/sys would keep
+# the client from turning IPv6 off on a TUN that got no IPv6 address),
+# MemoryDenyWriteExecute (breaks the JavaScript JIT).
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
 cron_text() {
   extra=""
   [ "$RUN_DIR" = /run/warren ] || extra="$extra --pid-file $PIDFILE"
@@ -314,6 +381,26 @@ setup_systemd() {
   SERVICE_TEXT="systemd unit $UNIT (journalctl -u warren)"
 }
 
+# systemctl ARGS... for the client template, only where this run manages services.
+client_systemctl() {
+  if may_start "$SYSTEMD_DIR" /etc/systemd/system && systemd_running; then
+    if [ "$DRY_RUN" = 1 ]; then say "would run: systemctl $*"; else systemctl "$@" </dev/null >/dev/null 2>&1 || true; fi
+  fi
+}
+
+# Stops and disables every warren-client@ instance, then removes the template.
+remove_client_unit() {
+  ours "$CLIENT_UNIT" || return 0
+  for link in "$SYSTEMD_DIR"/*.wants/warren-client@*.service; do
+    [ -L "$link" ] || continue
+    client_systemctl disable --now "$(basename "$link")"
+    remove "$link"
+  done
+  client_systemctl stop 'warren-client@*.service'
+  remove "$CLIENT_UNIT"
+  client_systemctl daemon-reload
+}
+
 setup_cron() {
   remove_unit
   cron_text >"$TMP/cron"
@@ -355,12 +442,10 @@ connect_text() {
   say "  firewall  allow UDP port ${port:-8000} in"
 }
 
-install() {
+# Downloads, checks and installs $BIN; sets BIN_CHANGED and VERSION_LINE.
+install_binary() {
   detect_arch
   asset="warren-linux-$ARCH"
-  if [ "$SERVICE" = auto ]; then
-    if systemd_running; then SERVICE=systemd; else SERVICE=cron; fi
-  fi
   if [ "$DRY_RUN" = 1 ]; then
     say "would download $BASE_URL/$asset and $BASE_URL/SHA256SUMS and check the sha256"
     say "would install $BIN"
@@ -378,6 +463,13 @@ install() {
   mkdir_p "$PREFIX/bin"
   if [ "$DRY_RUN" = 0 ]; then put_file "$BIN" 755 "$TMP/warren"; fi
   BIN_CHANGED=$CHANGED
+}
+
+install() {
+  if [ "$SERVICE" = auto ]; then
+    if systemd_running; then SERVICE=systemd; else SERVICE=cron; fi
+  fi
+  install_binary
   write_config
   case "$SERVICE" in
     systemd) setup_systemd ;;
@@ -391,7 +483,26 @@ install() {
   if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing was changed"; else connect_text; fi
 }
 
+# --client: the binary and the client template; running instances restart on a new binary.
+install_client() {
+  install_binary
+  client_unit_text >"$TMP/client-unit"
+  CHANGED=0
+  put_file "$CLIENT_UNIT" 644 "$TMP/client-unit"
+  if [ "$CHANGED" = 1 ]; then client_systemctl daemon-reload; fi
+  if [ "$BIN_CHANGED" = 1 ] || [ "$CHANGED" = 1 ]; then client_systemctl try-restart 'warren-client@*.service'; fi
+  if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing was changed"; return 0; fi
+  say ""
+  say "warren is installed: $BIN ($VERSION_LINE)"
+  say "  service    systemd template $CLIENT_UNIT"
+  say "  configure  write $CONFDIR/client-NAME.json (mode 600; a \"tun\" of its own per client), e.g."
+  say "             {\"server\": \"vpn.example.org:8000\", \"secret\": \"...\", \"id\": \"NAME\", \"tun\": \"warren1\"}"
+  say "  start      systemctl enable --now warren-client@NAME   (journalctl -u warren-client@NAME)"
+  say "  status     $BIN client status"
+}
+
 uninstall() {
+  remove_client_unit
   remove_unit
   remove_cron
   if may_start "$CRON_DIR" /etc/cron.d || may_start "$SYSTEMD_DIR" /etc/systemd/system; then stop_server; fi
@@ -412,11 +523,16 @@ main() {
   case "$ACTION" in
     help) usage; exit 0 ;;
     print-unit) unit_text; exit 0 ;;
+    print-client-unit) client_unit_text; exit 0 ;;
   esac
   TMP=$(mktemp -d 2>/dev/null) || die "cannot create a temporary directory"
   trap cleanup EXIT
   trap 'exit 130' INT TERM
-  if [ "$ACTION" = uninstall ]; then uninstall; else install; fi
+  case "$ACTION" in
+    uninstall) uninstall ;;
+    install-client) install_client ;;
+    *) install ;;
+  esac
 }
 
 # Last line, so a download cut short runs nothing.

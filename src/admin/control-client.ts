@@ -2,6 +2,8 @@
  * @module admin/control-client
  * The client end of the control socket: connect, send one request line, read one
  * response line, validate it (envelope and the command's result schema), close.
+ * controlRequest speaks to a server; controlCall to any warren control socket (the
+ * client's status socket), given the result schema and who is expected to answer.
  *
  * Errors are one-line WarrenErrors with stable codes:
  *   ERR_NO_SERVER   nothing listens at the path (missing file or stale socket)
@@ -16,30 +18,45 @@ import { encodeLine, MAX_LINE, RESULT_SCHEMAS, ResponseSchema, type Request, typ
 /** How long the CLI waits for an answer. */
 export const CONTROL_TIMEOUT_MS = 10_000;
 
+/** Who is expected to answer on a socket, for messages: `server` or `client`, and where its path is set. */
+export interface ControlPeer {
+  name: string;
+  /** e.g. `see --control-socket`. */
+  hint: string;
+}
+
+const SERVER_PEER: ControlPeer = { name: "server", hint: "see --control-socket" };
+
 /** Sends `req` to the server at `path` and returns its validated result. */
 export async function controlRequest<R extends Request>(path: string, req: R, timeoutMs = CONTROL_TIMEOUT_MS): Promise<ResultOf<R["cmd"]>> {
-  const line = await exchange(path, encodeLine(req), timeoutMs);
+  return (await controlCall(path, req, RESULT_SCHEMAS[req.cmd], SERVER_PEER, timeoutMs)) as ResultOf<R["cmd"]>;
+}
+
+/** Sends `req` to the warren `peer` at `path` and returns its result, validated against `schema`. */
+export async function controlCall<S extends v.GenericSchema>(
+  path: string, req: { cmd: string }, schema: S, peer: ControlPeer, timeoutMs = CONTROL_TIMEOUT_MS,
+): Promise<v.InferOutput<S>> {
+  const line = await exchange(path, encodeLine(req), timeoutMs, peer);
   let raw: unknown;
   try {
     raw = JSON.parse(line);
   } catch {
-    throw new WarrenError("ERR_CONTROL", `the server at ${path} answered something that is not JSON`);
+    throw new WarrenError("ERR_CONTROL", `the ${peer.name} at ${path} answered something that is not JSON`);
   }
   const env = v.safeParse(ResponseSchema, raw);
-  if (!env.success) throw new WarrenError("ERR_CONTROL", `the server at ${path} answered an invalid response`);
+  if (!env.success) throw new WarrenError("ERR_CONTROL", `the ${peer.name} at ${path} answered an invalid response`);
   const res = env.output;
   if (!res.ok) throw new WarrenError(res.code, res.error);
-  const schema = RESULT_SCHEMAS[req.cmd];
   const r = v.safeParse(schema, res.result);
   if (!r.success) {
     const at = r.issues[0] ? v.getDotPath(r.issues[0]) : null;
-    throw new WarrenError("ERR_CONTROL", `the server's ${req.cmd} result does not match this CLI's schema${at ? ` (at ${at})` : ""}; are both the same version?`);
+    throw new WarrenError("ERR_CONTROL", `the ${peer.name}'s ${req.cmd} result does not match this CLI's schema${at ? ` (at ${at})` : ""}; are both the same version?`);
   }
-  return r.output as ResultOf<R["cmd"]>;
+  return r.output;
 }
 
 /** Connects, writes `text`, resolves with the first line read (without newline). */
-function exchange(path: string, text: string, timeoutMs: number): Promise<string> {
+function exchange(path: string, text: string, timeoutMs: number, peer: ControlPeer): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let buf = "";
     let done = false;
@@ -70,23 +87,23 @@ function exchange(path: string, text: string, timeoutMs: number): Promise<string
           }
         },
         close() {
-          finish(new WarrenError("ERR_CONTROL", `the server at ${path} closed the connection without answering`));
+          finish(new WarrenError("ERR_CONTROL", `the ${peer.name} at ${path} closed the connection without answering`));
         },
         error(_sock, e) {
           finish(new WarrenError("ERR_CONTROL", `control socket ${path}: ${e.message}`));
         },
       },
-    }).catch((e: unknown) => finish(connectError(path, e)));
+    }).catch((e: unknown) => finish(connectError(path, e, peer)));
   });
 }
 
 /** Turns a connect failure into the one line an operator needs. */
-export function connectError(path: string, e: unknown): WarrenError {
+function connectError(path: string, e: unknown, peer: ControlPeer): WarrenError {
   const code = errorCode(e) ?? "";
-  if (code === "ENOENT") return new WarrenError("ERR_NO_SERVER", `no warren server is running (no control socket at ${path}; see --control-socket)`);
-  if (code === "ECONNREFUSED") return new WarrenError("ERR_NO_SERVER", `no warren server is running (stale control socket at ${path})`);
+  if (code === "ENOENT") return new WarrenError("ERR_NO_SERVER", `no warren ${peer.name} is running (no control socket at ${path}; ${peer.hint})`);
+  if (code === "ECONNREFUSED") return new WarrenError("ERR_NO_SERVER", `no warren ${peer.name} is running (stale control socket at ${path})`);
   if (code === "EACCES" || code === "EPERM") {
-    return new WarrenError("ERR_CONTROL", `cannot open control socket ${path}: permission denied (run as root, or as the user running the server)`);
+    return new WarrenError("ERR_CONTROL", `cannot open control socket ${path}: permission denied (run as root, or as the user running the ${peer.name})`);
   }
   return new WarrenError("ERR_CONTROL", `cannot open control socket ${path}: ${code || (e instanceof Error ? e.message : String(e))}`);
 }

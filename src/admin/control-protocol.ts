@@ -105,8 +105,8 @@ export function parseRequestLine(line: string): ParsedRequest {
   return { ok: false, error: `bad request: ${path ? `${path}: ` : ""}${issue?.message ?? "invalid"}` };
 }
 
-/** One response line, newline included. */
-export function encodeLine(msg: Request | Response): string {
+/** One request or response line, newline included. */
+export function encodeLine(msg: Request | Response | { cmd: string }): string {
   return `${JSON.stringify(msg)}\n`;
 }
 

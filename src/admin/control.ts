@@ -5,6 +5,10 @@
  * response, answered in order. Never on the packet path: requests run on the event
  * loop between packet batches and only read snapshots or flip settings.
  *
+ * The client's status socket (`warren client status`, client-control.ts) runs on the same
+ * code with its own request set: a ControlDialect (the request parser, and the way out
+ * every claim error names).
+ *
  * Lifecycle:
  *   1. claimSocket(path): create the folder; a socket file nobody answers on is stale
  *      and removed; one a live server answers on is refused (ERR_CONTROL_IN_USE), and
@@ -24,8 +28,24 @@ import { controlRequest } from "./control-client.ts";
 /** The way out that every claim error names. */
 const OTHER_PATH = "; give this server its own --control-socket PATH, or --control-socket none";
 
+/** What every control request has: a command name. */
+export interface CommandLike {
+  cmd: string;
+}
+
 /** Answers one request. May be async; errors become `ERR_INTERNAL` responses. */
-export type ControlHandler = (req: Request) => Response | Promise<Response>;
+export type ControlHandler<Q extends CommandLike = Request> = (req: Q) => Response | Promise<Response>;
+
+/** What sets one control socket apart from another: its requests, and the way out its claim errors name. */
+export interface ControlDialect<Q extends CommandLike> {
+  /** Parses one request line; never throws. */
+  parse(line: string): { ok: true; request: Q } | { ok: false; error: string };
+  /** Appended to every claim/listen error, e.g. `; give this server its own --control-socket PATH ...`. */
+  hint: string;
+}
+
+/** The server's control socket (control-protocol.ts). */
+const SERVER_DIALECT: ControlDialect<Request> = { parse: parseRequestLine, hint: OTHER_PATH };
 
 /** A listening control socket. */
 export interface ControlServer {
@@ -36,16 +56,16 @@ export interface ControlServer {
 
 /**
  * Makes `path` usable: creates its folder (0700), removes a stale socket file, and
- * throws ERR_CONTROL_IN_USE when another server answers there, ERR_CONTROL when the
- * path holds something that is not a socket.
+ * throws ERR_CONTROL_IN_USE when another warren answers there (`hello`), ERR_CONTROL
+ * when the path holds something that is not a socket. `hint` ends every error.
  */
-export async function claimSocket(path: string): Promise<void> {
+export async function claimSocket(path: string, hint = OTHER_PATH): Promise<void> {
   const dir = dirname(path);
   if (!existsSync(dir)) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot create its folder ${dir}: ${codeOrMessage(e)}${OTHER_PATH}`);
+      throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot create its folder ${dir}: ${codeOrMessage(e)}${hint}`);
     }
   }
   let st: ReturnType<typeof lstatSync>;
@@ -54,17 +74,17 @@ export async function claimSocket(path: string): Promise<void> {
   } catch {
     return; // nothing there
   }
-  if (!st.isSocket()) throw new WarrenError("ERR_CONTROL", `control socket ${path}: exists and is not a socket; not touching it${OTHER_PATH}`);
+  if (!st.isSocket()) throw new WarrenError("ERR_CONTROL", `control socket ${path}: exists and is not a socket; not touching it${hint}`);
   try {
     const hello = await controlRequest(path, { cmd: "hello" }, 2000);
-    throw new WarrenError("ERR_CONTROL_IN_USE", `control socket ${path}: another warren (pid ${hello.pid}) answers there${OTHER_PATH}`);
+    throw new WarrenError("ERR_CONTROL_IN_USE", `control socket ${path}: another warren (pid ${hello.pid}) answers there${hint}`);
   } catch (e) {
     if (e instanceof WarrenError && e.code === "ERR_CONTROL_IN_USE") throw e;
     if (e instanceof WarrenError && e.code === "ERR_NO_SERVER") {
       unlinkSync(path); // stale: left by a server that died
       return;
     }
-    throw new WarrenError("ERR_CONTROL_IN_USE", `control socket ${path}: something answers there (${e instanceof Error ? e.message : String(e)})${OTHER_PATH}`);
+    throw new WarrenError("ERR_CONTROL_IN_USE", `control socket ${path}: something answers there (${e instanceof Error ? e.message : String(e)})${hint}`);
   }
 }
 
@@ -87,11 +107,11 @@ function writeQueued(sock: Socket<ConnState>, bytes: Uint8Array | null): void {
 }
 
 /** The socket callbacks: one request per line, answered in order; a line over MAX_LINE ends the connection. */
-function connectionHandlers(handler: ControlHandler, log: Logger): SocketHandler<ConnState> {
+function connectionHandlers<Q extends CommandLike>(handler: ControlHandler<Q>, log: Logger, parseLine: ControlDialect<Q>["parse"]): SocketHandler<ConnState> {
   const send = (sock: Socket<ConnState>, res: Response): void => {
     if (!sock.data.closed) writeQueued(sock, Buffer.from(encodeLine(res)));
   };
-  const answer = async (req: Request): Promise<Response> => {
+  const answer = async (req: Q): Promise<Response> => {
     try {
       return await handler(req);
     } catch (e) {
@@ -116,7 +136,7 @@ function connectionHandlers(handler: ControlHandler, log: Logger): SocketHandler
         const line = st.buf.slice(0, nl).trim();
         st.buf = st.buf.slice(nl + 1);
         if (line === "") continue;
-        const parsed = parseRequestLine(line);
+        const parsed = parseLine(line);
         st.chain = st.chain.then(async () => send(sock, parsed.ok ? await answer(parsed.request) : fail("ERR_BAD_REQUEST", parsed.error)));
       }
     },
@@ -132,14 +152,19 @@ function connectionHandlers(handler: ControlHandler, log: Logger): SocketHandler
   };
 }
 
-/** Listens on `path` (call claimSocket first). Throws a one-line WarrenError when it cannot bind. */
+/** Listens on `path` (call claimSocket first) for the server's requests. Throws a one-line WarrenError when it cannot bind. */
 export function listenControl(path: string, handler: ControlHandler, log: Logger): ControlServer {
+  return listenDialect(path, handler, log, SERVER_DIALECT);
+}
+
+/** Listens on `path` (call claimSocket first) for the requests of `d`. Throws a one-line WarrenError when it cannot bind. */
+export function listenDialect<Q extends CommandLike>(path: string, handler: ControlHandler<Q>, log: Logger, d: ControlDialect<Q>): ControlServer {
   const oldMask = process.umask(0o177);
   let listener: ReturnType<typeof Bun.listen<ConnState>>;
   try {
-    listener = Bun.listen<ConnState>({ unix: path, socket: connectionHandlers(handler, log) });
+    listener = Bun.listen<ConnState>({ unix: path, socket: connectionHandlers(handler, log, d.parse) });
   } catch (e) {
-    throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot listen: ${codeOrMessage(e)}${OTHER_PATH}`);
+    throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot listen: ${codeOrMessage(e)}${d.hint}`);
   } finally {
     process.umask(oldMask);
   }

@@ -35,6 +35,8 @@ export const ClientSchema = v.object({
   address6: v.nullable(v.string()),
   connectedAt: count,
   lastSeen: count,
+  /** Nothing heard for longer than IDLE_AFTER_MS when the snapshot was taken (isIdle). */
+  idle: v.boolean(),
   /** From the client (rx) and to the client (tx). */
   rxPackets: count,
   rxBytes: count,
@@ -107,8 +109,23 @@ export interface SnapshotExtras {
   process?: ProcessStats;
 }
 
-/** One session as a ClientInfo; `wall(t)` converts an engine time to wall-clock ms. */
-export function clientInfo(s: Session, wall: (t: number) => number, capture: string | null): ClientInfo {
+/**
+ * A session is idle when nothing was heard from it for two keepalive intervals, taking the
+ * longer interval of the two protocols: WireGuard's usual persistent keepalive (25 s; the
+ * ToyVpn app's is 15 s). A live client that only keeps its tunnel open is never idle.
+ */
+export const IDLE_AFTER_MS = 2 * 25_000;
+
+/** The one idle rule (the CLI table, the dashboard and the metrics all read `idle`): silent for more than IDLE_AFTER_MS. */
+export function isIdle(lastSeen: number, now: number): boolean {
+  return now - lastSeen > IDLE_AFTER_MS;
+}
+
+/**
+ * One session as a ClientInfo; `wall(t)` converts an engine time to wall-clock ms, `now`
+ * is the engine time of the snapshot (for `idle`).
+ */
+export function clientInfo(s: Session, wall: (t: number) => number, capture: string | null, now: number): ClientInfo {
   return {
     id: s.label,
     serial: s.serial,
@@ -120,6 +137,7 @@ export function clientInfo(s: Session, wall: (t: number) => number, capture: str
     address6: s.addr6 ? formatIpv6(s.addr6) : null,
     connectedAt: wall(s.createdAt),
     lastSeen: wall(s.lastSeen),
+    idle: isIdle(s.lastSeen, now),
     rxPackets: s.rxPackets,
     rxBytes: s.rxBytes,
     txPackets: s.txPackets,
@@ -173,6 +191,6 @@ export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wa
       controlSocket: x.controlSocket,
       metrics: x.metrics,
     },
-    clients: sessions.map((s) => clientInfo(s, wall, x.captureOf(s))),
+    clients: sessions.map((s) => clientInfo(s, wall, x.captureOf(s), now)),
   };
 }

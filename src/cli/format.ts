@@ -85,7 +85,8 @@ function clientRows(c: ClientInfo, now: number): Array<[string, string]> {
   ];
   if (c.user !== null) rows.push(["user", c.user]);
   rows.push(
-    ["connected", `${formatDuration((now - c.connectedAt) / 1000)} ago; last seen ${formatDuration((now - c.lastSeen) / 1000)} ago`],
+    ["protocol", c.protocol],
+    ["connected", `${formatDuration((now - c.connectedAt) / 1000)} ago; last seen ${lastSeen(c, now)}`],
     ["transfer", `${formatBytes(c.rxBytes)} in (${c.rxPackets} packets), ${formatBytes(c.txBytes)} out (${c.txPackets} packets)`],
   );
   if (sum(c.drops) > 0) rows.push(["drops", nonZero(c.drops)]);
@@ -93,12 +94,18 @@ function clientRows(c: ClientInfo, now: number): Array<[string, string]> {
   return rows;
 }
 
-const COLUMNS = ["ID", "ENDPOINT", "ADDRESS", "CONNECTED", "LAST SEEN", "IN PKTS", "IN BYTES", "OUT PKTS", "OUT BYTES", "DROPS"] as const;
+/** `4s ago`, or `1m 5s ago (idle)` for a session snapshot.ts counts as idle. */
+function lastSeen(c: ClientInfo, now: number): string {
+  return `${formatDuration((now - c.lastSeen) / 1000)} ago${c.idle ? " (idle)" : ""}`;
+}
+
+const COLUMNS = ["ID", "PROTO", "ENDPOINT", "ADDRESS", "CONNECTED", "LAST SEEN", "IN PKTS", "IN BYTES", "OUT PKTS", "OUT BYTES", "DROPS"] as const;
 /** Right-aligned (numeric) columns. */
 const RIGHT = new Set<string>(["IN PKTS", "IN BYTES", "OUT PKTS", "OUT BYTES", "DROPS"]);
 
 /**
  * `warren clients`: one row per client, sorted by tunnel address, columns as wide as needed.
+ * PROTO is the front door (toyvpn, wireguard); LAST SEEN says `(idle)` for an idle session.
  * A USER column appears when any client logged in as a user or with a token.
  */
 export function formatClients(snap: Snapshot): string {
@@ -108,10 +115,11 @@ export function formatClients(snap: Snapshot): string {
   const rows = snap.clients.map((c) => [
     c.id,
     ...(withUser ? [c.user ?? "-"] : []),
+    c.protocol,
     c.endpoint,
     c.address6 ? `${c.address} ${c.address6}` : c.address,
     `${formatDuration((snap.time - c.connectedAt) / 1000)} ago`,
-    `${formatDuration((snap.time - c.lastSeen) / 1000)} ago`,
+    lastSeen(c, snap.time),
     String(c.rxPackets),
     formatBytes(c.rxBytes),
     String(c.txPackets),

@@ -7,10 +7,10 @@
  *
  * States:
  *   opening -> handshaking -> up            first connection: start() resolves
- *                   |  (5 s without answer, refused, bad parameters)
+ *                   |  (5 s without answer, refused, bad parameters, no socket)
  *                   v
- *   first attempt: start() rejects (the CLI exits non-zero)
- *   later:         backoff (socket closed) -> opening (new socket, new port) -> ...
+ *   first connection out of retries (--retry, attempts.ts): start() rejects (the CLI exits 1)
+ *   otherwise:      backoff (socket closed) -> opening (new socket, new port) -> ...
  *   up -> handshaking (same socket) on the server's `!rehandshake`, an ICMP error,
  *         or 5 s of sending data without hearing anything back (dead-peer detection;
  *         the idle keepalive, a lone 0x00 x3 after 15 s of silence, does not count, as
@@ -20,23 +20,32 @@
  * the server pushes different parameters, and go away on stop().
  *
  * Data path (no await, no per-packet allocation): TUN batch -> packet() queues each
- * view on the transport -> flush() sends them with one sendMany; a datagram from the
- * server whose first nibble is 4 or 6 is written to the TUN whole. Liveness is
- * tracked with counters only; a 100 ms tick turns them into times (liveness.ts).
+ * view on the transport -> flush() sends them with one sendMany; an IPv6 packet is
+ * dropped (counted in ipv6Dropped) when no IPv6 address was pushed: the kernel's own
+ * router solicitations and MLD reports from the TUN's link-local address have no
+ * business in the tunnel. A datagram from the server whose first nibble is 4 or 6 is
+ * written to the TUN whole. Liveness is tracked with counters only; a 100 ms tick
+ * turns them into times (liveness.ts).
  */
 
 import { WarrenError } from "../lib/errors.ts";
 import { buildHandshake, classify, HANDSHAKE_REPEAT, KEEPALIVE, Kind, type Params } from "../protocol/toyvpn.ts";
 import type { TunSink } from "../tun/device.ts";
 import type { ClientTransport, ClientTransportSink } from "../transport/client-udp.ts";
+import { Attempts } from "./attempts.ts";
 import type { ClientDeps, ClientOptions, ClientPhase, ClientStats } from "./deps.ts";
 import { Liveness } from "./liveness.ts";
+import { firstAddress } from "./params.ts";
 import { readParams, Tunnel } from "./tunnel.ts";
-import { backoffDelay, HANDSHAKE_WAIT_MS, KEEPALIVE_REPEAT, RESPONSE_TIMEOUT_MS, TICK_MS } from "./timing.ts";
+import { HANDSHAKE_WAIT_MS, KEEPALIVE_REPEAT, RESPONSE_TIMEOUT_MS, TICK_MS } from "./timing.ts";
 
 /** The client engine: TunSink for the TUN, ClientTransportSink for the socket. */
 export class Client implements TunSink, ClientTransportSink {
-  readonly stats: ClientStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, junk: 0, handshakes: 0, reconnects: 0 };
+  readonly stats: ClientStats = {
+    rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, ipv6Dropped: 0, junk: 0, handshakes: 0, reconnects: 0,
+  };
+  /** Connection attempts: retries, the last error, when the tunnel came up (read by status). */
+  readonly attempts: Attempts;
   readonly #d: ClientDeps;
   readonly #opts: ClientOptions;
   readonly #hello: Uint8Array;
@@ -48,15 +57,16 @@ export class Client implements TunSink, ClientTransportSink {
   #stopTick: () => void = () => {};
   #first: { resolve(p: Params): void; reject(e: Error): void } | null = null;
   #handshakeDeadline = 0;
-  #retryAt = 0;
-  #failures = 0;
   #probe = false;
+  /** Whether an IPv6 address was pushed (else IPv6 from the TUN is dropped). */
+  #v6 = false;
   readonly #live = new Liveness();
 
   constructor(opts: ClientOptions, deps: ClientDeps) {
     this.#opts = opts;
     this.#d = deps;
     this.#hello = buildHandshake(opts.credential);
+    this.attempts = new Attempts(opts.retry ?? 0);
     this.#tunnel = new Tunnel(deps.net, deps.log, this, (err) => this.#d.onFatal?.(err));
   }
 
@@ -73,7 +83,8 @@ export class Client implements TunSink, ClientTransportSink {
   /**
    * Connects for the first time: resolves with the parameters once the TUN is set up,
    * rejects (WarrenError, one line) when the server does not answer within 5 s, refuses,
-   * or answers with bad parameters. After that, reconnects happen on their own.
+   * or answers with bad parameters, and `opts.retry` allows no further attempt; also
+   * when the host cannot be configured. After that, reconnects happen on their own.
    */
   start(): Promise<Params> {
     if (this.#state !== "idle") return Promise.reject(new WarrenError("ERR_CLIENT_STATE", "client already started"));
@@ -102,6 +113,10 @@ export class Client implements TunSink, ClientTransportSink {
 
   packet(pkt: Uint8Array): void {
     const t = this.#transport;
+    if (!this.#v6 && (pkt[0] ?? 0) >>> 4 === 6) {
+      this.stats.ipv6Dropped++;
+      return;
+    }
     if (!this.#forward || t === null || !t.queue(pkt)) {
       this.stats.txDropped++;
       return;
@@ -172,7 +187,7 @@ export class Client implements TunSink, ClientTransportSink {
         }
         return;
       case "backoff":
-        if (now >= this.#retryAt) this.#open();
+        if (now >= this.attempts.retryAt) this.#open();
         return;
       case "up":
         if (this.#live.peerSilent(now)) {
@@ -228,7 +243,7 @@ export class Client implements TunSink, ClientTransportSink {
     const r = readParams(d);
     if (!r.ok) return this.#fail(`bad parameters from ${this.#opts.serverLabel}: ${r.problem}`);
     const tunnel = this.#tunnel;
-    const again = tunnel.params !== null && !(this.#probe && this.#failures === 0 && r.text === tunnel.text);
+    const again = tunnel.params !== null && !(this.#probe && this.attempts.failures === 0 && r.text === tunnel.text);
     try {
       tunnel.apply(r.params, r.text);
     } catch (err) {
@@ -237,7 +252,8 @@ export class Client implements TunSink, ClientTransportSink {
     }
     this.#state = "up";
     this.#forward = true;
-    this.#failures = 0;
+    this.#v6 = firstAddress(r.params, 6) !== undefined;
+    this.attempts.succeeded(this.#d.clock.now());
     this.#live.reset(this.#d.clock.now());
     if (again) this.#d.log.info(`connected again to ${this.#opts.serverLabel}`);
     const first = this.#first;
@@ -246,28 +262,30 @@ export class Client implements TunSink, ClientTransportSink {
   }
 
   /**
-   * A connection attempt failed. Before the first success that ends start() with `reason`;
-   * afterwards the socket is dropped and a new one is tried after an exponential,
-   * jittered delay (at most BACKOFF_CAP_MS). `fatal` failures also stop a running client.
+   * A connection attempt failed: the socket is dropped and, when attempts.ts allows, a new
+   * one is tried after an exponential, jittered delay (at most BACKOFF_CAP_MS). Otherwise
+   * start() rejects with `reason` (first connection), or a running client stops (`fatal`:
+   * the host cannot be configured).
    */
   #fail(reason: string, fatal = false): void {
     this.#closeTransport();
     this.#forward = false;
     this.#state = "backoff";
-    const first = this.#first;
-    if (first !== null || fatal) {
+    const now = this.#d.clock.now();
+    const delay = fatal ? null : this.attempts.failed(reason, now, this.#d.random ?? Math.random);
+    if (delay === null) {
+      if (fatal) this.attempts.gaveUp(reason, now);
+      const first = this.#first;
       this.#first = null;
-      this.#retryAt = Infinity;
       const err = new WarrenError("ERR_HANDSHAKE", reason);
       if (first !== null) first.reject(err);
       else if (this.#d.onFatal) this.#d.onFatal(err);
       else this.#d.log.error(reason);
       return;
     }
-    const delay = backoffDelay(this.#failures++, this.#d.random ?? Math.random);
-    this.#retryAt = this.#d.clock.now() + delay;
-    this.stats.reconnects++;
-    this.#d.log.warn(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    const again = this.attempts.everUp ? "reconnecting" : "retrying";
+    if (this.attempts.everUp) this.stats.reconnects++;
+    this.#d.log.warn(`${reason}; ${again} in ${(delay / 1000).toFixed(1)} s${this.attempts.attemptText()}`);
   }
 
   #closeTransport(): void {

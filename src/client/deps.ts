@@ -29,6 +29,8 @@ export interface ClientOptions {
   credential: string;
   /** The server as the user wrote it, for messages (`vpn.example.org:8000`). */
   serverLabel: string;
+  /** How many times a failed first connection is tried again: 0 (the default) none, Infinity for ever. */
+  retry?: number;
 }
 
 /** Counters of one client run. */
@@ -39,6 +41,8 @@ export interface ClientStats {
   txBytes: number;
   /** TUN packets dropped while no connection was up. */
   txDropped: number;
+  /** IPv6 packets from the TUN dropped because no IPv6 address was pushed (link-local chatter). */
+  ipv6Dropped: number;
   /** Server datagrams neither data nor a known control message. */
   junk: number;
   handshakes: number;

@@ -1,9 +1,10 @@
 /**
  * @module client/net
  * Applies the client's parameters to the host and takes them back: the TUN (address,
- * MTU, up), the routes of `client-routes.ts`, and a state file that remembers every
- * route before it is added (write-ahead), so a run killed with SIGKILL leaves a list
- * of its leftovers that the next start removes (`cleanupStale`). The TUN itself needs
+ * MTU, up; IPv6 turned off on it when no IPv6 address was pushed, so the kernel sends
+ * no link-local chatter into the tunnel), the routes of `routes.ts`, and a state file
+ * that remembers every route before it is added (write-ahead), so a run killed with
+ * SIGKILL leaves a list of its leftovers that the next start removes (`cleanupStale`). The TUN itself needs
  * no such care: the kernel deletes it, with its addresses and routes, when the
  * process's fd closes.
  *
@@ -47,6 +48,8 @@ export interface NetOps {
   delRoute(r: RouteSpec): void;
   /** The route the kernel uses for `address` now (longest prefix match), or null. */
   routeTo(family: 4 | 6, address: string): ServerRoute | null;
+  /** Turns IPv6 off on interface `name`; false when it has none to turn off. */
+  disableIpv6(name: string): boolean;
 }
 
 /** What the state file holds. */
@@ -64,7 +67,8 @@ export type StateStore = RecoveryStore<ClientState>;
 export interface ClientNetOptions {
   tun: string;
   routes: "pushed" | "none";
-  server: { family: 4 | 6; address: string };
+  /** The server's address; asked when the tunnel comes up (it is resolved by then). */
+  server(): { family: 4 | 6; address: string };
   pid: number;
 }
 
@@ -107,11 +111,17 @@ export class ClientNetConfig implements ClientNet {
     return removed;
   }
 
+  /** The routes this run added and has not removed yet, as `10.8.0.0/24 dev warren1` (for status). */
+  installedRoutes(): string[] {
+    return (this.#state?.routes ?? []).map(describeRoute);
+  }
+
   up(params: Params): TunDevice {
     if (this.#tun !== null) throw new WarrenError("ERR_CLIENT_STATE", "tunnel already up");
     // Before anything of ours exists: how the server is reached now.
-    this.#serverRoute = this.#o.routes === "none" ? null : this.#ops.routeTo(this.#o.server.family, this.#o.server.address);
-    this.#state = { pid: this.#o.pid, tun: this.#o.tun, server: this.#o.server.address, routes: [] };
+    const server = this.#o.server();
+    this.#serverRoute = this.#o.routes === "none" ? null : this.#ops.routeTo(server.family, server.address);
+    this.#state = { pid: this.#o.pid, tun: this.#o.tun, server: server.address, routes: [] };
     this.#store.save(this.#state);
     this.#tun = this.#openTun(params);
     const plan = this.#plan(params);
@@ -167,14 +177,23 @@ export class ClientNetConfig implements ClientNet {
     const v6 = firstAddress(params, 6);
     const extra = params.addresses.length - (v4 ? 1 : 0) - (v6 ? 1 : 0);
     if (extra > 0) this.#log.warn(`${extra} more address(es) pushed: only the first IPv4 and IPv6 address are used`);
-    return this.#ops.openTun({ name: this.#o.tun, mtu: mtuOf(params), ...(v4 ? { ipv4: v4 } : {}), ...(v6 ? { ipv6: v6 } : {}) });
+    const tun = this.#ops.openTun({ name: this.#o.tun, mtu: mtuOf(params), ...(v4 ? { ipv4: v4 } : {}), ...(v6 ? { ipv6: v6 } : {}) });
+    if (!v6) {
+      const name = this.#o.tun;
+      try {
+        if (this.#ops.disableIpv6(name)) this.#log.debug(`IPv6 turned off on ${name}: no IPv6 address pushed`);
+      } catch (e) {
+        this.#log.warn(`${e instanceof Error ? e.message : String(e)}; IPv6 packets from ${name} are dropped instead`);
+      }
+    }
+    return tun;
   }
 
   #plan(params: Params) {
     const plan = planRoutes(params, {
       mode: this.#o.routes,
       tun: this.#o.tun,
-      server: this.#o.server,
+      server: this.#o.server(),
       serverRoute: this.#serverRoute,
       has6: firstAddress(params, 6) !== undefined,
     });

@@ -4,13 +4,14 @@
  * A parameter datagram is parsed and checked (protocol/toyvpn.ts, params.ts); the
  * configurator (net.ts) brings the tunnel up on the first parameters and reconfigures
  * it only when the server pushes different ones, so a reconnect with the same
- * parameters changes nothing on the host. Every TUN the configurator hands back is
- * started on the client's sink.
+ * parameters changes nothing on the host; what changed is logged in words (changes.ts).
+ * Every TUN the configurator hands back is started on the client's sink.
  */
 
 import type { Logger } from "../lib/log.ts";
 import { paramsText, parseParams, type Params } from "../protocol/toyvpn.ts";
 import type { TunDevice, TunSink } from "../tun/device.ts";
+import { describeChanges } from "./changes.ts";
 import type { ClientNet } from "./net.ts";
 import { checkParams } from "./params.ts";
 
@@ -66,7 +67,9 @@ export class Tunnel {
       this.#tun = tun;
       tun.start(this.#sink, this.#tunFailed);
     } else if (text !== this.#text) {
-      this.#log.info(`parameters changed: ${text}`);
+      const changes = describeChanges(this.#params, params);
+      for (const line of changes) this.#log.info(line);
+      if (changes.length === 0) this.#log.debug(`parameters rewritten, same settings: ${text}`);
       const tun = this.#net.update(params);
       if (tun !== this.#tun) tun.start(this.#sink, this.#tunFailed);
       this.#tun = tun;

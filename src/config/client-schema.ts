@@ -7,7 +7,7 @@
 import * as v from "valibot";
 import { DEVICE_ID_RE } from "../auth/secret.ts";
 import { isIpLiteral, parseIpv6 } from "../protocol/ip.ts";
-import { AbsPathSchema, expected, got, IfNameSchema, LogFormatSchema, LogLevelSchema, SecretSchema, unknownSetting } from "./fields.ts";
+import { AbsPathSchema, expected, got, IfNameSchema, intIn, LogFormatSchema, LogLevelSchema, SecretSchema, SocketPathSchema, unknownSetting } from "./fields.ts";
 
 /** Port used when `--server` names none. */
 export const DEFAULT_SERVER_PORT = 8000;
@@ -45,6 +45,21 @@ export const DeviceIdSchema = v.pipe(
   v.regex(DEVICE_ID_RE, expected("1-64 printable characters without spaces or commas")),
 );
 
+/** The `--retry` value that never gives up. */
+export const RETRY_FOREVER = "forever";
+
+/**
+ * How often a failed first connection is tried again: `forever` (-> Infinity), or a
+ * count (0: the first failure ends the run). Reconnects after the tunnel was up never stop.
+ */
+export const RetrySchema = v.union(
+  [v.pipe(v.literal(RETRY_FOREVER), v.transform((): number => Infinity)), intIn(0, 1_000_000, "a number of retries")],
+  expected(`${RETRY_FOREVER} or a number of retries from 0 to 1000000`),
+);
+
+/** A control socket path, or `none` (-> null): no `warren client status` for this run. */
+const ClientSocketSchema = v.pipe(SocketPathSchema, v.transform((s): string | null => (s === "none" ? null : s)));
+
 /** `warren client` configuration. `server` and `secret` are checked for presence by the CLI. */
 export const ClientConfigSchema = v.strictObject(
   {
@@ -56,6 +71,9 @@ export const ClientConfigSchema = v.strictObject(
     dns: v.optional(v.picklist(["show", "apply"], expected("show or apply")), "show"),
     resolvConf: v.optional(AbsPathSchema, "/etc/resolv.conf"),
     stateDir: v.optional(AbsPathSchema, "/run/warren"),
+    retry: v.optional(RetrySchema, 0),
+    /** Default (absent): `<stateDir>/client-<tun>-<netns>.sock` (platform/linux/client-state.ts). */
+    controlSocket: v.optional(ClientSocketSchema),
     logLevel: v.optional(LogLevelSchema, "info"),
     logFormat: v.optional(LogFormatSchema, "auto"),
   },

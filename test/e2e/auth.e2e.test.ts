@@ -104,8 +104,8 @@ describe.skipIf(!ok)("warren server: users, tokens, reload, flood", () => {
       expect(r.pings?.["10.8.0.1"]).toEqual({ sent: 3, received: 3 });
       await waitForLog(srv(), /session up device=phone-1 user=alice .*address=10\.8\.0\.50/, 5000, from);
       const clients = await topo.server.execOk([bin, "clients", "--control-socket", join(lab.dir, "warren.sock")]);
-      expect(clients).toMatch(/^ID\s+USER\s+ENDPOINT/);
-      expect(clients).toMatch(/^phone-1\s+alice\s+10\.77\.1\.2:\d+\s+10\.8\.0\.50\s/m);
+      expect(clients).toMatch(/^ID\s+USER\s+PROTO\s+ENDPOINT/);
+      expect(clients).toMatch(/^phone-1\s+alice\s+toyvpn\s+10\.77\.1\.2:\d+\s+10\.8\.0\.50\s/m);
     });
   }, 30_000);
 

@@ -75,7 +75,8 @@ describe.skipIf(!ok)("warren client --dns apply", () => {
     if (!c) throw new Error("no client namespace");
     return c.ns;
   };
-  const backup = () => join(lab.dir, `client-${TUN}.dns.json`);
+  // Keyed by TUN name and network namespace (the inode of the namespace, as /run/netns/NAME shows it).
+  const backup = () => join(lab.dir, `client-${TUN}-${statSync(`/run/netns/${c1().name}`).ino}.dns.json`);
   const args = (extra: string[] = []) => ["--server", "10.77.1.1:8000", "--secret", SECRET, "--tun", TUN, "--state-dir", lab.dir, "--dns", "apply", ...extra];
   const serverArgs = (dns: string[]) => [
     "--secret", SECRET, "--tun", "wtdn0", "--pool", "10.8.0.0/24", "--route", "10.8.0.0/24", ...dns.flatMap((d) => ["--dns", d]), "--search", "corp.example",

@@ -14,7 +14,7 @@
  * Logs stay in test/artifacts/e2e/wt<pid>/<lab>/ (client stderr in <name>.err).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   type BgProcess, type ClientHost, Lab, netnsOrWarn, type Netns, removeStale, type Topology, waitFor, waitForLog, waitForUdpListener, withLogs,
@@ -63,6 +63,9 @@ async function startClient(lab: Lab, ns: Netns, name: string, args: string[]): P
 }
 
 const stderrOf = (c: WarrenClient) => (existsSync(c.err) ? readFileSync(c.err, "utf8") : "");
+
+/** The client's state file for `tun` in `ns` (keyed by the namespace's inode, as /run/netns/NAME shows it). */
+const stateFile = (dir: string, tun: string, ns: Netns) => join(dir, `client-${tun}-${statSync(`/run/netns/${ns.name}`).ino}.json`);
 
 /** `ip route` and `ip -6 route` of `ns`. */
 async function routes(ns: Netns): Promise<{ v4: string; v6: string }> {
@@ -150,7 +153,7 @@ describe.skipIf(!ok)("warren client <-> warren server (hub, IPv4 and IPv6 transp
   test("SIGTERM: exit 0, interface and state file gone", async () => {
     expect(await term(lab, c2)).toBe(0);
     expect(await host(topo, 2).ns.hasLink("wc2")).toBe(false);
-    expect(existsSync(join(lab.dir, "client-wc2.json"))).toBe(false);
+    expect(existsSync(stateFile(lab.dir, "wc2", host(topo, 2).ns))).toBe(false);
   }, 20_000);
 
   test("server killed (-9) and restarted: the client reconnects by itself within 10 s, same address", async () => {
@@ -231,7 +234,7 @@ describe.skipIf(!ok)("warren client with a pushed default route", () => {
     expect(lines[0]).toBe("warren: no answer from 192.0.2.1:8000 within 5 s (wrong secret, or no ToyVpn server there?)");
     expect(ms).toBeGreaterThanOrEqual(4500);
     expect(await routes(c1())).toEqual(baseline);
-    expect(existsSync(join(lab.dir, "client-wd1.json"))).toBe(false);
+    expect(existsSync(stateFile(lab.dir, "wd1", c1()))).toBe(false);
   }, 40_000);
 
   test("traffic to the third namespace goes through the tunnel, the server stays reachable; SIGTERM restores the tables exactly", async () => {
@@ -254,7 +257,7 @@ describe.skipIf(!ok)("warren client with a pushed default route", () => {
     expect(await term(lab, c)).toBe(0);
     expect(await routes(c1())).toEqual(baseline);
     expect(await c1().hasLink("wd1")).toBe(false);
-    expect(existsSync(join(lab.dir, "client-wd1.json"))).toBe(false);
+    expect(existsSync(stateFile(lab.dir, "wd1", c1()))).toBe(false);
   }, 60_000);
 
   test("killed with SIGKILL: the next start removes the routes the first run left behind", async () => {
@@ -263,7 +266,7 @@ describe.skipIf(!ok)("warren client with a pushed default route", () => {
     // The TUN and its routes went with the process; the host route to the server did not.
     await waitFor("wd1 to disappear", async () => !(await c1().hasLink("wd1")), { timeoutMs: 5000 });
     expect((await routes(c1())).v4).toContain("192.0.2.1 via 10.77.1.1 dev v0");
-    expect(existsSync(join(lab.dir, "client-wd1.json"))).toBe(true);
+    expect(existsSync(stateFile(lab.dir, "wd1", c1()))).toBe(true);
     // The second run adds no routes itself (--routes none), so whatever is gone was removed by it.
     const second = await startClient(lab, c1(), "client-second", args(["--routes", "none"]));
     // Only the kernel's own routes for the new interface's addresses may differ.
@@ -275,7 +278,7 @@ describe.skipIf(!ok)("warren client with a pushed default route", () => {
     expect(stderrOf(second)).toContain("route(s) left by an earlier run");
     expect(await term(lab, second)).toBe(0);
     expect(await routes(c1())).toEqual(baseline);
-    expect(existsSync(join(lab.dir, "client-wd1.json"))).toBe(false);
+    expect(existsSync(stateFile(lab.dir, "wd1", c1()))).toBe(false);
   }, 60_000);
 
   test("the client exits non-zero with one line when the server port is closed", async () => {

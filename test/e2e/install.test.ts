@@ -8,7 +8,7 @@
  * tree (paths, modes, sizes, mtimes, sha256) before and after a second run.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DIST, ensureRelease, RELEASE_BINARIES, RELEASE_FILES } from "./release.ts";
@@ -207,6 +207,58 @@ describe("install.sh from a local HTTP server", () => {
     expect(p.code).toBe(0);
     expect(() => statSync(conf)).toThrow();
     expect(() => statSync(d.CONFDIR)).toThrow();
+  });
+});
+
+describe("install.sh --client", () => {
+  const root = newRoot("client");
+  const d = dirs(root);
+  const template = join(d.SYSTEMD_DIR, "warren-client@.service");
+  const bin = join(d.PREFIX, "bin/warren");
+
+  test("curl | sh --client installs the binary and the warren-client@ template, no server config or service", async () => {
+    const r = await curlInstall(root, "--client");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect((await run([bin, "--version"])).stdout.trim()).toMatch(VERSION_RE);
+    const printed = await sh(`sh ${join(REPO_ROOT, "install.sh")} --print-client-unit`, root, base);
+    expect(readFileSync(template, "utf8")).toBe(printed.stdout);
+    expect(printed.stdout).toContain(`ExecStart=${bin} client --config ${d.CONFDIR}/client-%i.json --retry forever`);
+    expect(statSync(template).mode & 0o777).toBe(0o644);
+    expect(readdirSync(d.SYSTEMD_DIR)).toEqual(["warren-client@.service"]);
+    expect(existsSync(d.CONFDIR)).toBe(false);
+    expect(existsSync(d.CRON_DIR)).toBe(false);
+    expect(r.stdout).toContain(`configure  write ${d.CONFDIR}/client-NAME.json`);
+    expect(r.stdout).toContain("systemctl enable --now warren-client@NAME");
+    const analyze = Bun.which("systemd-analyze");
+    if (!analyze) {
+      console.warn("*** install.test: systemd-analyze not found (Debian package systemd): client template not verified ***");
+      return;
+    }
+    const verify = await run([analyze, "verify", "--man=no", template], { timeoutMs: 30_000 });
+    expect(verify.stderr.trim()).toBe("");
+    expect(verify.code).toBe(0);
+  });
+
+  test("a second run changes nothing", async () => {
+    const before = snapshot(root);
+    const r = await curlInstall(root, "--client");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`unchanged ${template}`);
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  test("--uninstall removes the template and the links of enabled instances", async () => {
+    const wants = join(d.SYSTEMD_DIR, "multi-user.target.wants");
+    mkdirSync(wants, { recursive: true });
+    symlinkSync(template, join(wants, "warren-client@office.service"));
+    const r = await curlInstall(root, "--uninstall");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`removed ${join(wants, "warren-client@office.service")}`);
+    expect(r.stdout).toContain(`removed ${template}`);
+    expect(readdirSync(wants)).toEqual([]);
+    expect(existsSync(template)).toBe(false);
+    expect(existsSync(bin)).toBe(false);
   });
 });
 

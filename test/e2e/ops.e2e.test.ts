@@ -119,7 +119,7 @@ describe.skipIf(!ok)("warren operations", () => {
       expect(status).toContain(`  log         ${logFile}`);
       expect(status).toContain(`  address    ${rc(1).address}`);
       const table = await cliOk("clients");
-      expect(table.split("\n")[0]).toMatch(/^ID +ENDPOINT +ADDRESS +CONNECTED/);
+      expect(table.split("\n")[0]).toMatch(/^ID +PROTO +ENDPOINT +ADDRESS +CONNECTED/);
       const hooks = readFileSync(hookLog, "utf8");
       for (const k of [1, 2]) expect(hooks).toMatch(new RegExp(`^up \\S+ ${rc(k).address.replaceAll(".", "\\.")} 10\\.77\\.${k}\\.2:\\d+$`, "m"));
     });

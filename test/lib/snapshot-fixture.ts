@@ -9,7 +9,7 @@ export const drops = (over: Record<string, number> = {}) => ({ spoofed: 0, "link
 export function client(over: Partial<ClientInfo> = {}): ClientInfo {
   return {
     id: "phone1", serial: 1, deviceId: "phone1", user: null, protocol: "toyvpn", endpoint: "192.0.2.10:40001", address: "10.8.0.2", address6: null,
-    connectedAt: NOW - 3_725_000, lastSeen: NOW - 2000, rxPackets: 12, rxBytes: 1500, txPackets: 10, txBytes: 2_500_000,
+    connectedAt: NOW - 3_725_000, lastSeen: NOW - 2000, idle: false, rxPackets: 12, rxBytes: 1500, txPackets: 10, txBytes: 2_500_000,
     drops: drops(), capture: null, ...over,
   };
 }

@@ -2,6 +2,7 @@
  * @module install-sh.test
  * install.sh without a release (the full install runs in test/e2e/install.test.ts):
  * shellcheck-clean POSIX sh, --help, --print-unit equal to packaging/warren.service,
+ * --print-client-unit equal to packaging/warren-client@.service,
  * one-line usage errors with exit 2, an unknown architecture refused, and a dry run
  * that writes nothing. Every run gets a temp root for all the directories it could touch.
  */
@@ -53,8 +54,34 @@ describe("install.sh", () => {
     }
   });
 
+  test("--print-client-unit with the default paths is packaging/warren-client@.service", () => {
+    const r = installSh(["--print-client-unit"], { PREFIX: "/usr/local", CONFDIR: "/etc/warren" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(ROOT, "packaging/warren-client@.service"), "utf8"));
+    expect(r.stdout.split("\n")[1]).toBe("# Installed by warren install.sh");
+    for (const key of [
+      "ExecStart=/usr/local/bin/warren client --config /etc/warren/client-%i.json --retry forever", "Restart=always", "RestartPreventExitStatus=2",
+      "RuntimeDirectoryPreserve=yes", "AmbientCapabilities=CAP_NET_ADMIN\n", "CapabilityBoundingSet=CAP_NET_ADMIN\n", "DeviceAllow=/dev/net/tun rw",
+      "ProtectSystem=strict", "NoNewPrivileges=yes",
+    ]) {
+      expect(r.stdout).toContain(key);
+    }
+    const custom = installSh(["--print-client-unit"], { PREFIX: "/opt/w", CONFDIR: "/srv/wcfg" });
+    expect(custom.stdout).toContain("ExecStart=/opt/w/bin/warren client --config /srv/wcfg/client-%i.json --retry forever");
+  });
+
+  test("--client --dry-run: the binary and the template only, nothing written", () => {
+    const r = installSh(["--client", "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`would write ${join(TMP, "systemd/warren-client@.service")}`);
+    expect(r.stdout).not.toContain("warren.json");
+    expect(r.stdout).not.toContain("cron.d");
+    expect(r.stdout).toContain("dry run: nothing was changed");
+    expect(readdirSync(TMP)).toEqual([]);
+  });
+
   test("usage errors are one line and exit 2", () => {
-    for (const args of [["--frobnicate"], ["--purge"]]) {
+    for (const args of [["--frobnicate"], ["--purge"], ["--client", "--cron"], ["--systemd", "--client"]]) {
       const r = installSh(args);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);

@@ -1,8 +1,8 @@
 /**
  * @module platform/linux/resolvconf
  * The file side of `--dns apply`: reading and rewriting resolv.conf, and the backup of
- * its original content (`/run/warren/client-<tun>.dns.json` by default, beside the
- * client's state file).
+ * its original content (`/run/warren/client-<tun>-<netns>.dns.json` by default, beside
+ * the client's state file; client-state.ts names them).
  *
  * resolv.conf is rewritten in place (open with O_TRUNC, write, fsync), never replaced by
  * a rename: it is often a bind mount (containers) or a symlink whose target belongs to
@@ -11,11 +11,10 @@
  */
 
 import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
 import * as v from "valibot";
 import { errorCode, WarrenError } from "../../lib/errors.ts";
 import { loadStateFile, saveStateFile } from "../../lib/state-file.ts";
-import { isWarrenClient } from "./client-state.ts";
+import { clientFileStem, isWarrenClient, netnsId } from "./client-state.ts";
 
 /** The bytes of `path`; throws `cannot read PATH: CODE`. */
 export function readResolvConf(path: string): Uint8Array {
@@ -44,9 +43,9 @@ export function writeResolvConf(path: string, data: Uint8Array): void {
   }
 }
 
-/** Path of the DNS backup for TUN `tun` in `dir`. */
-export function dnsBackupPath(dir: string, tun: string): string {
-  return join(dir, `client-${tun}.dns.json`);
+/** Path of the DNS backup for TUN `tun` in `dir` and network namespace `netns`. */
+export function dnsBackupPath(dir: string, tun: string, netns: string): string {
+  return `${clientFileStem(dir, tun, netns)}.dns.json`;
 }
 
 const BackupSchema = v.object({ pid: v.number(), tun: v.string(), path: v.string(), original: v.string() });
@@ -55,8 +54,9 @@ const BackupSchema = v.object({ pid: v.number(), tun: v.string(), path: v.string
 export class FileDnsBackup {
   readonly path: string;
 
-  constructor(dir: string, tun: string) {
-    this.path = dnsBackupPath(dir, tun);
+  /** The backup of TUN `tun` in `dir` for network namespace `netns` (this process's by default). */
+  constructor(dir: string, tun: string, netns = netnsId()) {
+    this.path = dnsBackupPath(dir, tun, netns);
   }
 
   load(): { pid: number; tun: string; path: string; original: Uint8Array } | null {

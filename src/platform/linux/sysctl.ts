@@ -1,6 +1,7 @@
 /**
  * @module platform/linux/sysctl
- * Turns IP forwarding on through /proc/sys and puts it back exactly as it was.
+ * Turns IP forwarding on through /proc/sys and puts it back exactly as it was; turns
+ * IPv6 off on one interface (the client's TUN when no IPv6 address was pushed).
  *
  * The kernel cascades the master switches: writing `net/ipv4/ip_forward` rewrites
  * `net/ipv4/conf/{all,default,<every interface>}/forwarding`, and writing
@@ -100,4 +101,18 @@ export function restoreSysctls(snap: SysctlSnapshot, root = PROC_SYS): string[] 
   }
   if (first !== null) throw first;
   return changed;
+}
+
+/**
+ * Turns IPv6 off on interface `ifname` (`net.ipv6.conf.<ifname>.disable_ipv6=1`): its
+ * link-local address goes, and the kernel stops sending router solicitations and MLD
+ * reports from it. Returns false when the interface has no IPv6 settings (IPv6 is off in
+ * the kernel, or the interface is gone); throws ERR_SYSCTL when the write is refused
+ * (e.g. a read-only /proc/sys).
+ */
+export function disableIpv6(ifname: string, root = PROC_SYS): boolean {
+  const rel = `${CONF[6]}/${ifname}/disable_ipv6`;
+  if (ifname === "" || ifname.includes("/") || read(root, rel) === null) return false;
+  write(root, rel, "1");
+  return true;
 }

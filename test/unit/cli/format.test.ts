@@ -17,7 +17,7 @@ describe("format", () => {
     expect(text).toContain("  handshakes  5 ok, 2 rejected, 0 refused, 10 duplicate");
     expect(text).toContain("  drops       spoofed 1, no-session 3");
     expect(text).toContain("  log         stderr");
-    expect(text).toContain("\nclient phone1\n  endpoint   192.0.2.10:40001\n  address    10.8.0.2\n  connected  1h 2m ago; last seen 2s ago\n  transfer   1.46 KiB in (12 packets), 2.38 MiB out (10 packets)");
+    expect(text).toContain("\nclient phone1\n  endpoint   192.0.2.10:40001\n  address    10.8.0.2\n  protocol   toyvpn\n  connected  1h 2m ago; last seen 2s ago\n  transfer   1.46 KiB in (12 packets), 2.38 MiB out (10 packets)");
     expect(text).toContain("client tab");
     expect(text).toContain("  drops      spoofed 2");
     expect(text).toContain("  capture    /tmp/tab.pcap");
@@ -25,7 +25,7 @@ describe("format", () => {
 
   test("clients: header, aligned columns, numbers right-aligned", () => {
     const lines = formatClients(snapshot([client(), client({ id: "a-much-longer-id", address: "10.8.0.10", rxPackets: 123456 })])).split("\n");
-    expect(lines[0]).toMatch(/^ID {15}\s*ENDPOINT\s+ADDRESS\s+CONNECTED\s+LAST SEEN\s+IN PKTS\s+IN BYTES\s+OUT PKTS\s+OUT BYTES\s+DROPS$/);
+    expect(lines[0]).toMatch(/^ID {15}\s*PROTO\s+ENDPOINT\s+ADDRESS\s+CONNECTED\s+LAST SEEN\s+IN PKTS\s+IN BYTES\s+OUT PKTS\s+OUT BYTES\s+DROPS$/);
     expect(lines.length).toBe(3);
     const col = (l: string | undefined) => (l ?? "").indexOf("192.0.2.10");
     expect(col(lines[1])).toBe(col(lines[2]));
@@ -33,5 +33,20 @@ describe("format", () => {
     const end = (l: string | undefined, s: string) => (l ?? "").indexOf(s) + s.length;
     expect(end(lines[1], " 12 ")).toBe(end(lines[2], " 123456 "));
     expect(formatClients(snapshot([]))).toBe("no clients connected");
+  });
+});
+
+describe("format: protocol and idle", () => {
+  test("clients: a PROTO column; an idle session says so in LAST SEEN", () => {
+    const snap = snapshot([client(), client({ id: "wg1", protocol: "wireguard", address: "10.8.0.3", lastSeen: snapshot().time - 75_000, idle: true })]);
+    const lines = formatClients(snap).split("\n");
+    expect(lines[0]).toMatch(/^ID\s+PROTO\s+ENDPOINT\s/);
+    expect(lines[1]).toMatch(/^phone1\s+toyvpn\s+192\.0\.2\.10:40001\s+10\.8\.0\.2\s+1h 2m ago\s+2s ago\s+12\s/);
+    expect(lines[2]).toMatch(/^wg1\s+wireguard\s+192\.0\.2\.10:40001\s+10\.8\.0\.3\s+1h 2m ago\s+1m 15s ago \(idle\)\s+12\s/);
+  });
+
+  test("status: the client block names the protocol and marks idle", () => {
+    const text = formatStatus(snapshot([client({ protocol: "wireguard", lastSeen: snapshot().time - 60_000, idle: true })]));
+    expect(text).toContain("  protocol   wireguard\n  connected  1h 2m ago; last seen 1m 0s ago (idle)\n");
   });
 });

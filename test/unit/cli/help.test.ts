@@ -52,6 +52,18 @@ describe("help", () => {
     });
   }
 
+  test("warren client status --help: its own usage, options and examples; client --help points to it", async () => {
+    const r = await capture(["client", "status", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toStartWith("usage: warren client status");
+    expect(r.out).toMatch(/^ {2}-h, --help/m);
+    expect(examples(r.out).filter((l) => l.startsWith("  warren client status")).length).toBeGreaterThanOrEqual(2);
+    const client = (await capture(["client", "--help"])).out;
+    expect(client).toContain("warren client status [--tun NAME | -c FILE | --control-socket PATH] [--json]");
+    expect(client).toMatch(/^ {6}--retry N\|forever /m);
+    expect(examples(client)).toContain("  warren client status");
+  });
+
   test("warren get --help lists the settings; set --help also the secret", async () => {
     const get = (await capture(["get", "--help"])).out;
     const set = (await capture(["set", "--help"])).out;

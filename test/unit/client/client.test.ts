@@ -6,48 +6,17 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Client } from "../../../src/client/client.ts";
-import type { ClientNet } from "../../../src/client/net.ts";
 import {
   BACKOFF_CAP_MS, backoffDelay, HANDSHAKE_WAIT_MS, KEEPALIVE_IDLE_MS, RESPONSE_TIMEOUT_MS,
 } from "../../../src/client/timing.ts";
-import { buildParamsDatagram, KEEPALIVE, type Params, REHANDSHAKE } from "../../../src/protocol/toyvpn.ts";
+import { buildParamsDatagram, KEEPALIVE, REHANDSHAKE } from "../../../src/protocol/toyvpn.ts";
+import { FakeNet } from "../../fakes/fake-client-net.ts";
 import { FakeClientSockets } from "../../fakes/fake-client-udp.ts";
-import { FakeTun } from "../../fakes/fake-tun.ts";
 import { ManualClock } from "../../fakes/manual-clock.ts";
 import { icmpEcho4, icmpEcho6 } from "../../fakes/packets.ts";
 import { quietLogger } from "../../lib/log.ts";
 
 const PARAMS = "m,1400 a,10.8.0.5,32 a,fd00:8::5,128 r,0.0.0.0,0 d,1.1.1.1";
-
-/** Records what the engine asked of the host configuration. */
-class FakeNet implements ClientNet {
-  readonly calls: string[] = [];
-  readonly tuns: FakeTun[] = [];
-  failUp: Error | null = null;
-  up(p: Params): FakeTun {
-    this.calls.push(`up ${p.addresses.map((a) => a.address).join(",")}`);
-    if (this.failUp) throw this.failUp;
-    return this.#newTun(p.mtu);
-  }
-  update(p: Params): FakeTun {
-    this.calls.push(`update ${p.addresses.map((a) => a.address).join(",")}`);
-    return this.#newTun(p.mtu);
-  }
-  down(): void {
-    this.calls.push("down");
-    for (const t of this.tuns) t.close();
-  }
-  get tun(): FakeTun {
-    const t = this.tuns[this.tuns.length - 1];
-    if (!t) throw new Error("no TUN yet");
-    return t;
-  }
-  #newTun(mtu: number): FakeTun {
-    const t = new FakeTun(mtu);
-    this.tuns.push(t);
-    return t;
-  }
-}
 
 /** Lets promise callbacks (socket opens) run. */
 const settle = () => new Promise<void>((r) => setTimeout(r, 0));

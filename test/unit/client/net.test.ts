@@ -12,7 +12,8 @@ import { ERRNO } from "../../../src/lib/errno.ts";
 import { SysError } from "../../../src/lib/errors.ts";
 import { parseParams, type Params } from "../../../src/protocol/toyvpn.ts";
 import { FakeTun } from "../../fakes/fake-tun.ts";
-import { quietLogger } from "../../lib/log.ts";
+import type { Logger } from "../../../src/lib/log.ts";
+import { quietLogger, recordingLogger } from "../../lib/log.ts";
 
 
 function params(text: string): Params {
@@ -23,7 +24,9 @@ function params(text: string): Params {
 
 /** One event log for ops and store, so the write-ahead order is visible. */
 class World implements NetOps, StateStore {
-  readonly path = "/run/warren/client-warren1.json";
+  readonly path = "/run/warren/client-warren1-4026531840.json";
+  /** Interfaces without IPv6 settings (IPv6 off in the kernel); "refuse" = a read-only /proc/sys. */
+  ipv6: "on" | "absent" | "refuse" = "on";
   readonly events: string[] = [];
   readonly routes = new Set<string>();
   readonly tuns: FakeTun[] = [];
@@ -36,6 +39,11 @@ class World implements NetOps, StateStore {
     const t = new FakeTun(spec.mtu);
     this.tuns.push(t);
     return t;
+  }
+  disableIpv6(name: string): boolean {
+    if (this.ipv6 === "refuse") throw new Error(`cannot set net.ipv6.conf.${name}.disable_ipv6 to 1: EROFS`);
+    this.events.push(`ipv6 off ${name}${this.ipv6 === "absent" ? " (none)" : ""}`);
+    return this.ipv6 === "on";
   }
   setMtu(name: string, mtu: number): void {
     this.events.push(`mtu ${name} ${mtu}`);
@@ -71,8 +79,8 @@ class World implements NetOps, StateStore {
   }
 }
 
-function make(world: World, routes: "pushed" | "none" = "pushed", pid = 100) {
-  return new ClientNetConfig({ tun: "warren1", routes, server: { family: 4, address: "192.0.2.1" }, pid }, world, world, quietLogger);
+function make(world: World, routes: "pushed" | "none" = "pushed", pid = 100, log: Logger = quietLogger) {
+  return new ClientNetConfig({ tun: "warren1", routes, server: () => ({ family: 4, address: "192.0.2.1" }), pid }, world, world, log);
 }
 
 const DEFAULT_ROUTE = "m,1400 a,10.8.0.5,32 r,0.0.0.0,0 d,1.1.1.1";
@@ -86,6 +94,7 @@ describe("ClientNetConfig", () => {
       "lookup 4 192.0.2.1",
       "save (none)",
       "tun warren1 mtu 1400 10.8.0.5 -",
+      "ipv6 off warren1",
       "save 192.0.2.1/32 via 10.77.1.1 dev v0",
       "add 192.0.2.1/32 via 10.77.1.1 dev v0",
       "save 192.0.2.1/32 via 10.77.1.1 dev v0, 0.0.0.0/1 dev warren1",
@@ -199,5 +208,46 @@ describe("ClientNetConfig", () => {
     expect(w.tuns[0]?.closed).toBe(true);
     expect([...w.routes].sort()).toEqual(["0.0.0.0/1 dev warren1", "128.0.0.0/1 dev warren1", "192.0.2.1/32 via 10.77.1.1 dev v0"]);
     expect(w.events.filter((e) => e.startsWith("lookup"))).toHaveLength(1);
+  });
+
+  test("no IPv6 address pushed: IPv6 is turned off on the TUN right after it is opened, before any route", () => {
+    const w = new World();
+    make(w).up(params("m,1400 a,10.8.0.5,32 r,10.8.0.0,24"));
+    expect(w.events.slice(1, 4)).toEqual(["save (none)", "tun warren1 mtu 1400 10.8.0.5 -", "ipv6 off warren1"]);
+  });
+
+  test("an IPv6 address pushed: IPv6 stays on; a new TUN without one turns it off again", () => {
+    const w = new World();
+    const net = make(w);
+    net.up(params("m,1400 a,10.8.0.5,32 a,fd00:8::5,128"));
+    expect(w.events.filter((e) => e.startsWith("ipv6"))).toEqual([]);
+    net.update(params("m,1400 a,10.8.0.5,32"));
+    expect(w.events.filter((e) => e.startsWith("ipv6") || e.startsWith("tun"))).toEqual([
+      "tun warren1 mtu 1400 10.8.0.5 fd00:8::5", "tun warren1 mtu 1400 10.8.0.5 -", "ipv6 off warren1",
+    ]);
+  });
+
+  test("IPv6 that cannot be turned off is a warning, not a failure (the engine drops IPv6 instead)", () => {
+    const w = new World();
+    w.ipv6 = "refuse";
+    const log = recordingLogger();
+    make(w, "pushed", 100, log).up(params("m,1400 a,10.8.0.5,32 r,10.8.0.0,24"));
+    expect(log.at("warn")).toEqual(["cannot set net.ipv6.conf.warren1.disable_ipv6 to 1: EROFS; IPv6 packets from warren1 are dropped instead"]);
+    expect(w.routes.has("10.8.0.0/24 dev warren1")).toBe(true);
+    const quiet = new World();
+    quiet.ipv6 = "absent";
+    const log2 = recordingLogger();
+    make(quiet, "pushed", 100, log2).up(params("m,1400 a,10.8.0.5,32"));
+    expect(log2.at("warn")).toEqual([]);
+  });
+
+  test("installedRoutes: what this run added and still holds, for status", () => {
+    const w = new World();
+    const net = make(w);
+    expect(net.installedRoutes()).toEqual([]);
+    net.up(params(DEFAULT_ROUTE));
+    expect(net.installedRoutes()).toEqual(["192.0.2.1/32 via 10.77.1.1 dev v0", "0.0.0.0/1 dev warren1", "128.0.0.0/1 dev warren1"]);
+    net.down();
+    expect(net.installedRoutes()).toEqual([]);
   });
 });

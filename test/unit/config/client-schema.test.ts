@@ -41,21 +41,21 @@ describe("clientConfigFromArgs", () => {
   test("every config key has its --kebab-case flag (the table comes from the schema)", () => {
     const values: Record<string, string> = {
       id: "laptop", tun: "wt9", routes: "none", dns: "apply", resolvConf: "/tmp/r.conf",
-      stateDir: "/tmp/st", logLevel: "debug", logFormat: "json",
+      stateDir: "/tmp/st", logLevel: "debug", logFormat: "json", controlSocket: "/tmp/st/c.sock",
     };
-    const argv = ["-s", "vpn:9000", "--secret", "s3"];
+    const argv = ["-s", "vpn:9000", "--secret", "s3", "--retry", "3"];
     for (const [key, value] of Object.entries(values)) argv.push(`--${kebab(key)}`, value);
     const cfg = clientConfigFromArgs(argv, {});
     if (cfg === "help") throw new Error("help");
-    expect(Object.keys(ClientConfigSchema.entries).sort()).toEqual([...Object.keys(values), "server", "secret"].sort());
-    expect(cfg).toMatchObject({ ...values, server: { host: "vpn", port: 9000 }, secret: "s3" });
+    expect(Object.keys(ClientConfigSchema.entries).sort()).toEqual([...Object.keys(values), "server", "secret", "retry"].sort());
+    expect(cfg).toMatchObject({ ...values, server: { host: "vpn", port: 9000 }, secret: "s3", retry: 3 });
   });
 
   test("defaults", () => {
     const c = clientConfigFromArgs(["--server", "vpn:8000", "--secret", "s"], {});
     expect(c).toEqual({
       server: { host: "vpn", port: 8000 }, secret: "s", tun: "warren1", routes: "pushed", dns: "show",
-      resolvConf: "/etc/resolv.conf", stateDir: "/run/warren", logLevel: "info", logFormat: "auto",
+      resolvConf: "/etc/resolv.conf", stateDir: "/run/warren", retry: 0, logLevel: "info", logFormat: "auto",
     });
   });
 
@@ -109,6 +109,27 @@ describe("clientConfigFromArgs", () => {
   test("--help", () => {
     expect(clientConfigFromArgs(["--help"], {})).toBe("help");
   });
+
+  test("--retry: forever, a count, or 0 (the default); the file may say either", () => {
+    const retry = (...a: string[]) => (clientConfigFromArgs(["-s", "vpn", "--secret", "s", ...a], {}) as { retry: number }).retry;
+    expect([retry(), retry("--retry", "forever"), retry("--retry", "5"), retry("--retry", "0")]).toEqual([0, Infinity, 5, 0]);
+    const file = join(dir, "retry.json");
+    writeFileSync(file, JSON.stringify({ server: "vpn", secret: "f", retry: "forever" }));
+    expect(clientConfigFromArgs(["--config", file], {})).toMatchObject({ retry: Infinity });
+    writeFileSync(file, JSON.stringify({ server: "vpn", secret: "f", retry: 2 }));
+    expect(clientConfigFromArgs(["--config", file], {})).toMatchObject({ retry: 2 });
+    for (const bad of ["always", "-1", "1.5"]) {
+      expect(() => clientConfigFromArgs(["-s", "vpn", "--secret", "s", `--retry=${bad}`], {})).toThrow(
+        `--retry: expected forever or a number of retries from 0 to 1000000 (got "${bad}")`,
+      );
+    }
+  });
+
+  test("--control-socket: a path, or none for no status socket", () => {
+    expect(clientConfigFromArgs(["-s", "vpn", "--secret", "s"], {})).not.toHaveProperty("controlSocket");
+    expect(clientConfigFromArgs(["-s", "vpn", "--secret", "s", "--control-socket", "none"], {})).toMatchObject({ controlSocket: null });
+    expect(() => clientConfigFromArgs(["-s", "vpn", "--secret", "s", "--control-socket", `/${"x".repeat(120)}`], {})).toThrow(/--control-socket: expected a socket path of at most 107 bytes/);
+  });
 });
 
 describe("output", () => {
@@ -117,5 +138,16 @@ describe("output", () => {
     if (!r.ok) throw new Error(r.error);
     expect(connectedLine(r.params, formatEndpoint("vpn.example.org", 8000))).toBe("connected: 10.8.0.5/32 via vpn.example.org:8000 (mtu 1400)");
     expect(formatEndpoint("2001:db8::1", 8000)).toBe("[2001:db8::1]:8000");
+  });
+
+  test("the connected line as JSON (--log-format json): the same facts as fields, shaped like a log record", () => {
+    const r = parseParams("m,1380 a,10.8.0.5,32 a,fd00:8::5,128 r,0.0.0.0,0");
+    if (!r.ok) throw new Error(r.error);
+    const line = connectedLine(r.params, "[2001:db8::1]:8000", true, new Date(Date.UTC(2026, 0, 2, 3, 4, 5)));
+    expect(line).not.toContain("\n");
+    expect(JSON.parse(line)).toEqual({
+      t: "2026-01-02T03:04:05.000Z", level: "info", tag: "warren:client", msg: "connected: 10.8.0.5/32 via [2001:db8::1]:8000 (mtu 1380)",
+      event: "connected", server: "[2001:db8::1]:8000", address: "10.8.0.5/32", addresses: ["10.8.0.5/32", "fd00:8::5/128"], mtu: 1380,
+    });
   });
 });

@@ -53,8 +53,9 @@ describe("resolv.conf", () => {
 
 describe("FileDnsBackup", () => {
   test("round trip of arbitrary bytes; remove; a corrupt file is discarded", () => {
-    const store = new FileDnsBackup(join(dir, "state"), "wc1");
-    expect(store.path).toBe(dnsBackupPath(join(dir, "state"), "wc1"));
+    const store = new FileDnsBackup(join(dir, "state"), "wc1", "4026531840");
+    expect(store.path).toBe(dnsBackupPath(join(dir, "state"), "wc1", "4026531840"));
+    expect(store.path).toBe(join(dir, "state", "client-wc1-4026531840.dns.json"));
     expect(store.load()).toBeNull();
     const original = new Uint8Array([0x23, 0x0a, 0xff, 0x00, 0xfe]);
     store.save({ pid: 42, tun: "wc1", path: "/etc/resolv.conf", original });
@@ -70,9 +71,9 @@ describe("FileDnsBackup", () => {
   test("an unwritable state dir: one line naming the file", () => {
     const blocker = join(dir, "file");
     writeFileSync(blocker, "");
-    const store = new FileDnsBackup(join(blocker, "sub"), "wc1");
+    const store = new FileDnsBackup(join(blocker, "sub"), "wc1", "77");
     expect(() => store.save({ pid: 1, tun: "wc1", path: "/etc/resolv.conf", original: new Uint8Array() })).toThrow(
-      `cannot write the DNS backup ${join(blocker, "sub", "client-wc1.dns.json")}: ENOTDIR`,
+      `cannot write the DNS backup ${join(blocker, "sub", "client-wc1-77.dns.json")}: ENOTDIR`,
     );
   });
 });

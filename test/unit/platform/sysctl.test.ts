@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { enableForwarding, forwardingSnapshot, restoreSysctls } from "../../../src/platform/linux/sysctl.ts";
+import { disableIpv6, enableForwarding, forwardingSnapshot, restoreSysctls } from "../../../src/platform/linux/sysctl.ts";
 
 let root: string;
 const put = (rel: string, v: string) => {
@@ -74,5 +74,20 @@ describe("forwarding sysctls", () => {
   test("a missing switch (IPv6 disabled) is a one-line error", () => {
     rmSync(join(root, "net/ipv6"), { recursive: true });
     expect(() => forwardingSnapshot([6], root)).toThrow(/cannot read net\.ipv6\.conf\.all\.forwarding \(is IPv6 disabled\?\)/);
+  });
+});
+
+describe("disableIpv6", () => {
+  test("writes 1 to net.ipv6.conf.<if>.disable_ipv6 of that interface only", () => {
+    put("net/ipv6/conf/wc1/disable_ipv6", "0");
+    put("net/ipv6/conf/eth0/disable_ipv6", "0");
+    expect(disableIpv6("wc1", root)).toBe(true);
+    expect(get("net/ipv6/conf/wc1/disable_ipv6")).toBe("1");
+    expect(get("net/ipv6/conf/eth0/disable_ipv6")).toBe("0");
+  });
+
+  test("an interface without IPv6 settings (IPv6 off in the kernel) is not an error", () => {
+    expect(disableIpv6("wc9", root)).toBe(false);
+    expect(disableIpv6("../../x", root)).toBe(false);
   });
 });
