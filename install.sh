@@ -221,6 +221,7 @@ ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2s
 RuntimeDirectory=warren
+RuntimeDirectoryPreserve=yes
 # /var/lib/warren: leases, NAT crash state, and packet captures (warren capture start,
 # into captures/; not /tmp: PrivateTmp gives the service its own, invisible to the operator).
 StateDirectory=warren

@@ -77,7 +77,8 @@
     ].join("");
   }
 
-  const idle = (c, now) => now - c.lastSeen > IDLE_AFTER_MS;
+  // The server marks a client idle (admin/snapshot.ts isIdle); older snapshots without the field fall back to the same rule.
+  const idle = (c, now) => (typeof c.idle === "boolean" ? c.idle : now - c.lastSeen > IDLE_AFTER_MS);
   function sortValue(c, key) {
     const r = rates.get(c.id);
     switch (key) {

@@ -21,11 +21,13 @@ import { FileLeaseStore } from "../platform/linux/lease-file.ts";
 import { linuxNatDeps, logLeftovers, type NatHandle, setupNat } from "../platform/linux/nat.ts";
 import { removeNatLeftovers } from "../platform/linux/nat-state.ts";
 import { setSocketBuffers } from "../platform/linux/sockbuf.ts";
+import { disableIpv6 } from "../platform/linux/sysctl.ts";
 import { formatCidr, formatEndpoint } from "../protocol/ip.ts";
 import type { DoorSpec } from "../server/door.ts";
 import { toyVpnDoor } from "../server/doors/toyvpn.ts";
 import { Pool4 } from "../server/pool.ts";
-import { Server } from "../server/server.ts";
+import { Server, type TunSpec } from "../server/server.ts";
+import type { TunDevice } from "../tun/device.ts";
 import { openUdp } from "../transport/udp.ts";
 import { openLinuxTun } from "../tun/linux.ts";
 import { flagsFromSchema, type OptionSpec, parseCommand } from "./args.ts";
@@ -150,7 +152,7 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
   try {
     doors = frontDoors(cfg);
     server = await Server.start(cfg, {
-      openTun: (spec) => openLinuxTun(spec),
+      openTun: openServerTun,
       openTransport: (host, port) => openTransport(host, port, cfg.udpBuffer),
       doors: doors.specs,
       clock: systemClock,
@@ -214,6 +216,19 @@ function frontDoors(cfg: ServerConfig): Doors {
   // ToyVpn first: on a shared socket it takes what no door claims (and counts it as junk).
   const wg = wireGuardFromConfig(cfg, getLogger("warren:wg"));
   return { specs: wg ? [toy, wg.spec] : [toy], auth, toy, generated, wireguard: wg?.summary ?? null };
+}
+
+/** The server's TUN; without an IPv6 pool its own link-local address would only send router solicitations into the void. */
+function openServerTun(spec: TunSpec): TunDevice {
+  const tun = openLinuxTun(spec);
+  if (spec.ipv6 === undefined) {
+    try {
+      disableIpv6(tun.name);
+    } catch {
+      // a read-only /proc/sys: harmless, the kernel's router solicitations are dropped and counted
+    }
+  }
+  return tun;
 }
 
 /** Stops in reverse order of starting. */

@@ -262,8 +262,8 @@ describe.skipIf(!ok)("warren operations", () => {
         // the idle marker: the page marks a client the server last heard from over 50 s ago
         // (the real snapshot, fetched inside the server namespace, with rc1's lastSeen moved back)
         await page.route("**/api/status", async (route) => {
-          const snap = JSON.parse(await httpGet("/api/status")) as { time: number; clients: Array<{ id: string; lastSeen: number }> };
-          for (const c of snap.clients) if (c.id === id1) c.lastSeen = snap.time - 51_000;
+          const snap = JSON.parse(await httpGet("/api/status")) as { time: number; clients: Array<{ id: string; lastSeen: number; idle: boolean }> };
+          for (const c of snap.clients) if (c.id === id1) Object.assign(c, { lastSeen: snap.time - 51_000, idle: true });
           await route.fulfill({ json: snap, headers: { "cache-control": "no-store" } });
         });
         await waitFor("the idle marker", async () => (await page.$(`${row1}[data-idle] .badge.idle`)) !== null, { timeoutMs: 5000, intervalMs: 200 });
