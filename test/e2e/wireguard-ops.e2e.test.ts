@@ -168,4 +168,29 @@ describe.skipIf(!ok || missing.length > 0)("warren wg add / remove / kick on a r
       console.log(`  beta served again ${((Date.now() - t0) / 1000).toFixed(1)} s after the kick`);
     });
   }, 60_000);
+
+  test("kick --ban: the banned peer's new handshakes get no answer at all (not even a response)", async () => {
+    const c2 = host(topo, 2);
+    const from = srv.proc.logText().length;
+    const ban = await srv.cli("kick", "id:beta", "--ban", "10m");
+    await withLogs(logs(), async () => {
+      expect(ban.code).toBe(0);
+      expect(await srv.waitLog(/session down device=beta protocol=wireguard .*reason=(kicked|banned)/, from)).toBeTruthy();
+      // Forget the session on the client too, so its next packet starts a handshake at once.
+      const peer = (await beta.wg("show", beta.ifname, "peers")).trim();
+      const endpoint = (await beta.wg("show", beta.ifname, "endpoints")).trim().split(/\s+/)[1] ?? "";
+      await beta.wg("set", beta.ifname, "peer", peer, "remove");
+      await beta.wg("set", beta.ifname, "peer", peer, "allowed-ips", "10.8.0.0/24", "endpoint", endpoint);
+      const cap = await captureUdp(lab, srv.ns, "tcpdump-banned", "vc2", PORT);
+      const pinged = await ping(beta.ns, "10.8.0.1", { count: 3, waitMs: 1500 });
+      const seen = await cap.stop();
+      expect(pinged.received).toBe(0);
+      expect(seen.filter((d) => d.to === `${c2.serverAddr}.${PORT}` && d.length === 148).length).toBeGreaterThanOrEqual(1);
+      expect(seen.filter((d) => d.from.startsWith(`${c2.serverAddr}.`))).toEqual([]);
+      expect(await srv.waitLog(/handshake refused from 10\.77\.2\.2:\d+ reason=banned peer=beta/, from)).toBeTruthy();
+      expect((await srv.clients()).map((c) => c.id)).toEqual(["alpha"]);
+      // the handshake shows as never completed on the client
+      expect(parseWgShow(await beta.wg("show", beta.ifname))[0]?.fields["latest handshake"]).toBeUndefined();
+    });
+  }, 60_000);
 });

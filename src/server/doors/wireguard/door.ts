@@ -148,6 +148,7 @@ export class WireGuardDoor implements FrontDoor {
     if (!res.ok) {
       stats.handshakes.refused++;
       this.#ctx.log.warn(`handshake refused from ${formatEndpoint(e.peer.address ?? "?", e.peer.port)} reason=${res.reason} peer=${e.spec.name ?? keyToBase64(e.spec.publicKey)}`);
+      this.#silence(e.peer);
       e.peer.zeroKeys();
       return null;
     }
@@ -209,6 +210,14 @@ export class WireGuardDoor implements FrontDoor {
   #tick(): void {
     this.device.tick(this.#ctx.clock.now());
     this.#sendOutbox();
+  }
+
+  /**
+   * Takes back what the core queued for `peer` in this turn (its handshake response): a
+   * refused client must hear nothing, or it would believe it is connected.
+   */
+  #silence(peer: Peer): void {
+    for (const m of this.device.takeOutgoing()) if (m.peer !== peer) this.#ctx.transport.sendNow(m.data, m.port, m.address);
   }
 
   /** Sends handshake messages, keepalives and staged packets the core produced. */
