@@ -3,7 +3,7 @@
 # packages the namespace tests use when they are missing and we are root (the
 # tests that need root skip loudly otherwise). Idempotent and quick when all is there.
 set -u
-PKGS="iproute2 iputils-ping iperf3 procps gcc libc6-dev linux-libc-dev nftables iptables tcpdump tshark jq file shellcheck chromium curl fail2ban prometheus"
+PKGS="iproute2 iputils-ping iperf3 procps gcc libc6-dev linux-libc-dev nftables iptables tcpdump tshark jq file shellcheck chromium curl fail2ban prometheus wireguard-go wireguard-tools"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] && exit 0

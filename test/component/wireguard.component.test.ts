@@ -85,12 +85,12 @@ interface Rig {
   logs: string[];
 }
 
-async function rig(peers: WgPeerSpec[]): Promise<Rig> {
+async function rig(peers: WgPeerSpec[], settings: Record<string, unknown> = {}): Promise<Rig> {
   const tun = new FakeTun();
   const udp = new FakeUdp();
   const clock = new ManualClock();
   const log = recordingLogger();
-  const config = validate(ServerConfigSchema, { secret: "s3cret", listen: `[::]:${SERVER_PORT}` });
+  const config = validate(ServerConfigSchema, { secret: "s3cret", listen: `[::]:${SERVER_PORT}`, ...settings });
   const listen = { host: "::", port: SERVER_PORT };
   const server = await Server.start(config, {
     openTun: () => tun,
@@ -202,5 +202,24 @@ describe("WireGuard door on fakes", () => {
     // a ToyVpn client never gets a peer's reserved address
     for (let i = 0; i < 25; i++) for (let k = 0; k < 3; k++) r.udp.receive(buildHandshake(`s3cret:t${i}`), "::ffff:203.0.113.4", 41000 + i);
     expect(r.server.sessions.all().filter((s) => s.protocol === "toyvpn").some((s) => s.addr4 === parseIpv4("10.8.0.21"))).toBe(false);
+  });
+
+  test("a handshake the server refuses (max clients reached) gets no answer, so the client never believes it is connected", async () => {
+    const r = await rig([], { maxClients: 1 });
+    const a = new WgClient(r, { address: "::ffff:198.51.100.12", port: 52002 }, null);
+    const b = new WgClient(r, { address: "::ffff:198.51.100.13", port: 52003 }, null);
+    r.wg.sync([spec(a, "a", "10.8.0.30"), spec(b, "b", "10.8.0.31")]);
+    a.connect();
+    expect(r.server.sessions.size).toBe(1);
+    b.server.initiate(r.clock.now(), false);
+    for (const m of b.device.takeOutgoing()) r.udp.receive(m.data, b.address, b.port);
+    expect(r.udp.take(b.address, b.port)).toEqual([]);
+    expect(r.server.stats.handshakes.refused).toBe(1);
+    expect(r.logs.some((l) => l.includes("handshake refused") && l.includes("reason=max-clients") && l.includes("peer=b"))).toBe(true);
+    // once there is room, b's next initiation is answered and opens its session
+    r.server.sessions.close(r.server.sessions.all()[0] as never, "kicked", r.clock.now());
+    r.clock.advance(6000);
+    b.connect();
+    expect(r.server.sessions.all().map((s) => s.deviceId)).toEqual(["b"]);
   });
 });

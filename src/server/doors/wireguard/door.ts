@@ -152,6 +152,7 @@ export class WireGuardDoor implements FrontDoor {
       const peer = e.spec.name ?? keyToBase64(e.spec.publicKey);
       const fields = { endpoint: endpointField(e.peer.address ?? "", e.peer.port), reason: res.reason, protocol: "wireguard", peer };
       this.#ctx.log.warn(logEvent("handshake-refused", fields, `handshake refused from ${formatEndpoint(e.peer.address ?? "?", e.peer.port)} reason=${res.reason} peer=${peer}`));
+      this.#silence(e.peer);
       e.peer.zeroKeys();
       return null;
     }
@@ -213,6 +214,14 @@ export class WireGuardDoor implements FrontDoor {
   #tick(): void {
     this.device.tick(this.#ctx.clock.now());
     this.#sendOutbox();
+  }
+
+  /**
+   * Takes back what the core queued for `peer` in this turn (its handshake response): a
+   * refused client must hear nothing, or it would believe it is connected.
+   */
+  #silence(peer: Peer): void {
+    for (const m of this.device.takeOutgoing()) if (m.peer !== peer) this.#ctx.transport.sendNow(m.data, m.port, m.address);
   }
 
   /** Sends handshake messages, keepalives and staged packets the core produced. */
