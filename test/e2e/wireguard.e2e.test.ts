@@ -98,7 +98,7 @@ describe.skipIf(!run)("warren server --wg-listen, sharing the ToyVpn port, with 
         expect(c?.rxPackets).toBeGreaterThan(0);
         expect(c?.txPackets).toBeGreaterThan(0);
         expect(snap.clients.find((x) => x.id === id)).toMatchObject(want);
-        expect(await srv.cliOk("clients")).toMatch(new RegExp(`^${id}\\s+10\\.77\\.${k}\\.2:${port}\\s+${addr.replaceAll(".", "\\.")}\\s`, "m"));
+        expect(await srv.cliOk("clients")).toMatch(new RegExp(`^${id}\\s+wireguard\\s+10\\.77\\.${k}\\.2:${port}\\s+${addr.replaceAll(".", "\\.")}\\s`, "m"));
       }
       expect(snap.status.handshakes.ok).toBeGreaterThanOrEqual(2);
       const shown = parseWgShow(await srv.cliOk("wg", "show"));
