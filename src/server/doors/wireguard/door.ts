@@ -29,6 +29,7 @@ import { endpointField } from "../../describe.ts";
 import type { DoorChange, DoorChangeResult, DoorContext, DoorSpec, FrontDoor } from "../../door.ts";
 import type { CloseReason, Session } from "../../session.ts";
 import { PeerBook, type SyncResult, type WgEntry, type WgPeerSpec } from "./peers.ts";
+import { warmUp } from "./warmup.ts";
 
 /** How often the peers' timers run. */
 export const TICK_MS = 250;
@@ -83,6 +84,9 @@ export class WireGuardDoor implements FrontDoor {
     this.device = new Device({ privateKey: settings.privateKey, aead: settings.aead, wallClock: settings.wallClock ?? Date.now, limits: { mtu: settings.mtu } });
     this.book = new PeerBook(this.device);
     this.sync(settings.peers);
+    const t0 = performance.now();
+    const rounds = warmUp(settings.aead);
+    ctx.log.debug(`wireguard: warmed the transport path up (${rounds} round trips in ${Math.round(performance.now() - t0)} ms)`);
     this.#stopTimer = ctx.clock.every(TICK_MS, () => this.#tick());
   }
 
