@@ -6,8 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { HEADER_BYTES, SLOT_WORDS, W_SEQ } from "../../../src/datapath/layout.ts";
 import { decodeEndpoint, encodeEndpoint, FastTable } from "../../../src/datapath/table.ts";
 import { NO_SESSION, SLOW, TableView } from "../../../src/datapath/view.ts";
-import { parseIpv4 } from "../../../src/protocol/ip.ts";
-import { icmpEcho4 } from "../../fakes/packets.ts";
+import { parseIpv4, parseIpv6 } from "../../../src/protocol/ip.ts";
+import { icmpEcho4, icmpEcho6 } from "../../fakes/packets.ts";
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -127,5 +127,45 @@ describe("decideTx (TUN -> client)", () => {
     t.setSlow(4, 7, false);
     const p = icmpEcho4({ src: "10.8.0.1", dst: "10.8.0.4", id: 1, seq: 1, payload: new Uint8Array(8) });
     expect(view.decideTx(p, 0, p.length, names, 0)).toBe(SLOW);
+  });
+});
+
+describe("IPv6 (pool fd00:8::/64, host index = the low 32 bits, paired with the IPv4 slot)", () => {
+  const P6 = "fd00:8::";
+  const prefix = parseIpv6(P6) as Uint8Array;
+  const t = table(prefix);
+  const view = new TableView(t.sab);
+  const addr6 = (h: number) => parseIpv6(`${P6}${h.toString(16)}`) as Uint8Array;
+  t.set(2, 1, encodeEndpoint(PHONE.address, PHONE.port, AF_INET6), NET + 2, addr6(2), false);
+  t.set(3, 2, encodeEndpoint("::ffff:192.0.2.20", 40002, AF_INET6), NET + 3, null, false); // no IPv6 address
+  const names = new Int32Array(8);
+  names.set((encodeEndpoint(PHONE.address, PHONE.port, AF_INET6) as { words: Int32Array }).words);
+  const echo = (src: string, dst: string) => icmpEcho6({ src, dst, id: 1, seq: 1, payload: new Uint8Array(8) });
+
+  test("rx: the slot's own address from its endpoint to the server or beyond: fast", () => {
+    for (const dst of [`${P6}1`, "2001:db8::1"]) {
+      const p = echo(`${P6}2`, dst);
+      expect({ dst, slot: view.decideRx(p, 0, p.length, names, 0) }).toEqual({ dst, slot: 2 });
+      expect(view.len).toBe(p.length);
+    }
+  });
+
+  test("rx: link-local or foreign source, another client's address, to another client: slow (the router decides)", () => {
+    for (const [src, dst] of [["fe80::2", "2001:db8::1"], ["2001:db8::7", "2001:db8::1"], [`${P6}3`, "2001:db8::1"], [`${P6}2`, `${P6}3`]] as const) {
+      const p = echo(src, dst);
+      expect({ src, dst, slot: view.decideRx(p, 0, p.length, names, 0) }).toEqual({ src, dst, slot: SLOW });
+    }
+  });
+
+  test("tx: to a session's IPv6 address: its slot; to one without IPv6 or outside the pool: NO_SESSION", () => {
+    const out = new Int32Array(8);
+    const to = (dst: string, src = `${P6}1`) => {
+      const p = echo(src, dst);
+      return view.decideTx(p, 0, p.length, out, 0);
+    };
+    expect(to(`${P6}2`)).toBe(2);
+    expect(to(`${P6}3`)).toBe(NO_SESSION);
+    expect(to("2001:db8::2")).toBe(NO_SESSION);
+    expect(to(`${P6}2`, `${P6}3`)).toBe(SLOW); // from another client: isolation is the router's
   });
 });
