@@ -50,7 +50,7 @@ export class DataPathHost {
    */
   start(open: (() => DataPath) | undefined, sinkOf: (listen: { host: string; port: number }) => TransportSink | undefined): void {
     const d = this.#d;
-    if (open === undefined) return d.startTunReader();
+    if (open === undefined) return this.#simple();
     let dp: DataPath | null = null;
     try {
       dp = open();
@@ -60,7 +60,7 @@ export class DataPathHost {
     } catch (e) {
       dp?.close();
       d.log.warn(`fast data path unavailable, using the simple one: ${oneLine(e)}`);
-      return d.startTunReader();
+      return this.#simple();
     }
     const started = dp;
     this.#dp = started;
@@ -97,6 +97,11 @@ export class DataPathHost {
     d.router.onWatch = null;
     if (!d.running()) return;
     d.log.error(`fast data path stopped, falling back to the simple one: ${oneLine(err)}`);
-    d.startTunReader();
+    this.#simple();
+  }
+
+  #simple(): void {
+    this.#d.log.info("data path: simple (the main thread moves every packet)");
+    this.#d.startTunReader();
   }
 }
