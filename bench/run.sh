@@ -124,7 +124,8 @@ read -r -a order <<<"ref $VARIANTS"
 if [[ " $PARTS " == *" rtt "* ]]; then
     rtt_part < <(
         echo "ref 198.19.1.1 $REF_CMD"
-        for v in $VARIANTS; do echo "$v 198.19.5.1 $(variant_cmd "$v" wbw5 198.19.5.0/24)"; done
+        k=0 # one TUN (and control socket, state dir) name per variant: they run at once
+        for v in $VARIANTS; do k=$((k + 1)); echo "$v 198.19.5.1 $(variant_cmd "$v" "wbr$k" 198.19.5.0/24)"; done
     ) || die "RTT topology setup failed"
 fi
 if [[ " $PARTS " == *" single "* ]]; then

@@ -18,7 +18,7 @@
  *    COUNTER_HEADER globals G_*, then COUNTERS_PER_SLOT per slot (C_*). The main thread
  *    reads and folds them (counters.ts); nobody ever resets them.
  * 2. Rings (one SharedArrayBuffer each, single producer = a worker, single consumer =
- *    the main thread): packets a worker hands over to the main thread's router.
+ *    the main thread): packets a worker hands over to the main thread (the door, the router).
  * 3. A control block per worker: run state, exit flag, errno.
  */
 
@@ -66,7 +66,7 @@ export const W_ADDR6 = 12;
 
 /** The slot forwards: a session owns it. */
 export const F_ACTIVE = 1;
-/** Every packet of this session goes through the main thread (capture is on, or no usable endpoint). */
+/** Every packet of this session goes through the main thread (capture is on, not a ToyVpn session, or no usable endpoint). */
 export const F_SLOW = 2;
 /** W_ADDR6 holds an address. */
 export const F_HAS6 = 4;

@@ -2,7 +2,8 @@
  * @module datapath/ring
  * A single-producer single-consumer ring of variable-length records in a
  * SharedArrayBuffer: how a data-path worker hands the packets it does not forward
- * itself (no fast entry, capture on, hub traffic, junk) to the main thread's router.
+ * itself (no fast entry, capture on, hub traffic, WireGuard sessions, junk) to the main
+ * thread: datagrams to the socket's sink (the front door), TUN packets to the router.
  *
  * Record: u32 payload length, u32 tag, [REC_NAME bytes of sender address for
  * TAG_DATAGRAM], payload, padded to 8 bytes. A length of REC_WRAP means "continue at

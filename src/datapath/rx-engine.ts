@@ -6,12 +6,13 @@
  *   process: per datagram: truncated -> count (junk); decideRx (view.ts) -> a slot:
  *            write the packet to the TUN, count rx packets/bytes (or a tun-write drop) on
  *            the slot; SLOW -> copy it with its sender address into the ring for the main
- *            thread's router; after the batch wake the main thread if the ring got records
+ *            thread (the socket's sink: the door, as if Bun's socket had received it); after
+ *            the batch wake the main thread if the ring got records
  * With a virtio_net_hdr on the TUN (`vnet` > 0) consecutive TCP segments of one flow are
  * written as one packet (coalesce.ts); every other packet gets a zero header in the
  * buffer's headroom and is written as it came.
- * Only data datagrams arrive here: the kernel steers control datagrams (first byte 0) to
- * Bun's socket (platform/linux/steer.ts). An engine is a class, not a closure, so that
+ * Only IPv4/IPv6-looking datagrams arrive here: the kernel steers everything else (ToyVpn
+ * control, WireGuard, junk) to Bun's socket (platform/linux/steer.ts). An engine is a class, not a closure, so that
  * warmup.ts runs the very same compiled code on a scratch table first.
  */
 
