@@ -28,17 +28,21 @@ export interface DataPathWiring {
   openDataPath?: (pools: DataPathPools) => DataPath;
 }
 
-/** The TUN; without an IPv6 pool its own link-local address would only send router solicitations into the void. */
+/**
+ * The TUN. Without an IPv6 pool its own link-local address would only send router
+ * solicitations into the void: IPv6 is switched off before the link goes up, so not even
+ * the first one is sent (and counted as a drop).
+ */
 function openServerTun(spec: TunSpec, fast: boolean): LinuxTun {
-  const tun = openLinuxTun({ ...spec, multiQueue: fast, vnetHdr: fast });
-  if (spec.ipv6 === undefined) {
-    try {
-      disableIpv6(tun.name);
-    } catch {
-      // a read-only /proc/sys: harmless, the kernel's router solicitations are dropped and counted
-    }
+  return openLinuxTun({ ...spec, multiQueue: fast, vnetHdr: fast, ...(spec.ipv6 === undefined ? { beforeUp: noIpv6 } : {}) });
+}
+
+function noIpv6(name: string): void {
+  try {
+    disableIpv6(name);
+  } catch {
+    // a read-only /proc/sys: harmless, the kernel's router solicitations are dropped and counted
   }
-  return tun;
 }
 
 /** The data-path pieces for `cfg` (see the module comment). */

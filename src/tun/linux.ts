@@ -76,6 +76,8 @@ export interface LinuxTunOptions {
    * header from what it reads and writes a zero header (no offload) before each packet.
    */
   vnetHdr?: boolean;
+  /** Called with the interface name once it is configured, before it goes up (sysctls). */
+  beforeUp?: (name: string) => void;
 }
 
 /** A Linux TUN interface; see the module comment for the read path. Owns its fd. */
@@ -95,9 +97,9 @@ export class LinuxTun implements TunDevice {
   #workerAlive = false;
   #reading = false;
   #closed = false;
-  /** Bytes of virtio_net_hdr before every packet on this fd (0 without IFF_VNET_HDR). */
-  readonly #vnet: number;
-  /** write(): a zero header and a copy of the packet, when #vnet > 0. */
+  /** Bytes of virtio_net_hdr before every packet on the fd (0 without IFF_VNET_HDR). */
+  readonly vnetHeader: number;
+  /** write(): a zero header and a copy of the packet, when vnetHeader > 0. */
   #wbuf: Uint8Array | null = null;
 
   /** Takes ownership of `fd` (an O_NONBLOCK TUN fd from `openTun`; `vnet` = its header bytes). */
@@ -105,7 +107,7 @@ export class LinuxTun implements TunDevice {
     this.#fd = fd;
     this.name = name;
     this.mtu = mtu;
-    this.#vnet = vnet;
+    this.vnetHeader = vnet;
   }
 
   /**
@@ -114,11 +116,6 @@ export class LinuxTun implements TunDevice {
    */
   get fd(): number {
     return this.#fd;
-  }
-
-  /** Bytes of virtio_net_hdr before each packet on the fd (0 = none). */
-  get vnetHeader(): number {
-    return this.#vnet;
   }
 
   /** Starts the poll worker and delivers packets to `sink`. Throws if called twice or after close. */
@@ -153,7 +150,7 @@ export class LinuxTun implements TunDevice {
       return false;
     }
     // A subarray passes its own address (byteOffset included); the view is used only during the call.
-    const out = this.#vnet === 0 ? pkt : this.#withHeader(pkt);
+    const out = this.vnetHeader === 0 ? pkt : this.#withHeader(pkt);
     const n = libc.write(this.#fd, out, out.byteLength);
     if (n !== out.byteLength) {
       this.stats.writeErrors++;
@@ -165,11 +162,11 @@ export class LinuxTun implements TunDevice {
 
   /** `pkt` behind a zero virtio_net_hdr (no offload: the kernel checks the checksums itself). */
   #withHeader(pkt: Uint8Array): Uint8Array {
-    const need = this.#vnet + pkt.byteLength;
+    const need = this.vnetHeader + pkt.byteLength;
     if (this.#wbuf === null || this.#wbuf.byteLength < need) this.#wbuf = new Uint8Array(Math.max(need, 2048));
     const b = this.#wbuf;
-    b.fill(0, 0, this.#vnet);
-    b.set(pkt, this.#vnet);
+    b.fill(0, 0, this.vnetHeader);
+    b.set(pkt, this.vnetHeader);
     return b.subarray(0, need);
   }
 
@@ -233,7 +230,7 @@ export class LinuxTun implements TunDevice {
         this.stats.readPackets++;
         batch++;
         total++;
-        sink.packet(arena.buf.subarray(off + this.#vnet, off + n));
+        sink.packet(arena.buf.subarray(off + this.vnetHeader, off + n));
         if (!this.#reading) {
           sink.flush();
           return;
@@ -291,6 +288,7 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
     setMtu(name, opts.mtu);
     if (opts.ipv4) setIpv4(name, opts.ipv4.address, opts.ipv4.prefixLen);
     if (opts.ipv6) addIpv6(name, opts.ipv6.address, opts.ipv6.prefixLen);
+    opts.beforeUp?.(name);
     setUp(name);
   } catch (err) {
     tun.close();
