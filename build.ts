@@ -44,7 +44,7 @@ const ROOT = import.meta.dir;
 /** Where fetched runtimes live (git-ignored with node_modules/); env WARREN_RUNTIME_CACHE overrides. */
 export const RUNTIME_CACHE = process.env.WARREN_RUNTIME_CACHE ?? join(ROOT, "node_modules/.cache/warren-bun-runtimes");
 
-const ENTRYPOINTS = [join(ROOT, "src/main.ts"), join(ROOT, "src/tun/poll-worker.ts")];
+const ENTRYPOINTS = [join(ROOT, "src/main.ts"), join(ROOT, "src/tun/poll-worker.ts"), join(ROOT, "src/datapath/worker.ts")];
 
 /** Compiles warren into `outfile`; for a cross target, with the runtime at `executablePath`. */
 export async function compile(outfile: string, defines: Record<string, string>, target?: ReleaseTarget, executablePath?: string): Promise<void> {

@@ -2,8 +2,8 @@
  * @module admin/capture
  * Per-client packet capture to pcap files (LINKTYPE_RAW, both directions), bounded in
  * size. The router calls `router.tap` for every packet of every session; the manager
- * sets it only while at least one capture runs, so capture costs one null check per
- * packet when off.
+ * sets it only while at least one capture runs (one null check per packet when off), and
+ * `router.watch` makes a data-path shortcut hand a captured session's packets to it.
  *
  * The packet path never waits for the disk:
  *   1. tap: the packet is copied (record header + bytes) into the client's current
@@ -21,13 +21,13 @@
  */
 
 import { close as closeCb, write as writeCb } from "node:fs";
-import { openNew } from "../lib/secure-file.ts";
-import type { Session } from "../server/session.ts";
-import type { PacketTap } from "../server/router.ts";
-import type { Logger } from "../lib/log.ts";
-import { logEvent } from "../lib/log-event.ts";
-import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";
 import { codeOrMessage, errorCode } from "../lib/errors.ts";
+import { logEvent } from "../lib/log-event.ts";
+import type { Logger } from "../lib/log.ts";
+import { openNew } from "../lib/secure-file.ts";
+import { fileHeader, recordSize, writeRecord } from "../protocol/pcap.ts";
+import type { PacketTap } from "../server/router.ts";
+import type { Session } from "../server/session.ts";
 
 /** Size of one capture buffer, and how many a capture may hold before dropping. */
 export const CHUNK_SIZE = 256 * 1024;
@@ -38,9 +38,7 @@ export const FLUSH_MS = 100;
 export const MAX_SUFFIX = 99;
 
 /** Wall-clock microseconds, for record timestamps. */
-function wallMicros(): number {
-  return (performance.timeOrigin + performance.now()) * 1000;
-}
+const wallMicros = (): number => (performance.timeOrigin + performance.now()) * 1000;
 
 /** What a capture reports. */
 export interface CaptureInfo {
@@ -192,9 +190,10 @@ async function writeAll(fd: number, buf: Uint8Array, len: number): Promise<void>
   }
 }
 
-/** Where the router's tap is installed. */
+/** Where the router's tap is installed; `watch` hears of each capture's start and stop. */
 export interface TapHost {
   tap: PacketTap | null;
+  watch?(s: Session, on: boolean): void;
 }
 
 /** All captures of one server; owns router.tap. */
@@ -253,6 +252,7 @@ export class CaptureManager {
     }
     this.#bySession.set(s, w);
     this.#host.tap = this.#tap;
+    this.#host.watch?.(s, true);
     this.#timer ??= setInterval(() => this.#tick(), FLUSH_MS);
     this.#log.info(logEvent("capture-start", { session: s.label, file: w.file, maxBytes }, `capture of ${s.label} started: ${w.file} (at most ${maxBytes} bytes)`));
     return w.info();
@@ -263,6 +263,7 @@ export class CaptureManager {
     const w = this.#bySession.get(s);
     if (!w) return null;
     this.#bySession.delete(s);
+    this.#host.watch?.(s, false);
     this.#droppedEnded += w.dropped;
     if (this.#bySession.size === 0) this.#idle();
     try {

@@ -105,6 +105,7 @@ export class Ops {
     const ctx = this.#ctx;
     if (!ctx) throw new Error("ops not started");
     const caps = this.#captures as CaptureManager;
+    ctx.server.dataPath.sync(); // a data-path shortcut's counts, folded in first
     return buildSnapshot(ctx.server, {
       version: versionLine(),
       pid: process.pid,
@@ -193,6 +194,7 @@ export class Ops {
   }
 
   #sample(server: Server): void {
+    server.dataPath.sync();
     const st = server.stats;
     const s = this.#history.sample(this.#opts.now() + this.#wallOffset, st, server.sessions.size);
     if (s !== null) this.#notifier.status(`${s.sessions} client${s.sessions === 1 ? "" : "s"}; in ${formatBitRate(s.rxBits)}, out ${formatBitRate(s.txBits)}`);

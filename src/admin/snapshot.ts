@@ -87,6 +87,12 @@ export const StatusSchema = v.object({
   capture: v.object({ active: count, droppedPackets: count }),
   controlSocket: v.nullable(v.string()),
   metrics: v.nullable(v.string()),
+  /**
+   * Who moves data packets (`simple`, or `fast (2 workers, ...)`), and packets the fast
+   * path's workers handed to the main thread or dropped for a full hand-over queue (absent
+   * from servers before the fast data path).
+   */
+  dataPath: v.optional(v.object({ name: v.string(), handoffs: count, handoffDrops: count })),
 });
 
 /** Everything at one instant: the server and its clients (sorted by tunnel address). */
@@ -147,6 +153,13 @@ export function clientInfo(s: Session, wall: (t: number) => number, capture: str
   };
 }
 
+/** The data path in use and its hand-over counters (zero on the simple path). */
+function dataPathInfo(server: Server): { name: string; handoffs: number; handoffDrops: number } {
+  const dp = server.dataPath.current;
+  if (dp === null) return { name: "simple", handoffs: 0, handoffDrops: 0 };
+  return { name: dp.name, handoffs: dp.stats.handoffsRx + dp.stats.handoffsTx, handoffDrops: dp.stats.handoffDrops };
+}
+
 /**
  * Builds the snapshot. `now` is the server's Clock time, `wallNow` the wall clock
  * (Date.now()) at the same instant.
@@ -190,6 +203,7 @@ export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wa
       capture: { active: x.captureActive, droppedPackets: x.captureDropped },
       controlSocket: x.controlSocket,
       metrics: x.metrics,
+      dataPath: dataPathInfo(server),
     },
     clients: sessions.map((s) => clientInfo(s, wall, x.captureOf(s), now)),
   };

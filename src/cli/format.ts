@@ -70,12 +70,18 @@ export function formatStatus(snap: Snapshot): string {
       ["capture", st.capture.active || st.capture.droppedPackets ? `${st.capture.active} running, ${st.capture.droppedPackets} packets dropped` : "off"],
       ["metrics", st.metrics ? `http://${st.metrics}/` : "off"],
       ["control", st.controlSocket ?? "off"],
+      ...(st.dataPath ? [["data path", dataPathText(st.dataPath)] as [string, string]] : []),
     ]),
   ];
   for (const c of snap.clients) {
     lines.push("", `client ${c.id}`, ...block(clientRows(c, snap.time)));
   }
   return lines.join("\n");
+}
+
+function dataPathText(d: { name: string; handoffs: number; handoffDrops: number }): string {
+  if (d.name === "simple") return "simple";
+  return `${d.name}; ${d.handoffs} packets handed to the main thread${d.handoffDrops > 0 ? `, ${d.handoffDrops} dropped (queue full)` : ""}`;
 }
 
 function clientRows(c: ClientInfo, now: number): Array<[string, string]> {

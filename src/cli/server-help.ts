@@ -47,6 +47,10 @@ options (config file keys in parentheses; flags override the file):
                            (the shared secret and tokens are checked always)
       --udp-buffer BYTES   UDP socket receive/send buffers, 0 = kernel
                            default (udpBuffer)                     4194304
+      --data-path PATH     fast: worker threads (one per core) move ToyVpn
+                           data packets; simple: the main thread moves every
+                           packet; fast falls back to simple when it cannot
+                           run; env WARREN_DATA_PATH (dataPath)    fast
       --log-level LEVEL    silent|error|warn|info|debug|trace (logLevel)  info
       --log-format FMT     auto|text|json (logFormat)              auto
       --log-file PATH      log to PATH instead of stderr (logFile)

@@ -21,17 +21,15 @@ import { FileLeaseStore } from "../platform/linux/lease-file.ts";
 import { linuxNatDeps, logLeftovers, type NatHandle, setupNat } from "../platform/linux/nat.ts";
 import { removeNatLeftovers } from "../platform/linux/nat-state.ts";
 import { setSocketBuffers } from "../platform/linux/sockbuf.ts";
-import { disableIpv6 } from "../platform/linux/sysctl.ts";
 import { formatCidr, formatEndpoint } from "../protocol/ip.ts";
 import type { DoorSpec } from "../server/door.ts";
 import { toyVpnDoor } from "../server/doors/toyvpn.ts";
 import { Pool4 } from "../server/pool.ts";
-import { Server, type TunSpec } from "../server/server.ts";
-import type { TunDevice } from "../tun/device.ts";
+import { Server } from "../server/server.ts";
 import { openUdp } from "../transport/udp.ts";
-import { openLinuxTun } from "../tun/linux.ts";
 import { flagsFromSchema, type OptionSpec, parseCommand } from "./args.ts";
 import { emitSummary, reportReady, runInBackground } from "./daemon.ts";
+import { dataPathWiring } from "./server-datapath.ts";
 import { SERVER_HELP } from "./server-help.ts";
 import { wireGuardFromConfig } from "./server-wg.ts";
 import { checkMaxClients, checkPools } from "./preflight.ts";
@@ -73,7 +71,7 @@ export function loadServerArgs(argv: string[], env: Record<string, string | unde
   delete values.help;
   delete values.daemon;
   if ((values["nat.outInterface"] !== undefined || values["nat.allow"] !== undefined) && values["nat.enabled"] === undefined) values["nat.enabled"] = true;
-  const loaded = loadSettings(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket", WARREN_STATE_DIR: "stateDir" }, names);
+  const loaded = loadSettings(ServerConfigSchema, values, env, { WARREN_SECRET: "secret", WARREN_CONTROL_SOCKET: "controlSocket", WARREN_STATE_DIR: "stateDir", WARREN_DATA_PATH: "dataPath" }, names);
   checkMaxClients(loaded.config, loaded);
   return loaded;
 }
@@ -151,9 +149,11 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
   let server: Server;
   try {
     doors = frontDoors(cfg);
+    const dp = dataPathWiring(cfg, log);
     server = await Server.start(cfg, {
-      openTun: openServerTun,
-      openTransport: (host, port) => openTransport(host, port, cfg.udpBuffer),
+      openTun: dp.openTun,
+      openTransport: async (host, port) => dp.opened(host, port, await openTransport(host, port, cfg.udpBuffer)),
+      ...(dp.openDataPath ? { openDataPath: dp.openDataPath } : {}),
       doors: doors.specs,
       clock: systemClock,
       log,
@@ -216,19 +216,6 @@ function frontDoors(cfg: ServerConfig): Doors {
   // ToyVpn first: on a shared socket it takes what no door claims (and counts it as junk).
   const wg = wireGuardFromConfig(cfg, getLogger("warren:wg"));
   return { specs: wg ? [toy, wg.spec] : [toy], auth, toy, generated, wireguard: wg?.summary ?? null };
-}
-
-/** The server's TUN; without an IPv6 pool its own link-local address would only send router solicitations into the void. */
-function openServerTun(spec: TunSpec): TunDevice {
-  const tun = openLinuxTun(spec);
-  if (spec.ipv6 === undefined) {
-    try {
-      disableIpv6(tun.name);
-    } catch {
-      // a read-only /proc/sys: harmless, the kernel's router solicitations are dropped and counted
-    }
-  }
-  return tun;
 }
 
 /** Stops in reverse order of starting. */

@@ -43,6 +43,9 @@ export const NatSchema = v.strictObject(
   unknownSetting,
 );
 
+/** Values of `--data-path`: who moves data packets (docs/DATAPATH.md). */
+export const DATA_PATHS = ["simple", "fast"] as const;
+
 /** `warren server` configuration (file keys = these names; flags override). */
 export const ServerConfigSchema = v.strictObject(
   {
@@ -62,6 +65,8 @@ export const ServerConfigSchema = v.strictObject(
     /** Most sessions one user or token may hold at once (0 = no cap); the shared secret is not capped. */
     maxSessionsPerIdentity: v.optional(intIn(...MAX_CLIENTS_RANGE), 8),
     udpBuffer: v.optional(intIn(0, 1 << 30, "bytes"), 4 << 20),
+    /** `fast`: worker threads (one per core) move ToyVpn data packets; `simple`: the main thread's router moves every packet. */
+    dataPath: v.optional(v.picklist(DATA_PATHS, expected(`one of ${DATA_PATHS.join(", ")}`)), "fast"),
     logLevel: v.optional(LogLevelSchema, "info"),
     logFormat: v.optional(LogFormatSchema, "auto"),
     /** Pid file written while the server runs (--daemon, watchdog); absent = none. */

@@ -49,6 +49,8 @@ export interface RouterDeps {
 export class Router implements TunSink {
   /** Optional per-packet observer (capture); null costs one comparison per packet. */
   tap: PacketTap | null = null;
+  /** Told when capture of a session starts or stops (a data-path shortcut then hands its packets here). */
+  onWatch: ((s: Session, on: boolean) => void) | null = null;
   readonly #d: RouterDeps;
   readonly #serverAddr4: number;
   #isolate = false;
@@ -197,6 +199,11 @@ export class Router implements TunSink {
   #dropNull(s: Session): null {
     this.#drop(s, "isolated");
     return null;
+  }
+
+  /** Capture of `s` starts (`on`) or stops: every packet of `s` must pass `tap`. */
+  watch(s: Session, on: boolean): void {
+    this.onWatch?.(s, on);
   }
 
   flush(): void {

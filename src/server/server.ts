@@ -18,15 +18,18 @@ import { oneLine } from "../lib/errors.ts";
 import { formatIpv4, formatIpv6 } from "../protocol/ip.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { DataPath, DataPathPools } from "./datapath.ts";
+import { DataPathHost } from "./datapath-host.ts";
 import { sessionDownEvent, sessionUpEvent } from "./describe.ts";
 import { checkLive, type LiveChange, type LiveResult, type LiveSettings } from "./live.ts";
-import { type DoorContext, DoorMux, type DoorSpec, type FrontDoor } from "./door.ts";
+import type { DoorContext, DoorSpec, FrontDoor } from "./door.ts";
 import { DEFAULT_LEASE_MAX_AGE, LeaseKeeper, type LeaseStore } from "./leases.ts";
 import { Pool4 } from "./pool.ts";
 import { Pool6 } from "./pool6.ts";
 import { Router } from "./router.ts";
 import type { CloseReason, Session } from "./session.ts";
 import { SessionTable } from "./sessions.ts";
+import { listenKey, openSockets, startSockets } from "./sockets.ts";
 import { newServerStats, type ServerStats } from "./stats.ts";
 
 /** The settings the server itself reads (the CLI passes its validated config). */
@@ -71,6 +74,11 @@ export interface ServerDeps {
   auth?: ReloadableAuth;
   /** Persisted sticky addresses; without it they last as long as the process. */
   leases?: { store: LeaseStore; wallNow: () => number };
+  /**
+   * Opens the data-path shortcut (`--data-path fast`) once the TUN and the sockets are
+   * open; throwing means the simple path (logged). Absent: the simple path.
+   */
+  openDataPath?(pools: DataPathPools): DataPath;
 }
 
 /** Observes sessions coming up and going down (hooks, capture, ...). */
@@ -97,6 +105,8 @@ export class Server {
   readonly sessionListeners: SessionListener[] = [];
   /** Resolves with the error that stopped the server on its own (a TUN read failure). */
   readonly failure: Promise<Error>;
+  /** The data-path shortcut, if one runs (see server/datapath-host.ts). */
+  readonly dataPath: DataPathHost;
   readonly #deps: ServerDeps;
   #idleTimeoutMs: number;
   #fail: (e: Error) => void = () => {};
@@ -121,11 +131,17 @@ export class Server {
     this.failure = new Promise((resolve) => (this.#fail = resolve));
     this.doors = deps.doors.map((spec) => spec.create(this.#context(spec)));
     this.router.setDoors(this.doors);
+    this.dataPath = new DataPathHost({
+      router: this.router, stats: this.stats, log: deps.log, now: () => deps.clock.now(),
+      startTunReader: () => tun.start(this.router, (err) => this.#fatal(err)), running: () => !this.#stopped,
+    });
     this.sessions.onUp = (s) => {
+      this.dataPath.up(s);
       deps.log.info(sessionUpEvent(s));
       for (const l of this.sessionListeners) this.#notify(() => l.up?.(s));
     };
     this.sessions.onDown = (s, reason) => {
+      this.dataPath.down(s);
       deps.log.info(sessionDownEvent(s, reason, deps.clock.now()));
       for (const l of this.sessionListeners) this.#notify(() => l.down?.(s, reason));
     };
@@ -154,25 +170,18 @@ export class Server {
     const pool4 = new Pool4(settings.pool.address, settings.pool.prefixLen, undefined, deps.leases?.wallNow);
     const pool6 = settings.pool6 ? new Pool6(settings.pool6.bytes, settings.pool6.prefixLen, 32 - settings.pool.prefixLen) : null;
     const tun = deps.openTun(tunSpec(settings, pool4, pool6));
-    const transports = new Map<string, Transport>();
-    try {
-      for (const spec of deps.doors) {
-        const key = listenKey(spec.listen);
-        if (!transports.has(key)) transports.set(key, await deps.openTransport(spec.listen.host, spec.listen.port));
-      }
-    } catch (e) {
-      for (const t of transports.values()) t.close();
+    const listens = deps.doors.map((d) => d.listen);
+    const transports = await openSockets(listens, deps.openTransport).catch((e: unknown) => {
       tun.close();
       throw e;
-    }
+    });
     const server = new Server(settings, deps, tun, transports, [pool4, pool6]);
     const maxAgeMs = (settings.leaseMaxAge ?? DEFAULT_LEASE_MAX_AGE) * 1000;
     if (deps.leases) server.#leases = LeaseKeeper.begin(pool4, { ...deps.leases, maxAgeMs, clock: deps.clock, log: deps.log });
-    for (const [key, t] of transports) {
-      const mine = server.doors.filter((_d, i) => listenKey((deps.doors[i] as DoorSpec).listen) === key);
-      t.start(mine.length === 1 ? (mine[0] as FrontDoor) : new DoorMux(mine));
-    }
-    tun.start(server.router, (err) => server.#fatal(err));
+    const sinks = startSockets(transports, server.doors, listens);
+    const open = deps.openDataPath;
+    const pools = { pool4, pool6, mtu: settings.mtu };
+    server.dataPath.start(open && (() => open(pools)), (listen) => sinks.get(listenKey(listen)));
     const sweepMs = Math.min(SWEEP_INTERVAL_MS, Math.max(250, Math.floor(server.#idleTimeoutMs / 4)));
     server.#stopSweep = deps.clock.every(sweepMs, () => server.sweep());
     return server;
@@ -219,6 +228,7 @@ export class Server {
 
   /** Expires idle sessions now and runs the doors' upkeep (also on a timer). */
   sweep(): number {
+    this.dataPath.sync(); // sessions the shortcut served get their lastSeen here
     const now = this.#deps.clock.now();
     const n = this.sessions.expire(now, this.#idleTimeoutMs);
     for (const d of this.doors) d.tick(now);
@@ -251,8 +261,10 @@ export class Server {
     this.#stopped = true;
     this.#stopSweep();
     for (const d of this.doors) d.close();
+    this.dataPath.sync();
     const now = this.#deps.clock.now();
     for (const s of this.sessions.all()) this.sessions.close(s, "shutdown", now);
+    this.dataPath.close();
     for (const t of this.transports.values()) t.close();
     this.tun.close();
     if (this.#leases) this.#leasesSaved = this.#leases.stop();
@@ -281,8 +293,4 @@ function tunSpec(settings: ServerSettings, pool4: Pool4, pool6: Pool6 | null): T
     ipv4: { address: formatIpv4(pool4.serverAddress), prefixLen: settings.pool.prefixLen },
     ...(pool6 ? { ipv6: { address: formatIpv6(serverAddress6(pool6)), prefixLen: pool6.prefixLen } } : {}),
   };
-}
-
-function listenKey(l: { host: string; port: number }): string {
-  return `${l.host}|${l.port}`;
 }

@@ -15,23 +15,19 @@
  * 5. close() sets STOP and writes the worker's wake eventfd, waits (bounded) until the worker
  *    has left poll(), then closes the TUN fd, so the interface is gone when close() returns.
  * A read error other than EAGAIN/EINTR, or a throwing sink, stops reading and is reported
- * once through the `onError` given to start(); it never escapes the loop.
+ * once through the `onError` given to start(); it never escapes the loop. With IFF_VNET_HDR
+ * (for the fast data path) the header is stripped on reads and written as zeros.
  */
 
 import type { Pointer } from "bun:ffi";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { ERRNO } from "../lib/errno.ts";
 import { oneLine, SysError, WarrenError } from "../lib/errors.ts";
-import {
-  EFD_CLOEXEC, EFD_NONBLOCK, errno, EVENTFD_WORD, libc, nativeBuffer, releaseBuffer,
-} from "../platform/linux/libc.ts";
+import { findWorker } from "../lib/worker-url.ts";
+import { EFD_CLOEXEC, EFD_NONBLOCK, errno, EVENTFD_WORD, libc, nativeBuffer, releaseBuffer } from "../platform/linux/libc.ts";
 import { addIpv6, setIpv4, setMtu, setUp } from "../platform/linux/netconf.ts";
-import { openTun } from "../platform/linux/tun.ts";
+import { openTun, VNET_HDR_LEN } from "../platform/linux/tun.ts";
 import { MAX_TUN_BATCH, type TunDevice, type TunSink, type TunStats } from "./device.ts";
-import {
-  CTL_DONE, CTL_ERRNO, CTL_SLOTS, CTL_STATE, type PollStart, STATE_ARMED, STATE_FAILED, STATE_READY, STATE_STOP,
-} from "./poll-shared.ts";
+import { CTL_DONE, CTL_ERRNO, CTL_SLOTS, CTL_STATE, type PollStart, STATE_ARMED, STATE_FAILED, STATE_READY, STATE_STOP } from "./poll-shared.ts";
 
 /** Bytes of the read arena, reused for every batch. */
 const ARENA_SIZE = 256 * 1024;
@@ -48,23 +44,7 @@ const STOP_WAIT_MS = POLL_TIMEOUT_MS + 100;
 
 /** Where the poll worker may live relative to this module: source tree, or a bundle/compiled binary. */
 const WORKER_CANDIDATES = ["./poll-worker.ts", "./poll-worker.js", "./tun/poll-worker.js", "./src/tun/poll-worker.js"];
-
-/**
- * The poll worker's URL. Under `bun run` it sits next to this file; in a `--compile`
- * binary this module is inlined into the main bundle (`/$bunfs/root/<binary>`) and the
- * worker entry point is `/$bunfs/root/tun/poll-worker.js`.
- */
-function pollWorkerUrl(): URL {
-  for (const candidate of WORKER_CANDIDATES) {
-    const url = new URL(candidate, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new WarrenError(
-    "ERR_TUN_WORKER",
-    `cannot start the TUN reader: poll-worker not found near ${import.meta.url} — ` +
-      "build with `bun build --compile src/main.ts src/tun/poll-worker.ts`",
-  );
-}
+const WORKER_HINT = "build with `bun build --compile src/main.ts src/tun/poll-worker.ts`";
 
 const { EAGAIN, EBADFD, EINTR } = ERRNO;
 
@@ -89,6 +69,15 @@ export interface LinuxTunOptions {
   ipv4?: { address: string; prefixLen: number };
   /** IPv6 address and prefix length, e.g. fd00:8::1/64 (needs MTU >= 1280). */
   ipv6?: { address: string; prefixLen: number };
+  /** Create the interface with IFF_MULTI_QUEUE (a data path may open more queues with `openTun`). */
+  multiQueue?: boolean;
+  /**
+   * Create it with IFF_VNET_HDR (offloads for a data path): this object then strips the
+   * header from what it reads and writes a zero header (no offload) before each packet.
+   */
+  vnetHdr?: boolean;
+  /** Called with the interface name once it is configured, before it goes up (sysctls). */
+  beforeUp?: (name: string) => void;
 }
 
 /** A Linux TUN interface; see the module comment for the read path. Owns its fd. */
@@ -108,19 +97,32 @@ export class LinuxTun implements TunDevice {
   #workerAlive = false;
   #reading = false;
   #closed = false;
+  /** Bytes of virtio_net_hdr before every packet on the fd (0 without IFF_VNET_HDR). */
+  readonly vnetHeader: number;
+  /** write(): a zero header and a copy of the packet, when vnetHeader > 0. */
+  #wbuf: Uint8Array | null = null;
 
-  /** Takes ownership of `fd` (an O_NONBLOCK TUN fd from `openTun`). */
-  constructor(fd: number, name: string, mtu: number) {
+  /** Takes ownership of `fd` (an O_NONBLOCK TUN fd from `openTun`; `vnet` = its header bytes). */
+  constructor(fd: number, name: string, mtu: number, vnet = 0) {
     this.#fd = fd;
     this.name = name;
     this.mtu = mtu;
+    this.vnetHeader = vnet;
+  }
+
+  /**
+   * The TUN fd (queue 0), for a data path that reads and writes it on its own threads
+   * instead of start(); it must stop using it before close(). Owned by this object.
+   */
+  get fd(): number {
+    return this.#fd;
   }
 
   /** Starts the poll worker and delivers packets to `sink`. Throws if called twice or after close. */
   start(sink: TunSink, onError: (err: Error) => void): void {
     if (this.#sink !== null || this.#closed) throw new WarrenError("ERR_TUN_STATE", `TUN ${this.name}: start() called twice or after close()`);
     this.#onError = onError;
-    const url = pollWorkerUrl();
+    const url = findWorker(WORKER_CANDIDATES, import.meta.url, "ERR_TUN_WORKER", "the TUN reader", WORKER_HINT);
     const wakeFd = libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakeFd < 0) throw new SysError("eventfd", errno(), `start reading ${this.name}`);
     this.#wakeFd = wakeFd;
@@ -148,13 +150,24 @@ export class LinuxTun implements TunDevice {
       return false;
     }
     // A subarray passes its own address (byteOffset included); the view is used only during the call.
-    const n = libc.write(this.#fd, pkt, pkt.byteLength);
-    if (n !== pkt.byteLength) {
+    const out = this.vnetHeader === 0 ? pkt : this.#withHeader(pkt);
+    const n = libc.write(this.#fd, out, out.byteLength);
+    if (n !== out.byteLength) {
       this.stats.writeErrors++;
       return false;
     }
     this.stats.writePackets++;
     return true;
+  }
+
+  /** `pkt` behind a zero virtio_net_hdr (no offload: the kernel checks the checksums itself). */
+  #withHeader(pkt: Uint8Array): Uint8Array {
+    const need = this.vnetHeader + pkt.byteLength;
+    if (this.#wbuf === null || this.#wbuf.byteLength < need) this.#wbuf = new Uint8Array(Math.max(need, 2048));
+    const b = this.#wbuf;
+    b.fill(0, 0, this.vnetHeader);
+    b.set(pkt, this.vnetHeader);
+    return b.subarray(0, need);
   }
 
   /**
@@ -217,7 +230,7 @@ export class LinuxTun implements TunDevice {
         this.stats.readPackets++;
         batch++;
         total++;
-        sink.packet(arena.buf.subarray(off, off + n));
+        sink.packet(arena.buf.subarray(off + this.vnetHeader, off + n));
         if (!this.#reading) {
           sink.flush();
           return;
@@ -269,12 +282,13 @@ export class LinuxTun implements TunDevice {
  * ConfigError for bad arguments, SysError naming the failed step otherwise.
  */
 export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
-  const { fd, name } = openTun(opts.name);
-  const tun = new LinuxTun(fd, name, opts.mtu);
+  const { fd, name } = openTun(opts.name, { multiQueue: opts.multiQueue === true, vnetHdr: opts.vnetHdr === true });
+  const tun = new LinuxTun(fd, name, opts.mtu, opts.vnetHdr === true ? VNET_HDR_LEN : 0);
   try {
     setMtu(name, opts.mtu);
     if (opts.ipv4) setIpv4(name, opts.ipv4.address, opts.ipv4.prefixLen);
     if (opts.ipv6) addIpv6(name, opts.ipv6.address, opts.ipv6.prefixLen);
+    opts.beforeUp?.(name);
     setUp(name);
   } catch (err) {
     tun.close();

@@ -20,6 +20,8 @@
  *   with --nat-allow; the internet side always.
  * - Crash leftovers: after kill -9 of a --nat server, a start without --nat, or
  *   `warren cleanup`, puts the ruleset and sysctls back.
+ * - The tests that move traffic (downloads, --nat-allow) run once per data path (datapaths.ts);
+ *   the firewall bookkeeping does not depend on it and runs on the default one.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
@@ -28,6 +30,7 @@ import {
   BUN, type BgProcess, jsonLines, Lab, type Netns, netnsOrWarn, removeStale, type Topology, waitFor, waitForLog,
   waitForUdpListener, withLogs,
 } from "./netns.ts";
+import { dataPathArgs, E2E_DATA_PATHS, expectDataPath } from "./datapaths.ts";
 import { ensureWarren } from "./tools.ts";
 
 const SECRET = "nat-e2e-secret";
@@ -170,25 +173,28 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
     expect(await lab.stop(w)).toBe(0);
   }, 60_000);
 
-  test("nft: IPv4 and IPv6 downloads through NAT despite FORWARD DROP; SIGTERM restores everything", async () => {
-    const before = await snapshot("nft");
-    const w = await startWarren(["--nat"]);
-    await withLogs([w, client, http], async () => {
-      const line = await waitForLog(w, "  nat ", 5000);
-      expect(line).toContain(`nft table inet warren_${TUN}`);
-      expect(line).toContain("out of vn");
-      await connectClient();
-      expect((await download("10.88.0.2", 10 * MB, 60_000)).from).toBe("10.88.0.1");
-      expect((await download("fd00:88::2", 10 * MB, 60_000)).from).toBe("fd00:88::1");
-      // 50 MB, tunnel MTU 1400, client MTU 1500, no ICMP back: completes only with MSS clamping.
-      const big = await download("10.88.0.2", 50 * MB, 180_000);
-      console.log(`nat e2e: 50 MB through the tunnel in ${big.ms} ms`);
-      expect(await snapshot("nft")).not.toBe(before);
-      expect(await lab.stop(w)).toBe(0);
-      expect(await snapshot("nft")).toBe(before);
-      expect(natFiles()).toEqual([]);
-    });
-  }, 300_000);
+  for (const dp of E2E_DATA_PATHS) {
+    test(`nft (${dp}): IPv4 and IPv6 downloads through NAT despite FORWARD DROP; SIGTERM restores everything`, async () => {
+      const before = await snapshot("nft");
+      const w = await startWarren(["--nat", ...dataPathArgs(dp)]);
+      await expectDataPath(w, dp);
+      await withLogs([w, client, http], async () => {
+        const line = await waitForLog(w, "  nat ", 5000);
+        expect(line).toContain(`nft table inet warren_${TUN}`);
+        expect(line).toContain("out of vn");
+        await connectClient();
+        expect((await download("10.88.0.2", 10 * MB, 60_000)).from).toBe("10.88.0.1");
+        expect((await download("fd00:88::2", 10 * MB, 60_000)).from).toBe("fd00:88::1");
+        // 50 MB, tunnel MTU 1400, client MTU 1500, no ICMP back: completes only with MSS clamping.
+        const big = await download("10.88.0.2", 50 * MB, 180_000);
+        console.log(`nat e2e: 50 MB through the tunnel in ${big.ms} ms`);
+        expect(await snapshot("nft")).not.toBe(before);
+        expect(await lab.stop(w)).toBe(0);
+        expect(await snapshot("nft")).toBe(before);
+        expect(natFiles()).toEqual([]);
+      });
+    }, 300_000);
+  }
 
   test("nft: after kill -9 the next start removes the leftovers, and its stop restores everything", async () => {
     const before = await snapshot("nft");
@@ -207,23 +213,29 @@ describe.skipIf(!ok || tools.length > 0)("warren server --nat", () => {
     });
   }, 120_000);
 
-  test("nft: the pools are forwarded only to the internet side; --nat-allow opens an internal network", async () => {
-    const before = await snapshot("nft");
-    const w = await startWarren(["--nat"]);
-    await withLogs([w, client, httpInt], async () => {
-      await connectClient();
-      expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": false, "fd00:99::2": false });
-      expect(await lab.stop(w)).toBe(0);
-    });
-    const allowed = await startWarren(["--nat-allow", "10.99.0.0/24", "--nat-allow", "fd00:99::/64"]);
-    await withLogs([allowed, client, httpInt], async () => {
-      await connectClient();
-      expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": true, "fd00:99::2": true });
-      expect(jsonLines(httpInt).filter((l) => l.kind === "request").map((l) => l.from)).toEqual(["10.8.0.2", "fd00:8::2"]); // not masqueraded
-      expect(await lab.stop(allowed)).toBe(0);
-      expect(await snapshot("nft")).toBe(before);
-    });
-  }, 120_000);
+  for (const dp of E2E_DATA_PATHS) {
+    test(`nft (${dp}): the pools are forwarded only to the internet side; --nat-allow opens an internal network`, async () => {
+      const before = await snapshot("nft");
+      const w = await startWarren(["--nat", ...dataPathArgs(dp)]);
+      await expectDataPath(w, dp);
+      await withLogs([w, client, httpInt], async () => {
+        await connectClient();
+        expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": false, "fd00:99::2": false });
+        expect(await lab.stop(w)).toBe(0);
+      });
+      const allowed = await startWarren(["--nat-allow", "10.99.0.0/24", "--nat-allow", "fd00:99::/64", ...dataPathArgs(dp)]);
+      await expectDataPath(allowed, dp);
+      const intRequests = () => jsonLines(httpInt).filter((l) => l.kind === "request");
+      const seen = intRequests().length;
+      await withLogs([allowed, client, httpInt], async () => {
+        await connectClient();
+        expect(await reachable()).toEqual({ "10.88.0.2": true, "fd00:88::2": true, "10.99.0.2": true, "fd00:99::2": true });
+        expect(intRequests().slice(seen).map((l) => l.from)).toEqual(["10.8.0.2", "fd00:8::2"]); // not masqueraded
+        expect(await lab.stop(allowed)).toBe(0);
+        expect(await snapshot("nft")).toBe(before);
+      });
+    }, 120_000);
+  }
 
   test("nft: after kill -9, a start WITHOUT --nat removes the leftovers; warren cleanup does it by hand", async () => {
     const before = await snapshot("nft");

@@ -10,6 +10,9 @@
  *        warren (TUN wtrot0 10.32.0.1/24, UDP :8011, --log-max-size 1K --log-keep 2,
  *        --capture-dir) <- c1 toyclient (rotation and --capture-dir tests)
  *
+ * The capture test runs once per data path (datapaths.ts): on the main server (fast, the
+ * default) and on a second server started with --data-path simple.
+ *
  * The CLI runs in the server namespace like an operator's shell; the control sockets are
  * files under the lab folder. Chromium runs inside the server namespace too (a wrapper
  * script is its executablePath), so nothing touches the root network namespace.
@@ -25,6 +28,7 @@ import {
   type BgProcess, BUN, type ClientHost, Lab, netnsOrWarn, REPO_ROOT, removeStale, run, type RunResult, sleep, type Topology, waitFor,
   waitForUdpListener, withLogs,
 } from "./netns.ts";
+import { dataPathArgs, type DataPathName, E2E_DATA_PATHS, expectDataPath } from "./datapaths.ts";
 import { buildCTools, ensureWarren, ping, type RefClient, startRefclient, toyclient } from "./tools.ts";
 
 const SECRET = "ops-Secret-41c9";
@@ -302,26 +306,64 @@ describe.skipIf(!ok)("warren operations", () => {
     }
   }, 180_000);
 
-  test("capture of a 10-ping exchange reads back (tcpdump -r) with 20 packets of the right addresses", async () => {
-    const file = join(dir, "rc1.pcap");
-    await withLogs(logs(), async () => {
-      const started = await cliOk("capture", "start", rc(1).address, "--file", file, "--max-bytes", "1M");
-      expect(started).toContain(`to ${file} (at most 1.00 MiB)`);
-      const r = await ping(rc(1).host.ns, "10.31.0.1", { count: 10, intervalMs: 100 });
-      expect(r.received).toBe(10);
-      const stopped = await cliOk("capture", "stop", rc(1).address);
-      expect(stopped).toMatch(/^stopped capture of \S+: 20 packets/);
-      const dump = await run(["tcpdump", "-n", "-r", file], { timeoutMs: 20_000 });
-      expect(dump.code).toBe(0);
-      const lines = dump.stdout.trim().split("\n");
-      const a = rc(1).address.replaceAll(".", "\\.");
-      expect(lines.length).toBe(20);
-      expect(lines.filter((l) => new RegExp(`IP ${a} > 10\\.31\\.0\\.1: ICMP echo request`).test(l)).length).toBe(10);
-      expect(lines.filter((l) => new RegExp(`IP 10\\.31\\.0\\.1 > ${a}: ICMP echo reply`).test(l)).length).toBe(10);
-      const pcap = readPcap(new Uint8Array(readFileSync(file)));
-      expect(pcap.ok && pcap.linktype).toBe(101);
+  /**
+   * Where the capture test runs: the main server (the default data path, fast), or for
+   * `simple` a second server started for it (TUN wtcap0, 10.33.0.0/24, UDP :8012) with its
+   * own refclient in c1; stopped again by `done`.
+   */
+  async function captureTarget(dp: DataPathName): Promise<{ cli: (...a: string[]) => Promise<string>; rc: RefClient; tunAddr: string; done: () => Promise<void> }> {
+    if (dp === "fast") {
+      expect(logText()).toMatch(/data path: fast \(/); // --log-file: the line is in the file
+      return { cli: cliOk, rc: rc(1), tunAddr: "10.31.0.1", done: async () => {} };
+    }
+    const capSock = join(dir, "cap", "warren.sock");
+    const p = lab.spawn(topo.server, "warren-cap", [
+      bin, "server", "--listen", "0.0.0.0:8012", "--secret", SECRET, "--tun", "wtcap0", "--pool", "10.33.0.0/24", "--route", "10.33.0.0/24",
+      "--control-socket", capSock, ...dataPathArgs(dp),
+    ]);
+    await withLogs([p], async () => {
+      await waitForUdpListener(topo.server, 8012, 20_000);
+      await expectDataPath(p, dp);
     });
-  }, 60_000);
+    const capRc = await startRefclient(lab, client(topo, 1), "refclient-cap", { port: 8012, secret: SECRET, tun: "rc1c" });
+    const capCli = async (...args: string[]): Promise<string> => {
+      const r = await topo.server.exec([bin, ...args, "--control-socket", capSock], { timeoutMs: 20_000 });
+      if (r.code !== 0) throw new Error(`warren ${args.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
+      return r.stdout;
+    };
+    return { cli: capCli, rc: capRc, tunAddr: "10.33.0.1", done: async () => {
+      await lab.stop(capRc.proc);
+      await lab.stop(p);
+    } };
+  }
+
+  for (const dp of E2E_DATA_PATHS) {
+    test(`capture (${dp}) of a 10-ping exchange reads back (tcpdump -r) with 20 packets of the right addresses`, async () => {
+      const file = join(dir, `rc1-${dp}.pcap`);
+      const t = await captureTarget(dp);
+      await withLogs([...logs(), t.rc.proc], async () => {
+        const started = await t.cli("capture", "start", t.rc.address, "--file", file, "--max-bytes", "1M");
+        expect(started).toContain(`to ${file} (at most 1.00 MiB)`);
+        const r = await ping(t.rc.host.ns, t.tunAddr, { count: 10, intervalMs: 100 });
+        expect(r.received).toBe(10);
+        const stopped = await t.cli("capture", "stop", t.rc.address);
+        expect(stopped).toMatch(/^stopped capture of \S+: 20 packets/);
+        const dump = await run(["tcpdump", "-n", "-r", file], { timeoutMs: 20_000 });
+        expect(dump.code).toBe(0);
+        const lines = dump.stdout.trim().split("\n");
+        const a = t.rc.address.replaceAll(".", "\\.");
+        const srv = t.tunAddr.replaceAll(".", "\\.");
+        expect(lines.length).toBe(20);
+        expect(lines.filter((l) => new RegExp(`IP ${a} > ${srv}: ICMP echo request`).test(l)).length).toBe(10);
+        expect(lines.filter((l) => new RegExp(`IP ${srv} > ${a}: ICMP echo reply`).test(l)).length).toBe(10);
+        const pcap = readPcap(new Uint8Array(readFileSync(file)));
+        expect(pcap.ok && pcap.linktype).toBe(101);
+        // after the capture the session is served as before (the fast path takes it back)
+        expect((await ping(t.rc.host.ns, t.tunAddr, { count: 3, intervalMs: 100 })).received).toBe(3);
+      });
+      await t.done();
+    }, 60_000);
+  }
 
   test("every failed handshake is one line in the log file with time, source address and reason", async () => {
     await withLogs(logs(), async () => {

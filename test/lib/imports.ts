@@ -21,7 +21,10 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["admin"],
   ["config"],
   ["server/doors/wireguard"],
-  ["server/doors"],
+  // datapath/ implements server/'s DataPath seam (server/datapath.ts) the way a door implements
+  // FrontDoor, so it sits above server/; only cli/ wires it in. Its worker threads call
+  // platform/linux/ (recvmmsg, sendmmsg, the TUN queues) directly, as tun/'s poll worker does.
+  ["server/doors", "datapath"],
   ["server", "client"],
   ["auth"],
   ["tun", "transport"],

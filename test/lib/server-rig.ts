@@ -39,6 +39,8 @@ export interface RigOptions {
   log?: Logger;
   /** Persisted leases (ServerDeps.leases). */
   leases?: ServerDeps["leases"];
+  /** A data-path shortcut (ServerDeps.openDataPath). */
+  openDataPath?: ServerDeps["openDataPath"];
 }
 
 /** Validates the config and starts a server on fakes with the ToyVpn door. */
@@ -56,6 +58,7 @@ export async function startToyServer(o: RigOptions = {}): Promise<ToyRig> {
     log: o.log ?? quietLogger,
     ...(o.reloadable ? { auth: o.reloadable } : {}),
     ...(o.leases ? { leases: o.leases } : {}),
+    ...(o.openDataPath ? { openDataPath: o.openDataPath } : {}),
   });
   return { server, toy: server.doors[0] as ToyVpnDoor, tun, udp, clock, config };
 }

@@ -3,7 +3,7 @@
  * The one and only `dlopen("libc.so.6")` in warren: the few system calls the Linux
  * platform layer needs, typed with string FFI names and 32-bit returns (plain numbers,
  * no BigInt). Each thread that imports this module (the main thread, the TUN poll
- * Worker) gets its own binding and its own `errno`.
+ * Worker, the data-path workers) gets its own binding and its own `errno`.
  *
  * Rules for callers (BUN-NOTES §2):
  * - Read `errno()` immediately after a call returned -1; a successful call leaves it stale.
@@ -31,6 +31,10 @@ const lib = dlopen("libc.so.6", {
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
   sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i32" },
   recv: { args: ["i32", "ptr", "u64", "i32"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  recvmmsg: { args: ["i32", "ptr", "u32", "i32", "ptr"], returns: "i32" },
+  sendmmsg: { args: ["i32", "ptr", "u32", "i32"], returns: "i32" },
+  socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
   clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 });
@@ -67,6 +71,8 @@ export const EFD_NONBLOCK = 0o4000;
 export const EVENTFD_WORD = 8;
 
 // --- socket(2)
+/** Address family of local (Unix) sockets. */
+export const AF_UNIX = 1;
 /** Address family IPv4. */
 export const AF_INET = 2;
 /** Address family IPv6. */
@@ -75,6 +81,8 @@ export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;
 /** socket(2) type flag: close on exec. */
 export const SOCK_CLOEXEC = 0o2000000;
+/** socket(2) type flag: non-blocking. */
+export const SOCK_NONBLOCK = 0o4000;
 
 // --- poll(2)
 /** Data to read. */

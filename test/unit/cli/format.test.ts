@@ -23,6 +23,15 @@ describe("format", () => {
     expect(text).toContain("  capture    /tmp/tab.pcap");
   });
 
+  test("status: the data path, with the fast path's hand-overs; none from an older server", () => {
+    const base = snapshot();
+    const at = (dataPath: NonNullable<typeof base.status.dataPath>) => formatStatus({ ...base, status: { ...base.status, dataPath } });
+    expect(at({ name: "simple", handoffs: 0, handoffDrops: 0 })).toMatch(/^ {2}data path {3}simple$/m);
+    expect(at({ name: "fast (2 workers, coalescing, TSO)", handoffs: 22, handoffDrops: 0 })).toContain("  data path   fast (2 workers, coalescing, TSO); 22 packets handed to the main thread\n");
+    expect(at({ name: "fast (1 worker, no offloads)", handoffs: 9, handoffDrops: 4 })).toContain("9 packets handed to the main thread, 4 dropped (queue full)");
+    expect(formatStatus(base)).not.toContain("data path");
+  });
+
   test("clients: header, aligned columns, numbers right-aligned", () => {
     const lines = formatClients(snapshot([client(), client({ id: "a-much-longer-id", address: "10.8.0.10", rxPackets: 123456 })])).split("\n");
     expect(lines[0]).toMatch(/^ID {15}\s*PROTO\s+ENDPOINT\s+ADDRESS\s+CONNECTED\s+LAST SEEN\s+IN PKTS\s+IN BYTES\s+OUT PKTS\s+OUT BYTES\s+DROPS$/);

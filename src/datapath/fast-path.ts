@@ -1,0 +1,242 @@
+/**
+ * @module datapath/fast-path
+ * `--data-path fast`: the DataPath (server/datapath.ts) with N Worker threads (one per
+ * core, at most MAX_WORKERS), each moving both directions for its share of the clients:
+ *
+ *   worker i: data socket i (the kernel steers a client's datagrams by its tunnel address,
+ *             platform/linux/steer.ts) and TUN queue i (IFF_MULTI_QUEUE; the kernel
+ *             returns a flow's packets to the queue that wrote it): recvmmsg -> anti-spoof
+ *             lookup -> write(TUN); read(TUN) -> lookup by destination -> sendmmsg (loop.ts)
+ *   main:     Bun.udpSocket (everything that is not an IP packet goes there: handshakes,
+ *             keepalives, WireGuard on a shared port), the session table, admin, and the
+ *             socket's sink / the router for every packet a worker hands over through its
+ *             rings (no fast entry, capture on, hub traffic, WireGuard sessions, junk)
+ *
+ * The main thread owns the forwarding table (table.ts): a slot per tunnel address,
+ * written on session up/down and capture start/stop. Only ToyVpn sessions (raw IP in UDP)
+ * are forwarded by the workers; any other session's slot is SLOW, so its TUN packets
+ * reach the router and its door. Workers count into their own counter slabs; the main
+ * thread folds them into the sessions on demand (counters.ts).
+ * Lifecycle: open (data sockets, TUN queues, table) -> start (workers, ring consumers) ->
+ * close (STOP + wake, bounded wait for CTL_DONE, then the data sockets and extra queues
+ * are closed, so the kernel steers everything to Bun's socket and queue 0 again). If a
+ * worker stops on its own, the next sync() notices, closes the rest and calls onFail:
+ * the server then falls back to the simple path.
+ */
+
+import { availableParallelism } from "node:os";
+import { SysError, WarrenError } from "../lib/errors.ts";
+import { findWorker } from "../lib/worker-url.ts";
+import { EFD_CLOEXEC, EFD_NONBLOCK, errno, EVENTFD_WORD, libc } from "../platform/linux/libc.ts";
+import { openSteeredSockets } from "../platform/linux/steer.ts";
+import { openTun, setTunOffload, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from "../platform/linux/tun.ts";
+import type { DataPath, DataPathPools, DataPathSinks, DataPathStats } from "../server/datapath.ts";
+import type { Session } from "../server/session.ts";
+import type { ServerStats } from "../server/stats.ts";
+import { CounterFold } from "./counters.ts";
+import { counterBytes, CTL_DONE, CTL_ERRNO, CTL_STARTED, CTL_STATE, CTL_STOP, CTL_WORDS, TAG_DATAGRAM, type WorkerStart } from "./layout.ts";
+import { RingDrain } from "./ring-drain.ts";
+import { newRing } from "./ring.ts";
+import { decodeEndpoint, encodeEndpoint, FastTable } from "./table.ts";
+
+/** Messages per recvmmsg/sendmmsg. */
+const BATCH = 64;
+/** Bytes of each hand-over ring. */
+const RING_BYTES = 1024 * 1024;
+/** Longest wait for a worker to leave its loop (its poll timeout is 1 s). */
+const STOP_WAIT_MS = 1100;
+/** Most workers. */
+export const MAX_WORKERS = 4;
+const WORKER_CANDIDATES = ["./worker.ts", "./worker.js", "./datapath/worker.js", "./src/datapath/worker.js"];
+const WORKER_HINT = "build with `bun build.ts` (src/datapath/worker.ts is an entry point)";
+
+/** What the fast path needs from the server's setup (cli/server-datapath.ts). */
+export interface FastPathOptions extends DataPathPools {
+  /** The listen address of the socket it joins. */
+  listen: { host: string; port: number };
+  /** The TUN's first queue (LinuxTun's fd; the interface must be IFF_MULTI_QUEUE for more than one worker). */
+  tunFd: number;
+  /** Interface name, to open more queues. */
+  tunName: string;
+  /** Bytes of virtio_net_hdr on the TUN (it was created with IFF_VNET_HDR), else 0 (no offloads). */
+  vnet: number;
+  /** Bun's UDP socket fd: the data sockets join its port. */
+  controlFd: number;
+  /** Socket buffers of each data socket (0 = kernel default). */
+  udpBuffer: number;
+  /** Worker threads; default: one per core, at most MAX_WORKERS. */
+  workers?: number;
+  /** With vnet: partial checksums and TCP segmentation offload (TSO4/6) on reads (default true). */
+  tso?: boolean;
+  /** With tso: send segments as UDP_SEGMENT runs (default true). */
+  udpGso?: boolean;
+  /** With vnet: coalesce UDP flows into UDP_L4 GSO writes too (default false: measured not to pay). */
+  coalesceUdp?: boolean;
+}
+
+/** One worker and what it was given. */
+interface Thread {
+  worker: Worker | null;
+  ctl: Int32Array;
+  wakeFd: number;
+  counters: SharedArrayBuffer;
+}
+
+/** Closes fds, ignoring errors (cleanup paths). */
+function closeAll(fds: readonly number[]): void {
+  for (const fd of fds) libc.close(fd);
+}
+
+/** Opens the data sockets, the extra TUN queues and the table; `start()` starts the threads. Throws SysError. */
+export function openFastPath(opts: FastPathOptions): FastPath {
+  const n = Math.max(1, Math.min(MAX_WORKERS, opts.workers ?? availableParallelism()));
+  const socks = openSteeredSockets(opts.controlFd, n, opts.udpBuffer);
+  const queues = [opts.tunFd];
+  try {
+    for (let i = 1; i < n; i++) queues.push(openTun(opts.tunName, { multiQueue: true, vnetHdr: opts.vnet > 0 }).fd);
+    if (opts.vnet > 0 && opts.tso !== false) setTunOffload(opts.tunFd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+  } catch (e) {
+    closeAll([...socks.fds, ...queues.slice(1)]);
+    throw e;
+  }
+  const p4 = opts.pool4;
+  const table = new FastTable({ pool4Network: p4.network, pool4PrefixLen: p4.prefixLen, server4: p4.serverAddress, pool6: opts.pool6 }, 2 ** (32 - p4.prefixLen));
+  return new FastPath(opts, socks.fds, queues, socks.family, table);
+}
+
+/** The fast data path; see the module comment. */
+export class FastPath implements DataPath {
+  readonly name: string;
+  readonly listen: { host: string; port: number };
+  readonly stats: DataPathStats = { handoffsTx: 0, handoffsRx: 0, handoffDrops: 0, offloadDrops: 0 };
+  readonly #opts: FastPathOptions;
+  readonly #udpFds: number[];
+  /** TUN queue fds; [0] belongs to LinuxTun, the others to us. */
+  readonly #queues: number[];
+  readonly #family: number;
+  readonly #table: FastTable;
+  readonly #threads: Thread[] = [];
+  readonly #drains: RingDrain[] = [];
+  readonly #slow = new Set<Session>();
+  #fold: CounterFold | null = null;
+  #onFail: (err: Error) => void = () => {};
+  #closed = false;
+
+  constructor(opts: FastPathOptions, udpFds: number[], queues: number[], family: number, table: FastTable) {
+    this.#opts = opts;
+    this.listen = opts.listen;
+    this.#udpFds = udpFds;
+    this.#queues = queues;
+    this.#family = family;
+    this.#table = table;
+    const offloads = opts.vnet === 0 ? "no offloads" : opts.tso !== false ? "coalescing, TSO" : "coalescing";
+    this.name = `fast (${udpFds.length} worker${udpFds.length > 1 ? "s" : ""}, ${offloads})`;
+  }
+
+  start(sinks: DataPathSinks, stats: ServerStats, onFail: (err: Error) => void): void {
+    this.#onFail = onFail;
+    const url = findWorker(WORKER_CANDIDATES, import.meta.url, "ERR_DATAPATH_WORKER", "the fast data path", WORKER_HINT);
+    for (let i = 0; i < this.#udpFds.length; i++) this.#spawn(url, i, sinks);
+    this.#fold = new CounterFold(this.#threads.map((t) => t.counters), stats, this.stats);
+  }
+
+  #spawn(url: URL, index: number, sinks: DataPathSinks): void {
+    const wakeFd = libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakeFd < 0) throw new SysError("eventfd", errno(), "start a data-path worker");
+    const rxRing = newRing(RING_BYTES);
+    const txRing = newRing(RING_BYTES);
+    const { datagrams, packets } = sinks;
+    this.#drains.push(
+      new RingDrain(rxRing, {
+        record: (tag, payload, names, off) => {
+          const ep = tag === TAG_DATAGRAM ? decodeEndpoint(names, off) : null;
+          if (ep !== null) datagrams.datagram(payload, ep.address, ep.port, false);
+        },
+      }),
+      new RingDrain(txRing, { record: (_tag, payload) => packets.packet(payload), flush: () => packets.flush() }),
+    );
+    const control = new SharedArrayBuffer(CTL_WORDS * 4);
+    const counters = new SharedArrayBuffer(counterBytes(this.#table.capacity));
+    const t: Thread = { worker: new Worker(url), ctl: new Int32Array(control), wakeFd, counters };
+    t.worker?.addEventListener("error", (ev) => this.#fail(new WarrenError("ERR_DATAPATH_WORKER", `data-path worker ${index} failed: ${ev.message}`)));
+    this.#threads.push(t);
+    const o = this.#opts;
+    const tso = o.vnet > 0 && o.tso !== false;
+    const msg: WorkerStart = {
+      index, tunFd: this.#queues[index] as number, udpFd: this.#udpFds[index] as number, wakeFd, family: this.#family,
+      packetRoom: Math.max(2048, (o.mtu + 64 + 7) & ~7), vnet: o.vnet, batch: BATCH,
+      tso, udpGso: o.udpGso !== false, coalesceUdp: o.coalesceUdp === true,
+      table: this.#table.sab, counters, rxRing, txRing, control,
+    };
+    t.worker?.postMessage(msg);
+  }
+
+  sessionUp(s: Session): void {
+    const slot = this.#table.slotOf(s.addr4);
+    if (slot < 0 || this.#fold === null) return;
+    this.#fold.attach(slot, s);
+    // Only ToyVpn datagrams are plain IP packets the workers can forward; other sessions keep a
+    // SLOW slot, so their TUN packets reach the router (and their door) instead of "no session".
+    const name = s.protocol === "toyvpn" ? encodeEndpoint(s.address, s.port, this.#family) : null;
+    this.#table.set(slot, s.serial, name, s.addr4, s.addr6, this.#slow.has(s));
+  }
+
+  sessionDown(s: Session): void {
+    this.#slow.delete(s);
+    const slot = this.#table.slotOf(s.addr4);
+    if (slot < 0 || this.#fold === null) return;
+    this.#table.clear(slot, s.serial);
+    this.#fold.detach(slot, s, s.lastSeen);
+  }
+
+  setSlow(s: Session, slow: boolean): void {
+    if (slow) this.#slow.add(s);
+    else this.#slow.delete(s);
+    const slot = this.#table.slotOf(s.addr4);
+    if (slot >= 0) this.#table.setSlow(slot, s.serial, slow);
+  }
+
+  sync(now: number): void {
+    this.#fold?.foldAll(now);
+    if (this.#closed) return;
+    for (const t of this.#threads) {
+      if (Atomics.load(t.ctl, CTL_DONE) !== 1) continue;
+      const err = Atomics.load(t.ctl, CTL_ERRNO);
+      return this.#fail(err > 0 ? new SysError("recvmmsg/read", err, "move packets on the fast path") : new WarrenError("ERR_DATAPATH_WORKER", "a data-path worker stopped"));
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#closed) return;
+    this.close();
+    this.#onFail(err);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const word = new Uint8Array(EVENTFD_WORD).fill(1);
+    for (const t of this.#threads) {
+      Atomics.store(t.ctl, CTL_STATE, CTL_STOP);
+      libc.write(t.wakeFd, word, EVENTFD_WORD);
+    }
+    for (const t of this.#threads) {
+      if (Atomics.load(t.ctl, CTL_STARTED) === 1) Atomics.wait(t.ctl, CTL_DONE, 0, STOP_WAIT_MS);
+      t.worker?.unref();
+      t.worker?.terminate();
+      t.worker = null;
+      libc.close(t.wakeFd);
+    }
+    // Leaving the reuseport group / the queue set: Bun's socket and queue 0 get everything again,
+    // as whole packets (the simple path cannot undo offloads).
+    if (this.#opts.vnet > 0 && this.#opts.tso !== false) {
+      try {
+        setTunOffload(this.#opts.tunFd, 0);
+      } catch {
+        // the interface is going away anyway
+      }
+    }
+    closeAll([...this.#udpFds, ...this.#queues.slice(1)]);
+    for (const d of this.#drains) d.stop();
+  }
+}
