@@ -30,21 +30,25 @@ function recordBytes(len: number, named: boolean): number {
   return REC_HEADER + (named ? REC_NAME : 0) + ((len + 7) & ~7);
 }
 
-/** The producer side (a worker). */
-export class RingWriter {
-  readonly #ctl: Int32Array;
-  readonly #u8: Uint8Array;
-  readonly #u32: Uint32Array;
-  readonly #i32: Int32Array;
-  readonly #size: number;
+/** The views either end keeps over a ring's memory: the control words and the data area. */
+abstract class RingEnd {
+  protected readonly ctl: Int32Array;
+  protected readonly u8: Uint8Array;
+  protected readonly u32: Uint32Array;
+  protected readonly i32: Int32Array;
+  protected readonly size: number;
 
   constructor(sab: SharedArrayBuffer) {
-    this.#ctl = new Int32Array(sab, 0, RING_HEADER / 4);
-    this.#u8 = new Uint8Array(sab, RING_HEADER);
-    this.#u32 = new Uint32Array(sab, RING_HEADER);
-    this.#i32 = new Int32Array(sab, RING_HEADER);
-    this.#size = this.#u8.length;
+    this.ctl = new Int32Array(sab, 0, RING_HEADER / 4);
+    this.u8 = new Uint8Array(sab, RING_HEADER);
+    this.u32 = new Uint32Array(sab, RING_HEADER);
+    this.i32 = new Int32Array(sab, RING_HEADER);
+    this.size = this.u8.length;
   }
+}
+
+/** The producer side (a worker). */
+export class RingWriter extends RingEnd {
 
   /**
    * Appends `src[off, off+len)` with `tag`; for TAG_DATAGRAM also `name[nameOff, +7)`
@@ -54,38 +58,38 @@ export class RingWriter {
   push(src: Uint8Array, off: number, len: number, tag: number, name: Int32Array | null, nameOff: number): boolean {
     const named = tag === TAG_DATAGRAM;
     const rec = recordBytes(len, named);
-    const size = this.#size;
-    let head = this.#ctl[R_HEAD] as number;
-    const tail = Atomics.load(this.#ctl, R_TAIL);
+    const size = this.size;
+    let head = this.ctl[R_HEAD] as number;
+    const tail = Atomics.load(this.ctl, R_TAIL);
     if (head >= tail) {
       const fitsAtEnd = head + rec < size || (head + rec === size && tail !== 0);
       if (!fitsAtEnd) {
         if (rec >= tail) return false;
-        this.#u32[head >>> 2] = REC_WRAP;
+        this.u32[head >>> 2] = REC_WRAP;
         head = 0;
       }
     } else if (head + rec >= tail) {
       return false;
     }
     const w = head >>> 2;
-    this.#u32[w] = len;
-    this.#u32[w + 1] = tag;
+    this.u32[w] = len;
+    this.u32[w + 1] = tag;
     let p = head + REC_HEADER;
     if (named && name !== null) {
-      for (let k = 0; k < REC_NAME / 4; k++) this.#i32[(p >>> 2) + k] = k < 7 ? (name[nameOff + k] as number) : 0;
+      for (let k = 0; k < REC_NAME / 4; k++) this.i32[(p >>> 2) + k] = k < 7 ? (name[nameOff + k] as number) : 0;
       p += REC_NAME;
     }
-    this.#u8.set(src.subarray(off, off + len), p);
+    this.u8.set(src.subarray(off, off + len), p);
     const next = head + rec;
-    Atomics.store(this.#ctl, R_HEAD, next === size ? 0 : next);
+    Atomics.store(this.ctl, R_HEAD, next === size ? 0 : next);
     return true;
   }
 
   /** Wakes the consumer if it sleeps. */
   wake(): void {
-    if (Atomics.load(this.#ctl, R_SIGNAL) === R_SLEEPING) {
-      Atomics.store(this.#ctl, R_SIGNAL, R_AWAKE);
-      Atomics.notify(this.#ctl, R_SIGNAL);
+    if (Atomics.load(this.ctl, R_SIGNAL) === R_SLEEPING) {
+      Atomics.store(this.ctl, R_SIGNAL, R_AWAKE);
+      Atomics.notify(this.ctl, R_SIGNAL);
     }
   }
 }
@@ -98,49 +102,36 @@ export interface RingSink {
 }
 
 /** The consumer side (the main thread). */
-export class RingReader {
-  readonly #ctl: Int32Array;
-  readonly #u8: Uint8Array;
-  readonly #u32: Uint32Array;
-  readonly #i32: Int32Array;
-  readonly #size: number;
-
-  constructor(sab: SharedArrayBuffer) {
-    this.#ctl = new Int32Array(sab, 0, RING_HEADER / 4);
-    this.#u8 = new Uint8Array(sab, RING_HEADER);
-    this.#u32 = new Uint32Array(sab, RING_HEADER);
-    this.#i32 = new Int32Array(sab, RING_HEADER);
-    this.#size = this.#u8.length;
-  }
+export class RingReader extends RingEnd {
 
   /** Hands up to `max` records to `sink`; returns how many. Frees their space. */
   drain(sink: RingSink, max: number): number {
-    const size = this.#size;
-    let tail = this.#ctl[R_TAIL] as number;
-    const head = Atomics.load(this.#ctl, R_HEAD);
+    const size = this.size;
+    let tail = this.ctl[R_TAIL] as number;
+    const head = Atomics.load(this.ctl, R_HEAD);
     let n = 0;
     while (tail !== head && n < max) {
-      const len = this.#u32[tail >>> 2] as number;
+      const len = this.u32[tail >>> 2] as number;
       if (len === REC_WRAP) {
         tail = 0;
         continue;
       }
-      const tag = this.#u32[(tail >>> 2) + 1] as number;
+      const tag = this.u32[(tail >>> 2) + 1] as number;
       const named = tag === TAG_DATAGRAM;
       const p = tail + REC_HEADER + (named ? REC_NAME : 0);
-      sink.record(tag, this.#u8.subarray(p, p + len), this.#i32, (tail + REC_HEADER) >>> 2);
+      sink.record(tag, this.u8.subarray(p, p + len), this.i32, (tail + REC_HEADER) >>> 2);
       tail += recordBytes(len, named);
       if (tail === size) tail = 0;
       n++;
     }
     if (n > 0) sink.flush?.();
-    Atomics.store(this.#ctl, R_TAIL, tail);
+    Atomics.store(this.ctl, R_TAIL, tail);
     return n;
   }
 
   /** True when no record waits. */
   empty(): boolean {
-    return (this.#ctl[R_TAIL] as number) === Atomics.load(this.#ctl, R_HEAD);
+    return (this.ctl[R_TAIL] as number) === Atomics.load(this.ctl, R_HEAD);
   }
 
   /**
@@ -148,9 +139,9 @@ export class RingReader {
    * true = wait on R_SIGNAL while it reads R_SLEEPING (see `signal`).
    */
   sleep(): boolean {
-    Atomics.store(this.#ctl, R_SIGNAL, R_SLEEPING);
+    Atomics.store(this.ctl, R_SIGNAL, R_SLEEPING);
     if (!this.empty()) {
-      Atomics.store(this.#ctl, R_SIGNAL, R_AWAKE);
+      Atomics.store(this.ctl, R_SIGNAL, R_AWAKE);
       return false;
     }
     return true;
@@ -158,6 +149,6 @@ export class RingReader {
 
   /** The control words and the index to wait on (Atomics.waitAsync(signal, R_SIGNAL, R_SLEEPING)). */
   get signal(): Int32Array {
-    return this.#ctl;
+    return this.ctl;
   }
 }

@@ -13,12 +13,12 @@
 import type { Pointer } from "bun:ffi";
 import { ERRNO } from "../lib/errno.ts";
 import { errno, libc } from "../platform/linux/libc.ts";
-import { MMSG_SIZE, type MsgVec } from "../platform/linux/mmsg.ts";
-import { C_DROP_SEND, C_TX_BYTES, C_TX_PACKETS, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
+import type { MsgVec } from "../platform/linux/mmsg.ts";
+import { G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
+import { sendAll } from "./send.ts";
 import type { RingWriter } from "./ring.ts";
 import { NO_SESSION, type TableView } from "./view.ts";
-
 
 /** One batch of the tx path. */
 export class TxEngine {
@@ -83,24 +83,7 @@ export class TxEngine {
 
   /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */
   send(count: number): void {
-    const vec = this.#vec;
-    const c = this.#c;
-    let k = 0;
-    while (k < count) {
-      const r = libc.sendmmsg(this.#udpFd, (vec.vecPtr + k * MMSG_SIZE) as Pointer, count - k, 0);
-      if (r > 0) {
-        for (let i = k; i < k + r; i++) {
-          const j = counterIndex(this.#slots[i] as number, C_TX_PACKETS);
-          c[j] = (c[j] as number) + 1;
-          c[j + C_TX_BYTES - C_TX_PACKETS] = (c[j + C_TX_BYTES - C_TX_PACKETS] as number) + vec.msgLen(i);
-        }
-        k += r;
-        continue;
-      }
-      if (r < 0 && errno() === ERRNO.EINTR) continue;
-      const j = counterIndex(this.#slots[k] as number, C_DROP_SEND);
-      c[j] = (c[j] as number) + 1;
-      k++;
-    }
+    sendAll(this.#udpFd, this.#vec, count, this.#slots, null, this.#c);
   }
+
 }

@@ -20,12 +20,13 @@
 import type { Pointer } from "bun:ffi";
 import { ERRNO } from "../lib/errno.ts";
 import { errno, libc, nativeBuffer } from "../platform/linux/libc.ts";
-import { MMSG_SIZE, type MsgVec } from "../platform/linux/mmsg.ts";
+import type { MsgVec } from "../platform/linux/mmsg.ts";
 import {
-  C_DROP_SEND, C_TX_BYTES, C_TX_PACKETS, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
+  C_DROP_SEND, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
 } from "./layout.ts";
 import type { RingWriter } from "./ring.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
+import { sendAll } from "./send.ts";
 import {
   completeChecksum, GSO_NONE, GSO_TCPV4, GSO_TCPV6, TcpSegmenter, VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_SIZE,
   VNET_GSO_TYPE,
@@ -190,23 +191,7 @@ export class TxGsoEngine {
 
   /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */
   send(count: number): void {
-    const vec = this.#vec;
-    const c = this.#c;
-    let k = 0;
-    while (k < count) {
-      const r = libc.sendmmsg(this.#udpFd, (vec.vecPtr + k * MMSG_SIZE) as Pointer, count - k, 0);
-      if (r > 0) {
-        for (let i = k; i < k + r; i++) {
-          const j = counterIndex(this.#slots[i] as number, C_TX_PACKETS);
-          c[j] = (c[j] as number) + (this.#pkts[i] as number);
-          c[j + C_TX_BYTES - C_TX_PACKETS] = (c[j + C_TX_BYTES - C_TX_PACKETS] as number) + vec.msgLen(i);
-        }
-        k += r;
-        continue;
-      }
-      if (r < 0 && errno() === ERRNO.EINTR) continue;
-      this.#bump(counterIndex(this.#slots[k] as number, C_DROP_SEND), this.#pkts[k] as number);
-      k++;
-    }
+    sendAll(this.#udpFd, this.#vec, count, this.#slots, this.#pkts, this.#c);
   }
+
 }
