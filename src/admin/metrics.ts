@@ -97,9 +97,22 @@ export function metricsText(snap: Snapshot): string {
   e.family("warren_drops_total", "counter", "Packets dropped, by reason.", Object.entries(st.drops).map(([reason, n]) => [{ reason }, n]));
   e.family("warren_handshakes_total", "counter", "Handshakes, by result.", Object.entries(st.handshakes).map(([result, n]) => [{ result }, n]));
   e.family("warren_handshake_rejections_total", "counter", "Handshakes rejected or limited, by reason.", Object.entries(st.rejections).map(([reason, n]) => [{ reason }, n]));
+  dataPathFamilies(e, st.dataPath);
   e.family("warren_captures", "gauge", "Running packet captures.", one(st.capture.active));
   e.family("warren_capture_dropped_packets_total", "counter", "Packets a capture could not buffer.", one(st.capture.droppedPackets));
   return e.text();
+}
+
+/**
+ * Which data path moves packets (`warren_data_path_info{path="fast (2 workers, ...)"} 1`) and
+ * the fast path's hand-overs to the main thread: packets of sessions its workers do not
+ * serve (WireGuard, capture) and the drops of a full hand-over queue, which should stay 0.
+ */
+function dataPathFamilies(e: Exposition, d: Snapshot["status"]["dataPath"]): void {
+  if (d === undefined) return;
+  e.family("warren_data_path_info", "gauge", "The data path in use (always 1).", [[{ path: d.name }, 1]]);
+  e.family("warren_data_path_handoffs_total", "counter", "Packets the fast data path's workers handed to the main thread.", [[{}, d.handoffs]]);
+  e.family("warren_data_path_handoff_drops_total", "counter", "Packets the fast data path dropped because the hand-over queue to the main thread was full.", [[{}, d.handoffDrops]]);
 }
 
 /** process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, process_max_fds (those known). */

@@ -93,9 +93,21 @@ describe("metrics text", () => {
     expect([g.has("process_open_fds"), g.has("process_max_fds"), g.has("process_resident_memory_bytes")]).toEqual([false, false, true]);
   });
 
+  test("the data path and its hand-overs, when the server reports them", () => {
+    const snap = snapshot();
+    expect(parseExposition(metricsText(snap)).has("warren_data_path_info")).toBe(false);
+    snap.status.dataPath = { name: "fast (2 workers, coalescing, TSO)", handoffs: 22, handoffDrops: 4 };
+    const f = parseExposition(metricsText(snap));
+    expect(valueOf(f, "warren_data_path_info", { path: "fast (2 workers, coalescing, TSO)" })).toBe(1);
+    expect(valueOf(f, "warren_data_path_handoffs_total")).toBe(22);
+    expect(valueOf(f, "warren_data_path_handoff_drops_total")).toBe(4);
+    expect(f.get("warren_data_path_handoffs_total")?.type).toBe("counter");
+  });
+
   test.skipIf(!PROMTOOL)("promtool check metrics finds nothing to lint", async () => {
     const snap = snapshot([client({ drops: drops({ spoofed: 1 }) }), client({ id: 'odd"id\\', serial: 9, user: "bob" })]);
     snap.status.process = { cpuSeconds: 3, residentBytes: 4096, openFds: 9, maxFds: 1024 };
+    snap.status.dataPath = { name: "fast (2 workers, coalescing, TSO)", handoffs: 22, handoffDrops: 0 };
     const p = Bun.spawn([PROMTOOL as string, "check", "metrics"], { stdin: new TextEncoder().encode(metricsText(snap)), stdout: "pipe", stderr: "pipe" });
     const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
     expect({ code, out, err }).toEqual({ code: 0, out: "", err: "" });
