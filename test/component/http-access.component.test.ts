@@ -5,6 +5,7 @@
  * wildcard-address case is checked on route() without binding anything.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,7 +69,15 @@ describe("token", () => {
     expect((await get("/api/status", { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
     const page = await get("/");
     expect(page.status).toBe(401);
-    expect(await page.text()).toContain('name="token"');
+    const html = await page.text();
+    expect(html).toContain('name="token"');
+    // the CSP allows the page's one inline style by its hash, nothing inline beyond it
+    const csp = page.headers.get("content-security-policy") ?? "";
+    expect(csp).not.toContain("unsafe-inline");
+    const styles = [...html.matchAll(/<style>([^<]*)<\/style>/g)].map((m) => m[1] as string);
+    expect(styles.length).toBe(1);
+    expect(csp).toContain(`style-src 'sha256-${createHash("sha256").update(styles[0] as string).digest("base64")}'`);
+    expect(html).not.toMatch(/<script|style=/);
 
     const bad = await get("/?token=wrong-token-wrong-token");
     expect([bad.status, bad.headers.get("set-cookie")]).toEqual([401, null]);
