@@ -116,6 +116,10 @@ describe.skipIf(unavailable !== null)("LinuxTun in a network namespace (root)", 
     const ready = await within(15_000, "probe ready", out.next());
     if (ready.done) throw new Error(`probe died: ${await stderr}`);
     expect(JSON.parse(ready.value)).toMatchObject({ event: "ready", name: TUN_NAME });
+    // A queue that holds the whole flood: what is measured is the reader (every packet whole,
+    // in order), not whether a loaded 2-CPU machine descheduled it long enough for the
+    // default 500-packet queue to overflow.
+    expect(ipOk("-n", ns, "link", "set", "dev", TUN_NAME, "txqueuelen", String(FLOOD_COUNT))).toBe(true);
 
     const flood = spawnInNetns(ns, [BUN, FLOOD, "10.99.0.2", "9", String(FLOOD_COUNT), String(FLOOD_BATCH)]);
     children.push(flood);
