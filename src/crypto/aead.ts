@@ -27,6 +27,17 @@ export interface AeadKey {
   seal(counter: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number;
   /** Verifies and decrypts src (ciphertext || 16-byte tag) into dst (may alias src exactly). Returns the plaintext length, or -1 if src is shorter than 16 or the tag does not verify. Never throws on bad input. */
   open(counter: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number;
+  /**
+   * Seals buf[off, off + len) in place, the tag following at buf[off + len, off + len + 16):
+   * the transport path's form, no view made. Returns len + 16; throws RangeError (as `seal`)
+   * for a bad counter or a range that does not fit in `buf`.
+   */
+  sealInPlace(counter: number, buf: Uint8Array, off: number, len: number): number;
+  /**
+   * Opens buf[off, off + len) (ciphertext || tag) in place. Returns the plaintext length
+   * (len - 16), or -1 as `open` does (also for a range outside `buf`). Never throws on bad input.
+   */
+  openInPlace(counter: number, buf: Uint8Array, off: number, len: number): number;
   /** Releases native state; idempotent; the key must not be used afterwards. */
   dispose(): void;
 }
@@ -63,6 +74,16 @@ export function writeNonce(nonce: Uint8Array, counter: number): void {
   let hi = Math.floor(counter / 0x100000000) >>> 0;
   for (let i = 4; i < 8; i++, lo >>>= 8) nonce[i] = lo & 0xff;
   for (let i = 8; i < 12; i++, hi >>>= 8) nonce[i] = hi & 0xff;
+}
+
+/** True for a counter the AEADs take: an integer in [0, 2^53). */
+export function validCounter(counter: number): boolean {
+  return Number.isInteger(counter) && counter >= 0 && counter <= AEAD_MAX_COUNTER;
+}
+
+/** True when buf[off, off + len) is a range of `buf` (integers, inside it). */
+export function inBounds(buf: Uint8Array, off: number, len: number): boolean {
+  return Number.isInteger(off) && Number.isInteger(len) && off >= 0 && len >= 0 && off + len <= buf.length;
 }
 
 /** Throws RangeError unless `key` is 32 bytes (used by every backend's `key()`). */

@@ -10,7 +10,7 @@
  */
 
 import {
-  AEAD_MAX_COUNTER, AEAD_NONCE_LEN, AEAD_TAG_LEN, checkAeadKey,
+  AEAD_NONCE_LEN, AEAD_TAG_LEN, checkAeadKey, inBounds, validCounter,
   type RawNonceAeadBackend, type RawNonceAeadKey,
 } from "./aead.ts";
 import { chachaCore, chachaXor, loadWords, setupState } from "./chacha20.ts";
@@ -21,15 +21,11 @@ const block0 = new Uint32Array(16);
 const nonceWords = new Uint32Array(3);
 const tag = new Uint8Array(AEAD_TAG_LEN);
 
-function validCounter(counter: number): boolean {
-  return Number.isInteger(counter) && counter >= 0 && counter <= AEAD_MAX_COUNTER;
-}
-
-/** Absorbs AD and ciphertext into the Poly1305 state started by `begin`, then the lengths. */
-function authenticate(ad: Uint8Array | null, ct: Uint8Array, n: number): void {
+/** Absorbs AD and the ciphertext ct[off, off + n) into the Poly1305 state started by `begin`, then the lengths. */
+function authenticate(ad: Uint8Array | null, ct: Uint8Array, off: number, n: number): void {
   const adLen = ad === null ? 0 : ad.length;
   if (ad !== null) polyPadded(ad, 0, adLen);
-  polyPadded(ct, 0, n);
+  polyPadded(ct, off, n);
   polyLengths(adLen, n);
 }
 
@@ -54,48 +50,69 @@ class PureTsKey implements RawNonceAeadKey {
     return true;
   }
 
-  #seal(n0: number, n1: number, n2: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
-    const n = src.length;
-    if (dst.length < n + AEAD_TAG_LEN) throw new RangeError(`seal: dst holds ${dst.length} bytes, needs ${n + AEAD_TAG_LEN}`);
+  /** Encrypts src[so, so + n) to dst[d, d + n) and writes the tag after it; dst holds room (checked by the caller). */
+  #seal(n0: number, n1: number, n2: number, src: Uint8Array, so: number, n: number, ad: Uint8Array | null, dst: Uint8Array, d: number): number {
     if (!this.#begin(n0, n1, n2)) throw new Error("ChaCha20-Poly1305 key used after dispose");
-    chachaXor(state, src, 0, dst, 0, n);
-    authenticate(ad, dst, n);
-    polyFinish(dst, n);
+    chachaXor(state, src, so, dst, d, n);
+    authenticate(ad, dst, d, n);
+    polyFinish(dst, d + n);
     return n + AEAD_TAG_LEN;
   }
 
-  #open(n0: number, n1: number, n2: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
-    const n = src.length - AEAD_TAG_LEN;
-    if (n < 0 || dst.length < n || !this.#begin(n0, n1, n2)) return -1;
-    authenticate(ad, src, n);
+  /** Checks the tag of src[so, so + n + 16), then decrypts src[so, so + n) to dst[d, d + n); -1 and nothing written when it fails. */
+  #open(n0: number, n1: number, n2: number, src: Uint8Array, so: number, n: number, ad: Uint8Array | null, dst: Uint8Array, d: number): number {
+    if (n < 0 || !this.#begin(n0, n1, n2)) return -1;
+    authenticate(ad, src, so, n);
     polyFinish(tag, 0);
     let diff = 0;
-    for (let i = 0; i < AEAD_TAG_LEN; i++) diff |= tag[i]! ^ src[n + i]!;
+    for (let i = 0; i < AEAD_TAG_LEN; i++) diff |= tag[i]! ^ src[so + n + i]!;
     if (diff !== 0) return -1;
-    chachaXor(state, src, 0, dst, 0, n);
+    chachaXor(state, src, so, dst, d, n);
     return n;
+  }
+
+  #sealViews(n0: number, n1: number, n2: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
+    const n = src.length;
+    if (dst.length < n + AEAD_TAG_LEN) throw new RangeError(`seal: dst holds ${dst.length} bytes, needs ${n + AEAD_TAG_LEN}`);
+    return this.#seal(n0, n1, n2, src, 0, n, ad, dst, 0);
+  }
+
+  #openViews(n0: number, n1: number, n2: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
+    const n = src.length - AEAD_TAG_LEN;
+    return dst.length < n ? -1 : this.#open(n0, n1, n2, src, 0, n, ad, dst, 0);
   }
 
   seal(counter: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (!validCounter(counter)) throw new RangeError(`nonce counter out of range: ${counter}`);
-    return this.#seal(0, counter >>> 0, Math.floor(counter / 0x100000000), src, ad, dst);
+    return this.#sealViews(0, counter >>> 0, Math.floor(counter / 0x100000000), src, ad, dst);
   }
 
   open(counter: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (!validCounter(counter)) return -1;
-    return this.#open(0, counter >>> 0, Math.floor(counter / 0x100000000), src, ad, dst);
+    return this.#openViews(0, counter >>> 0, Math.floor(counter / 0x100000000), src, ad, dst);
   }
 
   sealWithNonce(nonce: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (nonce.length !== AEAD_NONCE_LEN) throw new RangeError(`nonce must be 12 bytes, got ${nonce.length}`);
     loadWords(nonce, 0, nonceWords, 3);
-    return this.#seal(nonceWords[0]!, nonceWords[1]!, nonceWords[2]!, src, ad, dst);
+    return this.#sealViews(nonceWords[0]!, nonceWords[1]!, nonceWords[2]!, src, ad, dst);
   }
 
   openWithNonce(nonce: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (nonce.length !== AEAD_NONCE_LEN) return -1;
     loadWords(nonce, 0, nonceWords, 3);
-    return this.#open(nonceWords[0]!, nonceWords[1]!, nonceWords[2]!, src, ad, dst);
+    return this.#openViews(nonceWords[0]!, nonceWords[1]!, nonceWords[2]!, src, ad, dst);
+  }
+
+  sealInPlace(counter: number, buf: Uint8Array, off: number, len: number): number {
+    if (!validCounter(counter)) throw new RangeError(`nonce counter out of range: ${counter}`);
+    if (!inBounds(buf, off, len + AEAD_TAG_LEN)) throw new RangeError(`seal: [${off}, ${off + len}) + tag is outside a ${buf.length}-byte buffer`);
+    return this.#seal(0, counter >>> 0, Math.floor(counter / 0x100000000), buf, off, len, null, buf, off);
+  }
+
+  openInPlace(counter: number, buf: Uint8Array, off: number, len: number): number {
+    if (!validCounter(counter) || !inBounds(buf, off, len)) return -1;
+    return this.#open(0, counter >>> 0, Math.floor(counter / 0x100000000), buf, off, len - AEAD_TAG_LEN, null, buf, off);
   }
 
   dispose(): void {

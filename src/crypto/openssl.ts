@@ -7,7 +7,7 @@
 
 import { loadLibcrypto, LIBCRYPTO_SONAME, type EvpAeadContext, type Libcrypto } from "../platform/linux/libcrypto.ts";
 import {
-  AEAD_MAX_COUNTER, AEAD_NONCE_LEN, AEAD_TAG_LEN, checkAeadKey, writeNonce,
+  AEAD_NONCE_LEN, AEAD_TAG_LEN, checkAeadKey, inBounds, validCounter, writeNonce,
   type RawNonceAeadBackend, type RawNonceAeadKey,
 } from "./aead.ts";
 
@@ -15,10 +15,6 @@ const nonce = new Uint8Array(AEAD_NONCE_LEN);
 
 /** Frees the native context of keys that were collected without dispose(). */
 const leaked = new FinalizationRegistry<EvpAeadContext>((ctx) => ctx.free());
-
-function validCounter(counter: number): boolean {
-  return Number.isInteger(counter) && counter >= 0 && counter <= AEAD_MAX_COUNTER;
-}
 
 class OpenSslKey implements RawNonceAeadKey {
   #ctx: EvpAeadContext;
@@ -29,41 +25,60 @@ class OpenSslKey implements RawNonceAeadKey {
     leaked.register(this, this.#ctx, this);
   }
 
-  #seal(iv: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
-    const n = src.length;
-    if (dst.length < n + AEAD_TAG_LEN) throw new RangeError(`seal: dst holds ${dst.length} bytes, needs ${n + AEAD_TAG_LEN}`);
-    if (!this.#ctx.seal(iv, src, n, ad, dst)) {
+  /** Seals src[so, so + n) to dst[d, ...) + tag; the caller checked the ranges. */
+  #seal(iv: Uint8Array, src: Uint8Array, so: number, n: number, ad: Uint8Array | null, dst: Uint8Array, d: number): number {
+    if (!this.#ctx.seal(iv, src, so, n, ad, dst, d)) {
       throw new Error(this.#ctx.pointer === null ? "ChaCha20-Poly1305 key used after dispose" : "OpenSSL ChaCha20-Poly1305 seal failed");
     }
     return n + AEAD_TAG_LEN;
   }
 
-  #open(iv: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
+  #sealViews(iv: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
+    const n = src.length;
+    if (dst.length < n + AEAD_TAG_LEN) throw new RangeError(`seal: dst holds ${dst.length} bytes, needs ${n + AEAD_TAG_LEN}`);
+    return this.#seal(iv, src, 0, n, ad, dst, 0);
+  }
+
+  #openViews(iv: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     const n = src.length - AEAD_TAG_LEN;
     if (n < 0 || dst.length < n) return -1;
-    return this.#ctx.open(iv, src, n, ad, dst) ? n : -1;
+    return this.#ctx.open(iv, src, 0, n, ad, dst, 0) ? n : -1;
   }
 
   seal(counter: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (!validCounter(counter)) throw new RangeError(`nonce counter out of range: ${counter}`);
     writeNonce(nonce, counter);
-    return this.#seal(nonce, src, ad, dst);
+    return this.#sealViews(nonce, src, ad, dst);
   }
 
   open(counter: number, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (!validCounter(counter)) return -1;
     writeNonce(nonce, counter);
-    return this.#open(nonce, src, ad, dst);
+    return this.#openViews(nonce, src, ad, dst);
   }
 
   sealWithNonce(iv: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (iv.length !== AEAD_NONCE_LEN) throw new RangeError(`nonce must be 12 bytes, got ${iv.length}`);
-    return this.#seal(iv, src, ad, dst);
+    return this.#sealViews(iv, src, ad, dst);
   }
 
   openWithNonce(iv: Uint8Array, src: Uint8Array, ad: Uint8Array | null, dst: Uint8Array): number {
     if (iv.length !== AEAD_NONCE_LEN) return -1;
-    return this.#open(iv, src, ad, dst);
+    return this.#openViews(iv, src, ad, dst);
+  }
+
+  sealInPlace(counter: number, buf: Uint8Array, off: number, len: number): number {
+    if (!validCounter(counter)) throw new RangeError(`nonce counter out of range: ${counter}`);
+    if (!inBounds(buf, off, len + AEAD_TAG_LEN)) throw new RangeError(`seal: [${off}, ${off + len}) + tag is outside a ${buf.length}-byte buffer`);
+    writeNonce(nonce, counter);
+    return this.#seal(nonce, buf, off, len, null, buf, off);
+  }
+
+  openInPlace(counter: number, buf: Uint8Array, off: number, len: number): number {
+    const n = len - AEAD_TAG_LEN;
+    if (!validCounter(counter) || n < 0 || !inBounds(buf, off, len)) return -1;
+    writeNonce(nonce, counter);
+    return this.#ctx.open(nonce, buf, off, n, null, buf, off) ? n : -1;
   }
 
   dispose(): void {

@@ -3,10 +3,11 @@
  * The known-answer test every ChaCha20-Poly1305 backend must pass before warren uses it:
  * RFC 8439 §2.8.2 (seal and open), one vector with WireGuard's nonce layout (4 zero bytes ||
  * 64-bit little-endian counter; from WireGuard's and the Linux kernel's self-test), the counter API
- * against that layout, and a tampered tag that must be rejected. Runs in well under a millisecond.
+ * against that layout, the in-place calls of the transport path at an offset, and tampered tags
+ * that must be rejected. Runs in well under a millisecond.
  */
 
-import { AEAD_TAG_LEN, writeNonce, type RawNonceAeadBackend } from "./aead.ts";
+import { AEAD_TAG_LEN, writeNonce, type RawNonceAeadBackend, type RawNonceAeadKey } from "./aead.ts";
 
 const LADIES = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
 
@@ -78,10 +79,25 @@ function checkCounter(backend: RawNonceAeadBackend): string | null {
     key.sealWithNonce(nonce, pt, null, b);
     if (!equal(a, b)) return "seal(counter) does not use the WireGuard nonce layout";
     const back = new Uint8Array(pt.length);
-    return key.open(counter, a, null, back) === pt.length && equal(back, pt) ? null : "open(counter) failed on its own ciphertext";
+    if (key.open(counter, a, null, back) !== pt.length || !equal(back, pt)) return "open(counter) failed on its own ciphertext";
+    return checkInPlace(key, counter, pt, a);
   } finally {
     key.dispose();
   }
+}
+
+/** The in-place calls at an odd offset must give the same bytes, leave the neighbours alone and reject a flipped tag. */
+function checkInPlace(key: RawNonceAeadKey, counter: number, pt: Uint8Array, want: Uint8Array): string | null {
+  const off = 3;
+  const buf = new Uint8Array(off + want.length + 2).fill(0xa5);
+  buf.set(pt, off);
+  if (key.sealInPlace(counter, buf, off, pt.length) !== want.length) return "sealInPlace returned the wrong length";
+  const guards = buf[0] === 0xa5 && buf[off - 1] === 0xa5 && buf[buf.length - 1] === 0xa5 && buf[buf.length - 2] === 0xa5;
+  if (!guards || !equal(buf.subarray(off, off + want.length), want)) return "sealInPlace does not match seal(counter)";
+  if (key.openInPlace(counter, buf, off, want.length) !== pt.length || !equal(buf.subarray(off, off + pt.length), pt)) return "openInPlace failed on a valid ciphertext";
+  buf.set(want, off);
+  buf[off + want.length - 1] = (buf[off + want.length - 1] ?? 0) ^ 0x01;
+  return key.openInPlace(counter, buf, off, want.length) === -1 ? null : "openInPlace accepted a tampered tag";
 }
 
 /** Runs the known-answer test; returns null when the backend passes, else what went wrong. Never throws. */

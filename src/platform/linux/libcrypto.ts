@@ -9,14 +9,23 @@
  * EVP_CipherFinal_ex + EVP_CTRL_AEAD_GET_TAG, for opening EVP_CTRL_AEAD_SET_TAG + EVP_CipherFinal_ex.
  * One context serves both directions (re-init with enc = 1 or 0 costs the same as a second context).
  *
- * Buffers: every JS array is passed as a direct `ptr` argument, so bun:ffi takes its address for the
- * duration of that one call; no pointer of a JS array is ever cached (BUN-NOTES §2). The tag and the
+ * Buffers: every JS array is passed as a direct `ptr` argument (or, at an offset, as `ptr(buf, off)`
+ * computed for that one call), so bun:ffi takes its address for the duration of that one call; no
+ * pointer of a JS array is ever cached (BUN-NOTES §2). The tag and the
  * `int *outl` go through module-level scratch arrays, copied in JS.
  */
 
-import { dlopen, type Pointer } from "bun:ffi";
+import { dlopen, ptr, type Pointer } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+
+/**
+ * The address of buf[off] for one call: the array itself at offset 0, else `ptr(buf, off)`
+ * taken in the call's own argument list (never kept, BUN-NOTES §2), so no view is made.
+ */
+function at(buf: Uint8Array, off: number): Uint8Array | Pointer {
+  return off === 0 ? buf : ptr(buf, off);
+}
 
 /** The library file name warren asks the dynamic loader for. */
 export const LIBCRYPTO_SONAME = "libcrypto.so.3";
@@ -98,35 +107,37 @@ export class EvpAeadContext {
   }
 
   /**
-   * Encrypts `len` bytes of `src` into `dst` (may be the same memory) and writes the tag at
-   * `dst[len..len+16]`. `nonce` is 12 bytes. Returns false if any OpenSSL call fails.
+   * Encrypts src[so, so + len) into dst[d, d + len) (may be the same memory) and writes the tag at
+   * dst[d + len, d + len + 16). `nonce` is 12 bytes; the caller checked the ranges. Returns
+   * false if any OpenSSL call fails.
    */
-  seal(nonce: Uint8Array, src: Uint8Array, len: number, ad: Uint8Array | null, dst: Uint8Array): boolean {
+  seal(nonce: Uint8Array, src: Uint8Array, so: number, len: number, ad: Uint8Array | null, dst: Uint8Array, d: number): boolean {
     const s = this.#sym;
     const ctx = this.#ctx;
     if (ctx === null || s.EVP_CipherInit_ex(ctx, null, null, null, nonce, ENCRYPT) !== 1) return false;
     if (ad !== null && ad.length > 0 && s.EVP_CipherUpdate(ctx, null, outl, ad, ad.length) !== 1) return false;
-    if (len > 0 && (s.EVP_CipherUpdate(ctx, dst, outl, src, len) !== 1 || outl[0] !== len)) return false;
+    if (len > 0 && (s.EVP_CipherUpdate(ctx, at(dst, d), outl, at(src, so), len) !== 1 || outl[0] !== len)) return false;
     if (s.EVP_CipherFinal_ex(ctx, tag, outl) !== 1) return false;
     if (s.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, tag) !== 1) return false;
-    for (let i = 0; i < TAG_LEN; i++) dst[len + i] = tag[i] ?? 0;
+    for (let i = 0; i < TAG_LEN; i++) dst[d + len + i] = tag[i] ?? 0;
     return true;
   }
 
   /**
-   * Decrypts `src[0..len]` into `dst` (may be the same memory) and checks the tag at `src[len..len+16]`.
-   * Returns false when the tag does not verify (or OpenSSL fails); `dst[0..len]` is then zeroed.
+   * Decrypts src[so, so + len) into dst[d, d + len) (may be the same memory) and checks the tag at
+   * src[so + len, so + len + 16). Returns false when the tag does not verify (or OpenSSL fails);
+   * dst[d, d + len) is then zeroed.
    */
-  open(nonce: Uint8Array, src: Uint8Array, len: number, ad: Uint8Array | null, dst: Uint8Array): boolean {
+  open(nonce: Uint8Array, src: Uint8Array, so: number, len: number, ad: Uint8Array | null, dst: Uint8Array, d: number): boolean {
     const s = this.#sym;
     const ctx = this.#ctx;
     if (ctx === null || s.EVP_CipherInit_ex(ctx, null, null, null, nonce, DECRYPT) !== 1) return false;
-    for (let i = 0; i < TAG_LEN; i++) tag[i] = src[len + i] ?? 0;
+    for (let i = 0; i < TAG_LEN; i++) tag[i] = src[so + len + i] ?? 0;
     let ok = s.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) === 1;
     if (ok && ad !== null && ad.length > 0) ok = s.EVP_CipherUpdate(ctx, null, outl, ad, ad.length) === 1;
-    if (ok && len > 0) ok = s.EVP_CipherUpdate(ctx, dst, outl, src, len) === 1 && outl[0] === len;
+    if (ok && len > 0) ok = s.EVP_CipherUpdate(ctx, at(dst, d), outl, at(src, so), len) === 1 && outl[0] === len;
     if (ok) ok = s.EVP_CipherFinal_ex(ctx, tag, outl) === 1;
-    if (!ok) dst.fill(0, 0, len);
+    if (!ok) dst.fill(0, d, d + len);
     return ok;
   }
 

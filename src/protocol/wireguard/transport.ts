@@ -1,8 +1,8 @@
 /**
  * @module protocol/wireguard/transport
  * Transport data messages (paper 5.4.6) on caller-owned buffers: seal an IP packet into
- * `type 4 | receiver | counter | AEAD(padded packet)` and open one in place. No allocation
- * but the AEAD's subarray views (see /work/notes/crypto-requests.md). The plaintext is padded
+ * `type 4 | receiver | counter | AEAD(padded packet)` and open one in place, with the AEAD's
+ * in-place calls: no allocation, not even a view. The plaintext is padded
  * with zeros to a multiple of 16, capped at the MTU; the receiver finds the real packet's end
  * from its IPv4 total length or IPv6 payload length.
  */
@@ -42,8 +42,7 @@ export function sealTransport(kp: Keypair, packet: Uint8Array, out: Uint8Array, 
   writeTransportHeader(out, kp.remoteIndex, counter);
   out.set(packet, TRANSPORT_OFF_CONTENT);
   out.fill(0, TRANSPORT_OFF_CONTENT + n, TRANSPORT_OFF_CONTENT + padded);
-  const body = out.subarray(TRANSPORT_OFF_CONTENT, total);
-  kp.send.seal(counter, body.subarray(0, padded), null, body);
+  kp.send.sealInPlace(counter, out, TRANSPORT_OFF_CONTENT, padded);
   return total;
 }
 
@@ -61,8 +60,7 @@ export const OPEN_DECRYPT = -1;
 export function openTransport(kp: Keypair, msg: Uint8Array, limit: number): number {
   const counter = readCounter(msg, TRANSPORT_OFF_COUNTER);
   if (!kp.replay.check(counter, limit)) return OPEN_REPLAY;
-  const body = msg.subarray(TRANSPORT_OFF_CONTENT);
-  const n = kp.receive.open(counter, body, null, body);
+  const n = kp.receive.openInPlace(counter, msg, TRANSPORT_OFF_CONTENT, msg.length - TRANSPORT_OFF_CONTENT);
   if (n < 0) return OPEN_DECRYPT;
   if (!kp.replay.accept(counter, limit)) return OPEN_REPLAY;
   return n;

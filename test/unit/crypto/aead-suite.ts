@@ -100,6 +100,45 @@ export function runAeadSuite(backend: RawNonceAeadBackend): void {
       k.dispose();
     });
 
+    test("sealInPlace / openInPlace at offsets: seal's bytes, neighbours untouched, a flipped bit or wrong counter refused", () => {
+      const k = backend.key(new Uint8Array(32).fill(11));
+      for (const [off, len] of [[0, 0], [16, 1400], [3, 61], [1, 1], [16, 65503]] as const) {
+        const pt = Uint8Array.from({ length: len }, (_, i) => (i * 7 + off) & 0xff);
+        const ref = new Uint8Array(len + 16);
+        k.seal(0x1_0000_0007, pt, null, ref);
+        const buf = new Uint8Array(off + len + 16 + 4).fill(0xee);
+        buf.set(pt, off);
+        expect(k.sealInPlace(0x1_0000_0007, buf, off, len)).toBe(len + 16);
+        expect(toHex(buf.subarray(off, off + len + 16))).toBe(toHex(ref));
+        expect([...buf.subarray(0, off), ...buf.subarray(off + len + 16)].every((b) => b === 0xee)).toBe(true);
+        const copy = buf.slice();
+        expect(k.openInPlace(0x1_0000_0008, copy, off, len + 16)).toBe(-1);
+        copy.set(buf);
+        const at = off + ((len * 5) % (len + 16));
+        copy[at] = (copy[at] ?? 0) ^ 0x40;
+        expect(k.openInPlace(0x1_0000_0007, copy, off, len + 16)).toBe(-1);
+        expect(k.openInPlace(0x1_0000_0007, buf, off, len + 16)).toBe(len);
+        expect(toHex(buf.subarray(off, off + len))).toBe(toHex(pt));
+      }
+      k.dispose();
+    });
+
+    test("the in-place calls check their range and counter: seal throws RangeError, open returns -1", () => {
+      const k = backend.key(new Uint8Array(32).fill(12));
+      const buf = new Uint8Array(64);
+      expect(() => k.sealInPlace(0, buf, 40, 10)).toThrow(RangeError); // the tag would not fit
+      expect(() => k.sealInPlace(0, buf, -1, 10)).toThrow(RangeError);
+      expect(() => k.sealInPlace(0, buf, 1.5, 10)).toThrow(RangeError);
+      expect(() => k.sealInPlace(-1, buf, 0, 10)).toThrow(RangeError);
+      expect(() => k.sealInPlace(2 ** 53, buf, 0, 10)).toThrow(RangeError);
+      expect(k.sealInPlace(3, buf, 0, 10)).toBe(26);
+      expect(k.openInPlace(3, buf, 0, 15)).toBe(-1); // shorter than a tag
+      expect(k.openInPlace(3, buf, 60, 26)).toBe(-1); // past the end
+      expect(k.openInPlace(-3, buf, 0, 26)).toBe(-1);
+      expect(k.openInPlace(3, buf, 0, 26)).toBe(10);
+      k.dispose();
+    });
+
     test("open returns -1 for short input, a wrong tag, AD or counter; null AD equals empty AD", () => {
       const k = backend.key(new Uint8Array(32).fill(1));
       const pt = new Uint8Array(100).fill(7);

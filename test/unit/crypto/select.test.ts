@@ -9,7 +9,7 @@ import { aeadSelfTest } from "../../../src/crypto/selftest.ts";
 const haveOpenSsl = loadOpenSslAead().ok;
 
 /** A backend that wraps pure-TS and breaks one behaviour. */
-function broken(how: "ciphertext" | "accepts-tamper" | "counter"): RawNonceAeadBackend {
+function broken(how: "ciphertext" | "accepts-tamper" | "counter" | "in-place"): RawNonceAeadBackend {
   return {
     name: `broken-${how}`,
     key(raw: Uint8Array): RawNonceAeadKey {
@@ -26,6 +26,8 @@ function broken(how: "ciphertext" | "accepts-tamper" | "counter"): RawNonceAeadB
           const len = k.openWithNonce(n, src, ad, dst);
           return how === "accepts-tamper" ? src.length - 16 : len;
         },
+        sealInPlace: (c, buf, off, len) => k.sealInPlace(how === "in-place" ? c + 1 : c, buf, off, len),
+        openInPlace: (c, buf, off, len) => k.openInPlace(c, buf, off, len),
         dispose: () => k.dispose(),
       };
     },
@@ -43,6 +45,7 @@ describe("aeadSelfTest", () => {
     expect(aeadSelfTest(broken("ciphertext"))).toBe("seal gave the wrong ciphertext");
     expect(aeadSelfTest(broken("accepts-tamper"))).toBe("open accepted a tampered tag");
     expect(aeadSelfTest(broken("counter"))).toBe("seal(counter) does not use the WireGuard nonce layout");
+    expect(aeadSelfTest(broken("in-place"))).toBe("sealInPlace does not match seal(counter)");
   });
 });
 

@@ -13,6 +13,8 @@ function countingBackend(): AeadBackend & { alive: number } {
       return {
         seal: () => 0,
         open: () => -1,
+        sealInPlace: () => 0,
+        openInPlace: () => -1,
         dispose: () => {
           if (live) b.alive--;
           live = false;
