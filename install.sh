@@ -206,7 +206,7 @@ unit_text() {
   cat <<EOF
 [Unit]
 $MARKER
-Description=warren VPN server (ToyVpn protocol)
+Description=warren VPN server (ToyVpn and WireGuard)
 After=network-online.target
 Wants=network-online.target
 

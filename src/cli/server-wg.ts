@@ -10,6 +10,7 @@ import { type ServerConfig } from "../config/server-schema.ts";
 import { toPeerSpecs } from "../config/wg-door.ts";
 import { loadOrCreateKeyFile } from "../config/wg-key-file.ts";
 import { readPeersFile } from "../config/wg-peers-file.ts";
+import { wgKeyFile } from "../config/wg-schema.ts";
 import { selectAead } from "../crypto/select.ts";
 import { keyToBase64, publicKey } from "../crypto/x25519.ts";
 import type { Logger } from "../lib/log.ts";
@@ -27,9 +28,10 @@ export interface WgStart {
 export function wireGuardFromConfig(cfg: ServerConfig, log: Logger): WgStart | null {
   const listen = cfg.wg.listen;
   if (listen === undefined) return null;
-  const key = loadOrCreateKeyFile(cfg.wg.keyFile);
-  if (key.created) log.info(`created WireGuard key ${cfg.wg.keyFile} (mode 0600)`);
-  if (key.readableByOthers) log.warn(`wg.keyFile ${cfg.wg.keyFile} is readable by others; chmod 600 it`);
+  const keyFile = wgKeyFile(cfg);
+  const key = loadOrCreateKeyFile(keyFile);
+  if (key.created) log.info(`created WireGuard key ${keyFile} (mode 0600)`);
+  if (key.readableByOthers) log.warn(`wg.keyFile ${keyFile} is readable by others; chmod 600 it`);
   const { parse } = readPeersFile(cfg.wg.peers, true);
   for (const note of parse.notes) log.info(`peers file: ${note}`);
   const peers = toPeerSpecs(parse.peers, cfg, cfg.wg.peers);

@@ -80,7 +80,7 @@ examples:
 /** Lines of `warren server --help` for the WireGuard front door (its flags come from the `wg` config section). */
 export const WG_SERVER_HELP = `      --wg-listen HOST:PORT  also accept WireGuard clients here; off when absent (wg.listen)
       --wg-key-file FILE   the server's private key, created (0600) if missing (wg.keyFile)
-                           ${DEFAULT_WG_KEY_FILE}
+                           wg.key in --state-dir (${DEFAULT_WG_KEY_FILE})
       --wg-peers FILE      [Peer] sections in wg-quick syntax (wg.peers)
                            ${DEFAULT_WG_PEERS_FILE}
       --wg-endpoint HOST[:PORT]  the public name clients dial, for warren wg add (wg.endpoint)`;

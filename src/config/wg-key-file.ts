@@ -9,7 +9,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { generatePrivateKey, keyFromBase64, keyToBase64 } from "../crypto/x25519.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { ConfigError, errorCode } from "../lib/errors.ts";
 
 /** A loaded key and how it was found. */
 export interface LoadedKey {
@@ -26,7 +26,7 @@ export function readKeyFile(path: string): LoadedKey {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new ConfigError("", `cannot read WireGuard key file ${path}: ${(e as { code?: string }).code ?? "error"}`);
+    throw new ConfigError("", `cannot read WireGuard key file ${path}: ${errorCode(e) ?? "error"}`);
   }
   const privateKey = keyFromBase64(text.trim());
   if (privateKey === null) throw new ConfigError("", `${path} does not hold a WireGuard private key (44 characters of base64, as wg genkey writes)`);
@@ -41,7 +41,7 @@ export function loadOrCreateKeyFile(path: string): LoadedKey {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     fd = openSync(path, "wx", 0o600);
   } catch (e) {
-    const code = (e as { code?: string }).code;
+    const code = errorCode(e);
     if (code === "EEXIST") return readKeyFile(path);
     throw new ConfigError("", `cannot create WireGuard key file ${path}: ${code ?? "error"}`);
   }
@@ -50,7 +50,7 @@ export function loadOrCreateKeyFile(path: string): LoadedKey {
     fsyncSync(fd);
   } catch (e) {
     rmSync(path, { force: true }); // never leave half a key behind
-    throw new ConfigError("", `cannot write WireGuard key file ${path}: ${(e as { code?: string }).code ?? "error"}`);
+    throw new ConfigError("", `cannot write WireGuard key file ${path}: ${errorCode(e) ?? "error"}`);
   } finally {
     closeSync(fd);
   }

@@ -7,13 +7,20 @@
  * addresses as Cidr. Messages say what is expected and quote what was found.
  */
 
+import { join } from "node:path";
 import * as v from "valibot";
 import { keyFromBase64 } from "../crypto/x25519.ts";
 import { type Cidr, isIpLiteral, parseCidr } from "../protocol/ip.ts";
+import { DEFAULT_SERVER_STATE_DIR } from "../platform/linux/lease-file.ts";
 import { ListenSchema, PathSchema, show, unknownSetting } from "./fields.ts";
 
-/** Where the server's private key lives unless `wg.keyFile` says otherwise. */
-export const DEFAULT_WG_KEY_FILE = "/etc/warren/wg.key";
+/** The key file's name in the server's state directory, where it lives unless `wg.keyFile` says otherwise. */
+export const WG_KEY_FILE_NAME = "wg.key";
+/**
+ * The default key file of a server on the default state directory: inside it because the
+ * shipped systemd unit lets the server write there (StateDirectory, 0700) and nowhere in /etc.
+ */
+export const DEFAULT_WG_KEY_FILE = join(DEFAULT_SERVER_STATE_DIR, WG_KEY_FILE_NAME);
 /** Where the peers file lives unless `wg.peers` says otherwise. */
 export const DEFAULT_WG_PEERS_FILE = "/etc/warren/wg-peers.conf";
 /** WireGuard's well-known port, used when an endpoint names no port and the server's is unknown. */
@@ -108,14 +115,20 @@ export const EndpointSchema = v.pipe(
 export const WgSectionSchema = v.strictObject(
   {
     listen: v.optional(ListenSchema),
-    keyFile: v.optional(PathSchema, DEFAULT_WG_KEY_FILE),
+    /** Absent: `<stateDir>/wg.key` ({@link wgKeyFile}). */
+    keyFile: v.optional(PathSchema),
     peers: v.optional(PathSchema, DEFAULT_WG_PEERS_FILE),
     endpoint: v.optional(EndpointSchema),
   },
   unknownSetting,
 );
 
-/** The entry ServerConfigSchema spreads in: `wg`, defaulted so `cfg.wg.keyFile` is always set. */
+/** The server's key file: `wg.keyFile`, else `wg.key` in its state directory. */
+export function wgKeyFile(cfg: { stateDir: string; wg: { keyFile?: string | undefined } }): string {
+  return cfg.wg.keyFile ?? join(cfg.stateDir, WG_KEY_FILE_NAME);
+}
+
+/** The entry ServerConfigSchema spreads in: `wg`, defaulted so the section is always there. */
 export function wgEntries() {
   return { wg: v.optional(WgSectionSchema, {}) };
 }

@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { loadOrCreateKeyFile, readKeyFile } from "../../../src/config/wg-key-file.ts";
 import { appendSection, editPeersFile, readPeersFile, removeSection, renderPeerSection, STALE_LOCK_MS } from "../../../src/config/wg-peers-file.ts";
 import { diffPeers, parsePeers } from "../../../src/config/wg-peers.ts";
-import { parseEndpoint, WgSectionSchema } from "../../../src/config/wg-schema.ts";
+import { DEFAULT_WG_KEY_FILE, parseEndpoint, WgSectionSchema, wgKeyFile } from "../../../src/config/wg-schema.ts";
 import { generatePresharedKey, generatePrivateKey, keyFromBase64, keyToBase64, publicKey } from "../../../src/crypto/x25519.ts";
 import { WarrenError } from "../../../src/lib/errors.ts";
 import { formatCidr, parseCidr } from "../../../src/protocol/ip.ts";
@@ -219,7 +219,12 @@ describe("peers file on disk", () => {
 describe("wg config section", () => {
   const schema = WgSectionSchema;
   test("off by default with default paths; flags' strings accepted", () => {
-    expect(v.parse(schema, {})).toEqual({ keyFile: "/etc/warren/wg.key", peers: "/etc/warren/wg-peers.conf" });
+    expect(v.parse(schema, {})).toEqual({ peers: "/etc/warren/wg-peers.conf" });
+    // the key defaults into the state directory, which the systemd unit lets the server write
+    expect(wgKeyFile({ stateDir: "/var/lib/warren", wg: {} })).toBe(DEFAULT_WG_KEY_FILE);
+    expect(DEFAULT_WG_KEY_FILE).toBe("/var/lib/warren/wg.key");
+    expect(wgKeyFile({ stateDir: "/srv/w", wg: {} })).toBe("/srv/w/wg.key");
+    expect(wgKeyFile({ stateDir: "/srv/w", wg: { keyFile: "/etc/k" } })).toBe("/etc/k");
     expect(v.parse(schema, { listen: "[::]:51820", endpoint: "vpn.example.com" })).toMatchObject({ listen: { host: "::", port: 51820 }, endpoint: { host: "vpn.example.com", port: null } });
     expect(v.safeParse(schema, { listen: "51820" }).success).toBe(false);
     expect(v.safeParse(schema, { peer: "x" }).issues?.[0]?.message).toBe('unknown setting "peer"');
