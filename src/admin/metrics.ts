@@ -96,6 +96,15 @@ export function metricsText(snap: Snapshot): string {
   e.family("warren_junk_datagrams_total", "counter", "Datagrams that were not ToyVpn at all.", one(st.totals.junk));
   e.family("warren_drops_total", "counter", "Packets dropped, by reason.", Object.entries(st.drops).map(([reason, n]) => [{ reason }, n]));
   e.family("warren_handshakes_total", "counter", "Handshakes, by result.", Object.entries(st.handshakes).map(([result, n]) => [{ result }, n]));
+  e.family(
+    "warren_door_drops_total",
+    "counter",
+    "Datagrams a front door dropped without an answer, by protocol and reason (WireGuard: mac1, replay, decrypt, unknown-index, ...).",
+    Object.entries(st.doorDrops ?? {}).map(([key, n]): [Labels, number] => {
+      const colon = key.indexOf(":");
+      return [{ protocol: colon < 0 ? "" : key.slice(0, colon), reason: key.slice(colon + 1) }, n];
+    }),
+  );
   e.family("warren_handshake_rejections_total", "counter", "Handshakes rejected or limited, by reason.", Object.entries(st.rejections).map(([reason, n]) => [{ reason }, n]));
   dataPathFamilies(e, st.dataPath);
   e.family("warren_captures", "gauge", "Running packet captures.", one(st.capture.active));

@@ -82,6 +82,11 @@ export const StatusSchema = v.object({
   handshakes: v.object({ ok: count, rejected: count, refused: count, duplicate: count, limited: count, renewed: count }),
   /** Rejected and limited handshakes by reason (bad-secret, locked-out, ...). */
   rejections: Counts,
+  /**
+   * Datagrams a front door dropped silently, as `protocol:reason` (`wireguard:mac1`,
+   * `wireguard:replay`, `wireguard:decrypt`, ...); absent from servers before WireGuard.
+   */
+  doorDrops: v.optional(Counts),
   settings: v.object({ logLevel: v.string(), idleTimeout: count, isolate: v.boolean(), maxClients: count }),
   log: v.object({ file: v.nullable(v.string()), size: v.nullable(count) }),
   capture: v.object({ active: count, droppedPackets: count }),
@@ -198,6 +203,7 @@ export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wa
       drops: { ...st.drops },
       handshakes: { ...st.handshakes },
       rejections: { ...st.rejections },
+      doorDrops: { ...st.doorDrops },
       settings: { logLevel: live.logLevel, idleTimeout: live.idleTimeout, isolate: live.isolate, maxClients: live.maxClients },
       log: { file: x.logFile?.path ?? null, size: x.logFile?.size ?? null },
       capture: { active: x.captureActive, droppedPackets: x.captureDropped },

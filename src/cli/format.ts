@@ -65,6 +65,7 @@ export function formatStatus(snap: Snapshot): string {
       ["traffic", `in ${formatBytes(t.rxBytes)} (${t.rxPackets} packets), out ${formatBytes(t.txBytes)} (${t.txPackets} packets), hub ${t.hubPackets} packets`],
       ["handshakes", `${st.handshakes.ok} ok, ${st.handshakes.rejected} rejected, ${st.handshakes.refused} refused, ${st.handshakes.duplicate} duplicate`],
       ["drops", nonZero(st.drops)],
+      ...(st.doorDrops && sum(st.doorDrops) > 0 ? [["door drops", nonZero(st.doorDrops)] as [string, string]] : []),
       ["settings", `idle timeout ${st.settings.idleTimeout} s, isolate ${st.settings.isolate ? "on" : "off"}, log level ${st.settings.logLevel}`],
       ["log", st.log.file ? `${st.log.file} (${formatBytes(st.log.size ?? 0)})` : "stderr"],
       ["capture", st.capture.active || st.capture.droppedPackets ? `${st.capture.active} running, ${st.capture.droppedPackets} packets dropped` : "off"],

@@ -5,6 +5,9 @@
  * hub, roams, and is added and removed live. A client with the wrong key hears nothing.
  */
 import { describe, expect, test } from "bun:test";
+import * as v from "valibot";
+import { metricsText } from "../../src/admin/metrics.ts";
+import { buildSnapshot, SnapshotSchema } from "../../src/admin/snapshot.ts";
 import { pureTsAead } from "../../src/crypto/chacha-ts.ts";
 import { generatePrivateKey, generatePresharedKey, publicKey } from "../../src/crypto/x25519.ts";
 import { parseIpv4 } from "../../src/protocol/ip.ts";
@@ -182,6 +185,11 @@ describe("WireGuard door on fakes", () => {
     r.udp.receive(junk, "::ffff:198.51.100.9", 1);
     expect(r.udp.sent.length).toBe(0);
     expect(r.server.stats.doorDrops["wireguard:mac1"]).toBeGreaterThanOrEqual(1);
+    // ... and the operator sees them: the snapshot (as the control protocol validates it) and /metrics
+    const extras = { version: "t", pid: 1, logFile: null, captureOf: () => null, captureActive: 0, captureDropped: 0, controlSocket: null, metrics: null };
+    const snap = v.parse(SnapshotSchema, buildSnapshot(r.server, extras, r.clock.now(), 1e12));
+    expect(snap.status.doorDrops?.["wireguard:mac1"]).toBe(r.server.stats.doorDrops["wireguard:mac1"]);
+    expect(metricsText(snap)).toContain(`warren_door_drops_total{protocol="wireguard",reason="mac1"} ${snap.status.doorDrops?.["wireguard:mac1"]}`);
   });
 
   test("peers added and removed live: unchanged peers keep their sessions; a removed one ends", async () => {

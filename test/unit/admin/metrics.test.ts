@@ -93,6 +93,16 @@ describe("metrics text", () => {
     expect([g.has("process_open_fds"), g.has("process_max_fds"), g.has("process_resident_memory_bytes")]).toEqual([false, false, true]);
   });
 
+  test("a door's silent drops, by protocol and reason", () => {
+    const snap = snapshot();
+    snap.status.doorDrops = { "wireguard:mac1": 5, "wireguard:unknown-index": 2 };
+    const f = parseExposition(metricsText(snap));
+    expect(valueOf(f, "warren_door_drops_total", { protocol: "wireguard", reason: "mac1" })).toBe(5);
+    expect(valueOf(f, "warren_door_drops_total", { protocol: "wireguard", reason: "unknown-index" })).toBe(2);
+    expect(f.get("warren_door_drops_total")?.type).toBe("counter");
+    expect(parseExposition(metricsText(snapshot())).get("warren_door_drops_total")?.samples).toEqual([]);
+  });
+
   test("the data path and its hand-overs, when the server reports them", () => {
     const snap = snapshot();
     expect(parseExposition(metricsText(snap)).has("warren_data_path_info")).toBe(false);
@@ -108,6 +118,7 @@ describe("metrics text", () => {
     const snap = snapshot([client({ drops: drops({ spoofed: 1 }) }), client({ id: 'odd"id\\', serial: 9, user: "bob" })]);
     snap.status.process = { cpuSeconds: 3, residentBytes: 4096, openFds: 9, maxFds: 1024 };
     snap.status.dataPath = { name: "fast (2 workers, coalescing, TSO)", handoffs: 22, handoffDrops: 0 };
+    snap.status.doorDrops = { "wireguard:replay": 1 };
     const p = Bun.spawn([PROMTOOL as string, "check", "metrics"], { stdin: new TextEncoder().encode(metricsText(snap)), stdout: "pipe", stderr: "pipe" });
     const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
     expect({ code, out, err }).toEqual({ code: 0, out: "", err: "" });

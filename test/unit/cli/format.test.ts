@@ -32,6 +32,14 @@ describe("format", () => {
     expect(formatStatus(base)).not.toContain("data path");
   });
 
+  test("status: a door's silent drops by protocol and reason, only when there are some", () => {
+    const base = snapshot();
+    const at = (doorDrops: Record<string, number>) => formatStatus({ ...base, status: { ...base.status, doorDrops } });
+    expect(at({ "wireguard:mac1": 3, "wireguard:replay": 0, "wireguard:decrypt": 2 })).toMatch(/^ {2}door drops {2}wireguard:mac1 3, wireguard:decrypt 2$/m);
+    expect(at({ "wireguard:mac1": 0 })).not.toContain("door drops");
+    expect(formatStatus(base)).not.toContain("door drops");
+  });
+
   test("clients: header, aligned columns, numbers right-aligned", () => {
     const lines = formatClients(snapshot([client(), client({ id: "a-much-longer-id", address: "10.8.0.10", rxPackets: 123456 })])).split("\n");
     expect(lines[0]).toMatch(/^ID {15}\s*PROTO\s+ENDPOINT\s+ADDRESS\s+CONNECTED\s+LAST SEEN\s+IN PKTS\s+IN BYTES\s+OUT PKTS\s+OUT BYTES\s+DROPS$/);
