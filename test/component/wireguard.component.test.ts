@@ -15,7 +15,8 @@ import { buildHandshake } from "../../src/protocol/toyvpn.ts";
 import { Device } from "../../src/protocol/wireguard/device.ts";
 import type { Peer } from "../../src/protocol/wireguard/peer.ts";
 import { type WgPeerSpec } from "../../src/server/doors/wireguard/peers.ts";
-import { wireGuardDoor, type WireGuardDoor } from "../../src/server/doors/wireguard/door.ts";
+import { UNDER_LOAD_RATE, wireGuardDoor, type WireGuardDoor } from "../../src/server/doors/wireguard/door.ts";
+import { COOKIE_REPLY_SIZE, TYPE_COOKIE_REPLY } from "../../src/protocol/wireguard/constants.ts";
 import { handshakeLimits } from "../../src/config/auth-schema.ts";
 import { validate } from "../../src/config/load.ts";
 import { ServerConfigSchema } from "../../src/config/server-schema.ts";
@@ -25,7 +26,7 @@ import { Server } from "../../src/server/server.ts";
 import { FakeTun } from "../fakes/fake-tun.ts";
 import { FakeUdp } from "../fakes/fake-udp.ts";
 import { ManualClock } from "../fakes/manual-clock.ts";
-import { icmpEcho4, parseIcmpEcho4 } from "../fakes/packets.ts";
+import { formatIpv6, icmpEcho4, icmpEcho6, parseIcmpEcho4, parseIcmpEcho6 } from "../fakes/packets.ts";
 import { recordingLogger } from "../lib/log.ts";
 
 const SERVER_KEY = generatePrivateKey();
@@ -210,6 +211,72 @@ describe("WireGuard door on fakes", () => {
     // a ToyVpn client never gets a peer's reserved address
     for (let i = 0; i < 25; i++) for (let k = 0; k < 3; k++) r.udp.receive(buildHandshake(`s3cret:t${i}`), "::ffff:203.0.113.4", 41000 + i);
     expect(r.server.sessions.all().filter((s) => s.protocol === "toyvpn").some((s) => s.addr4 === parseIpv4("10.8.0.21"))).toBe(false);
+  });
+
+  test("--isolate: a WireGuard client and a ToyVpn client cannot reach each other; the server still can", async () => {
+    const r = await rig([], { isolate: true });
+    const c = new WgClient(r, { address: "::ffff:198.51.100.14", port: 51004 }, null);
+    r.wg.sync([spec(c, "iso", "10.8.0.40")]);
+    c.connect();
+    for (let i = 0; i < 3; i++) r.udp.receive(buildHandshake("s3cret:toy-iso"), "::ffff:203.0.113.5", 40005);
+    r.udp.take("::ffff:203.0.113.5", 40005);
+    const toy = r.server.sessions.all().find((s) => s.protocol === "toyvpn");
+    const wg = r.server.sessions.all().find((s) => s.protocol === "wireguard");
+    const toyAddr = `10.8.0.${(toy?.addr4 ?? 0) & 255}`;
+    c.send(ping("10.8.0.40", toyAddr, 6));
+    expect(r.udp.take("::ffff:203.0.113.5", 40005)).toEqual([]);
+    expect(wg?.drops.isolated).toBe(1);
+    r.udp.receive(ping(toyAddr, "10.8.0.40", 7), "::ffff:203.0.113.5", 40005);
+    c.pump();
+    expect(c.received).toEqual([]);
+    expect(toy?.drops.isolated).toBe(1);
+    expect(r.server.stats.hubPackets).toBe(0);
+    c.send(ping("10.8.0.40", "10.8.0.1", 8));
+    expect(r.tun.written.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([8]);
+  });
+
+  test("--pool6: a peer gets its paired IPv6 address; IPv6 both ways, a foreign IPv6 source is spoofed", async () => {
+    const r = await rig([], { pool6: "fd00:8::/64" });
+    const c = new WgClient(r, { address: "::ffff:198.51.100.15", port: 51005 }, null);
+    r.wg.sync([spec(c, "six", "10.8.0.41")]);
+    c.connect();
+    const s = r.server.sessions.all()[0];
+    expect(s?.addr6 ? formatIpv6(s.addr6) : null).toBe("fd00:8::29"); // 41 = 0x29, paired with 10.8.0.41
+    const ping6 = (src: string, dst: string, seq: number, type?: number) => icmpEcho6({ src, dst, id: 6, seq, payload: new Uint8Array(32).fill(seq), ...(type !== undefined ? { type } : {}) });
+    c.send(ping6("fd00:8::29", "2001:db8::1", 1));
+    expect(r.tun.written.map((p) => parseIcmpEcho6(p)?.seq)).toEqual([1]);
+    r.tun.inject(ping6("2001:db8::1", "fd00:8::29", 1, 129));
+    c.pump();
+    expect(c.received.map((p) => parseIcmpEcho6(p)?.seq)).toEqual([1]);
+    c.send(ping6("fd00:8::2a", "2001:db8::1", 2));
+    expect(r.tun.written.length).toBe(1);
+    expect(s?.drops.spoofed).toBe(1);
+  });
+
+  test("under a burst of initiations the door answers with cookie replies only; an initiation with the cookie's mac2 gets through", async () => {
+    const r = await rig([]);
+    const c = new WgClient(r, { address: "::ffff:198.51.100.16", port: 51006 }, null);
+    r.wg.sync([spec(c, "busy", "10.8.0.42")]);
+    const junk = new Uint8Array(148);
+    junk[0] = 1; // an initiation's size and type, no valid mac1: counted as an initiation, never answered
+    const flood = () => {
+      for (let i = 0; i <= UNDER_LOAD_RATE; i++) r.udp.receive(junk, `::ffff:203.0.113.${i & 255}`, 1000 + i);
+    };
+    flood();
+    expect(r.udp.sent.length).toBe(0);
+    c.server.initiate(r.clock.now(), false);
+    for (const m of c.device.takeOutgoing()) r.udp.receive(m.data, c.address, c.port);
+    const back = r.udp.take(c.address, c.port);
+    expect(back.map((d) => [d[0], d.length])).toEqual([[TYPE_COOKIE_REPLY, COOKIE_REPLY_SIZE]]);
+    expect(r.server.sessions.size).toBe(0);
+    expect(r.server.stats.doorDrops["wireguard:under-load"]).toBe(1);
+    c.device.receive((back[0] as Uint8Array).slice(), "::ffff:192.0.2.1", SERVER_PORT, r.clock.now()); // the client keeps the cookie
+    r.clock.advance(5500); // the client's retry (REKEY_TIMEOUT), still under load
+    flood();
+    c.server.initiate(r.clock.now(), true);
+    c.pump();
+    expect(r.server.sessions.all().map((x) => x.deviceId)).toEqual(["busy"]);
+    expect(r.udp.sent.filter((d) => d.address !== c.address).length).toBe(0); // the flood heard nothing
   });
 
   test("a handshake the server refuses (max clients reached) gets no answer, so the client never believes it is connected", async () => {
