@@ -7,7 +7,11 @@
  * count failures. `admit` says whether expensive work may start for a source:
  *
  *   1. lockout: a source with `lockoutFailures` failed handshakes within
- *      `lockoutWindowMs` starts no expensive check for `lockoutMs` ("locked-out")
+ *      `lockoutWindowMs` is throttled for `lockoutMs`: one expensive check per
+ *      LOCKED_CHECK_INTERVAL_MS, the rest "locked-out". Not none: the source may be
+ *      spoofed, or shared (CGNAT), so a lockout bounds the rate of failed checks
+ *      without shutting a valid password out (it gets through within about a second
+ *      once the burst that caused the lock is over)
  *   2. per-source token bucket: `perSourceRate` checks a second with bursts of
  *      `perSourceBurst` ("rate-limited")
  *   3. global token bucket: `globalRate` checks a second over all sources ("busy")
@@ -54,6 +58,9 @@ export const DEFAULT_LIMITS: HandshakeLimits = {
   maxSources: 16384,
 };
 
+/** While a source is locked out, at most one expensive check per this many ms. */
+export const LOCKED_CHECK_INTERVAL_MS = 1000;
+
 /** Failures from one endpoint (same port) this close together count once (the app's copies). */
 export const FAILURE_MERGE_MS = 1000;
 
@@ -91,6 +98,8 @@ interface Source {
   lastFailPort: number;
   lastFailPrint: number;
   lastFailAt: number;
+  /** When a check last started while the source was locked out. */
+  lockedCheckAt: number;
 }
 
 /** A 32-bit FNV-1a fingerprint of a credential: tells the app's copies apart from new guesses. Not a secret hash. */
@@ -145,8 +154,13 @@ export class HandshakeLimiter {
   admit(address: string, now: number): Admission {
     const l = this.limits;
     const key = sourceKey(address);
-    if (this.#isLocked(key, now)) return "locked-out";
     const s = this.#touch(key, now);
+    if (this.#isLocked(key, now)) {
+      if (now - s.lockedCheckAt < LOCKED_CHECK_INTERVAL_MS) return "locked-out";
+      if (this.#global !== null && !this.#global.take(now)) return "busy";
+      s.lockedCheckAt = now;
+      return "ok";
+    }
     if (l.perSourceRate > 0) {
       if (now > s.refilledAt) {
         s.tokens = Math.min(l.perSourceBurst, s.tokens + ((now - s.refilledAt) * l.perSourceRate) / 1000);
@@ -218,7 +232,7 @@ export class HandshakeLimiter {
     if (s !== undefined) {
       m.delete(key);
     } else {
-      s = { tokens: this.limits.perSourceBurst, refilledAt: now, failures: 0, windowStart: -Infinity, lastFailPort: -1, lastFailPrint: 0, lastFailAt: -Infinity };
+      s = { tokens: this.limits.perSourceBurst, refilledAt: now, failures: 0, windowStart: -Infinity, lastFailPort: -1, lastFailPrint: 0, lastFailAt: -Infinity, lockedCheckAt: -Infinity };
       if (m.size >= this.limits.maxSources) m.delete(m.keys().next().value as string);
     }
     m.set(key, s);

@@ -17,8 +17,9 @@
  *      addresses stays slow. Sources the user logged in from before (within
  *      `goodSourceTtlMs`) do not draw on it, so forged attempts from elsewhere cannot
  *      shut the user out of her usual network
- *   5. before an argon2 run the handshake limiter is asked (`admit`): a locked-out or
- *      over-budget source starts none; a cached success needs no run and no permission
+ *   5. before an argon2 run the handshake limiter is asked (`admit`): a locked-out source
+ *      starts at most one a second, an over-budget one none; a cached success needs no
+ *      run and no permission
  *
  * A user that does not exist is refused at once, without a hash check: user names
  * are not secret, and an unknown name must not cost an argon2 run. The reason then

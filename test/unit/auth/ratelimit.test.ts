@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { credentialFingerprint, HandshakeLimiter, sourceKey, TokenBucket } from "../../../src/auth/ratelimit.ts";
+import { credentialFingerprint, HandshakeLimiter, LOCKED_CHECK_INTERVAL_MS, sourceKey, TokenBucket } from "../../../src/auth/ratelimit.ts";
 import { ManualClock } from "../../fakes/manual-clock.ts";
 
 const A = "::ffff:192.0.2.10";
@@ -57,7 +57,7 @@ describe("HandshakeLimiter", () => {
     expect(l.admit(B, c.now())).toBe("ok");
   });
 
-  test("lockout: 10 failures within 60 s lock the source for 5 minutes; others unaffected", () => {
+  test("lockout: 10 failures within 60 s throttle the source to one check a second for 5 minutes; others unaffected", () => {
     const c = new ManualClock();
     const l = new HandshakeLimiter({ perSourceRate: 0, globalRate: 0 }, c.now());
     const locked: boolean[] = [];
@@ -67,13 +67,22 @@ describe("HandshakeLimiter", () => {
       c.advance(100);
     }
     expect(locked).toEqual([false, false, false, false, false, false, false, false, false, true]);
-    expect(l.admit(A, c.now())).toBe("locked-out");
     expect(l.lockedOut(A, c.now())).toBe(true);
+    // one check at once (a valid password from a spoofed or shared address gets through), then one a second
+    expect([0, 1, 2].map(() => l.admit(A, c.now()))).toEqual(["ok", "locked-out", "locked-out"]);
     expect(l.admit(B, c.now())).toBe("ok");
-    c.advance(5 * 60_000 - 1000);
+    c.advance(LOCKED_CHECK_INTERVAL_MS - 1);
     expect(l.admit(A, c.now())).toBe("locked-out");
-    c.advance(1000);
-    expect(l.admit(A, c.now())).toBe("ok");
+    c.advance(1);
+    expect([0, 1].map(() => l.admit(A, c.now()))).toEqual(["ok", "locked-out"]);
+    // a brute force from the locked source: at most one check a second over the whole lockout
+    let checks = 0;
+    for (let t = 0; t < 5 * 60_000 - 2000; t += 10, c.advance(10)) if (l.admit(A, c.now()) === "ok") checks++;
+    expect(checks).toBeLessThanOrEqual(5 * 60);
+    expect(l.lockedOut(A, c.now())).toBe(true);
+    c.advance(2000);
+    expect(l.lockedOut(A, c.now())).toBe(false);
+    expect([0, 1, 2].map(() => l.admit(A, c.now()))).toEqual(["ok", "ok", "ok"]);
   });
 
   test("the app's three copies of a wrong secret (same port, same second) count as one failure", () => {
