@@ -189,7 +189,7 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
  * A bug in some handler (an unhandled rejection, an exception thrown out of a callback)
  * is logged with its stack and the server keeps serving everyone else.
  */
-function keepServingOnStrayErrors(log: ReturnType<typeof getLogger>): void {
+export function keepServingOnStrayErrors(log: Pick<ReturnType<typeof getLogger>, "error">): void {
   const report = (what: string) => (e: unknown) => {
     log.error(`${what} (still serving): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   };

@@ -192,7 +192,8 @@ describe("configuration and process robustness", () => {
     expect(r.udp.take(PHONE_B.address, PHONE_B.port).length).toBe(3);
     expect(r.server.sessions.size).toBe(1);
     expect(log.has("credential check failed", "bug in the authenticator")).toBe(true);
-    expect(r.server.stats.rejections.error).toBe(1);
+    expect(log.has("credential check failed", "async bug")).toBe(true); // the rejected one too, with its stack
+    expect(r.server.stats.rejections.error).toBe(2);
     expect(r.server.pool4.used).toBe(1);
   });
 });

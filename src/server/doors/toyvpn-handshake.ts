@@ -100,8 +100,7 @@ export class Handshaker {
     try {
       r = this.auth.check(payload.credential, sourceKey(address), admit);
     } catch (e) {
-      h.log.error(`credential check failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      return this.#reject(address, port, "error", now);
+      return this.#checkFailed(e, address, port, now);
     }
     const print = limiter === null ? 0 : credentialFingerprint(payload.credential);
     if (!(r instanceof Promise)) return this.#accept(r, address, port, now, print);
@@ -111,11 +110,17 @@ export class Handshaker {
         this.#pending--;
         if (!this.#closed) this.#accept(res, address, port, h.clock.now(), print);
       },
-      () => {
+      (e: unknown) => {
         this.#pending--;
-        if (!this.#closed) this.#reject(address, port, "busy", h.clock.now());
+        if (!this.#closed) this.#checkFailed(e, address, port, h.clock.now());
       },
     );
+  }
+
+  /** An authenticator that threw or rejected: logged with its stack, the handshake refused unanswered. */
+  #checkFailed(e: unknown, address: string, port: number, now: number): void {
+    this.#h.log.error(`credential check failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    this.#reject(address, port, "error", now);
   }
 
   /** Steps 3-5 for a judged credential (now, or when a slow check resolved). */
