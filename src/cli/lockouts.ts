@@ -15,11 +15,11 @@ export const LOCKOUTS_HELP = `usage: warren lockouts [--json] [--control-socket 
        warren unlock ADDRESS [--control-socket PATH]
 
 lockouts   list the sources (IPv4 addresses, IPv6 /64s) whose failed handshakes locked
-           them out of password checks, with the time left
+           them out, with the time left
 unlock     lift the lockout of one source
 
-A lockout stops expensive checks (users-file passwords) from that source; a valid
-shared secret or token from it is still accepted (docs/AUTH.md).
+A lockout holds a source to one expensive check (a users-file password) a second; a
+valid shared secret or token from it is accepted at once (docs/AUTH.md).
 
 examples:
   warren lockouts

@@ -2,7 +2,7 @@
  * `warren kick` / `capture` selectors over the real control socket (admin/ops.ts) on a
  * server on fakes: a device id that looks like another client's tunnel address no longer
  * makes `kick 10.8.0.3` end the wrong session, and kicking every session from one IP
- * takes an explicit --all. Temp folder for the socket; no root.
+ * takes an explicit --all; `warren lockouts` / `unlock`. Temp folder for the socket; no root.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { controlRequest } from "../../src/admin/control-client.ts";
 import { Ops } from "../../src/admin/ops.ts";
 import { runAdmin } from "../../src/cli/admin.ts";
+import { runLockouts, runUnlock } from "../../src/cli/lockouts.ts";
 import { buildHandshake, paramsText, parseParams } from "../../src/protocol/toyvpn.ts";
 import { quietLogger } from "../lib/log.ts";
 import { startToyServer, type ToyRig } from "../lib/server-rig.ts";
@@ -62,4 +63,19 @@ test("every session from one IP: refused without --all, kicked with it", async (
   expect(out.sort()).toEqual([`kicked #4 (${again})`, "kicked 10.8.0.4 (10.8.0.3)"]);
   expect(connected()).toEqual(["phone1"]);
   expect((await controlRequest(sock, { cmd: "kick", target: "phone1" })).kicked).toEqual([{ id: "phone1", address: "10.8.0.2" }]);
+});
+
+test("warren lockouts / unlock over the socket: the locked source with time left, unlocked, a bad address refused", async () => {
+  const out: string[] = [];
+  const say = (t: string) => void out.push(t);
+  for (let i = 0; i < 10; i++) r.udp.receive(buildHandshake(`wrong-${i}`), "::ffff:198.51.100.77", 45000 + i);
+  r.clock.advance(30_000);
+  expect(await runLockouts(["--control-socket", sock], {}, say)).toBe(0);
+  expect(out).toEqual(["198.51.100.77              270 s left  (toyvpn)"]);
+  expect(await runUnlock(["198.51.100.77", "--control-socket", sock], {}, say)).toBe(0);
+  expect(await runUnlock(["198.51.100.77", "--control-socket", sock], {}, say)).toBe(0);
+  expect(await runLockouts(["--control-socket", sock], {}, say)).toBe(0);
+  expect(out.slice(1)).toEqual(["unlocked 198.51.100.77", "198.51.100.77 was not locked out", "no source is locked out"]);
+  await expect(runUnlock(["not-an-address", "--control-socket", sock], {}, say)).rejects.toThrow(/unlock: expected an IPv4 address, or an IPv6 address or \/64 \(got "not-an-address"\)/);
+  expect(r.server.stats.rejections["bad-secret"]).toBeGreaterThanOrEqual(10);
 });

@@ -22,6 +22,8 @@ describe("metrics text", () => {
     expect(valueOf(f, "warren_transmit_packets_total", { client: "#7" })).toBe(3);
     expect(valueOf(f, "warren_drops_total", { reason: "no-session" })).toBe(3);
     expect(valueOf(f, "warren_handshakes_total", { result: "rejected" })).toBe(2);
+    expect(valueOf(f, "warren_handshake_rejections_total", { reason: "bad-secret" })).toBe(2);
+    expect(valueOf(f, "warren_handshake_rejections_total", { reason: "rate-limited" })).toBe(1);
     expect(valueOf(f, "process_start_time_seconds")).toBe(snap.status.startedAt / 1000);
     expect(f.get("warren_receive_bytes_total")?.type).toBe("counter");
     expect(f.get("warren_sessions")?.type).toBe("gauge");
