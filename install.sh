@@ -169,9 +169,10 @@ mkdir_p() {
 }
 
 # put_file PATH MODE SRC: installs SRC as PATH with MODE unless PATH already has that
-# content and mode. Atomic (temp file + rename). The temp file is created under umask
-# 077 (mode 0600 from its first byte: the config holds the secret) after removing any
-# leftover or planted link at its name, then set to MODE. Sets CHANGED=1 when it wrote.
+# content and mode. Atomic (temp file + rename). The temp file is made by mktemp: a new
+# name, created exclusively (O_EXCL, so a planted link is never followed) with mode 0600
+# from its first byte (the config holds the secret); then filled, set to MODE and
+# renamed. Sets CHANGED=1 when it wrote.
 put_file() {
   if [ -f "$1" ] && cmp -s "$3" "$1" && [ "$(stat -c %a "$1")" = "$2" ]; then
     say "unchanged $1"
@@ -180,8 +181,9 @@ put_file() {
   CHANGED=1
   if [ "$DRY_RUN" = 1 ]; then say "would write $1 (mode $2)"; return 0; fi
   mkdir_p "$(dirname "$1")"
-  tmpf="$(dirname "$1")/.$(basename "$1").new.$$"
-  { rm -f "$tmpf" && (umask 077 && cp "$3" "$tmpf") && chmod "$2" "$tmpf" && mv -f "$tmpf" "$1"; } 2>/dev/null || {
+  tmpf=$( (umask 077 && mktemp "$(dirname "$1")/.$(basename "$1").XXXXXX") 2>/dev/null) ||
+    die "cannot write $1 (run as root, or set PREFIX/CONFDIR/... to a writable place)"
+  { cat "$3" >"$tmpf" && chmod "$2" "$tmpf" && mv -f "$tmpf" "$1"; } 2>/dev/null || {
     rm -f "$tmpf"
     die "cannot write $1 (run as root, or set PREFIX/CONFDIR/... to a writable place)"
   }

@@ -105,8 +105,8 @@ describe("install.sh", () => {
   });
 
   test("the config (with the secret) is 0600 from its first byte, not 0644 until a chmod", () => {
-    // A local "release": a stand-in binary and its SHA256SUMS; `cp` is wrapped to record
-    // the mode of every file it creates, right after creating it.
+    // A local "release": a stand-in binary and its SHA256SUMS; `mktemp` is wrapped to record
+    // the mode of every file it creates, right after creating it (before anything is in it).
     const rel = join(TMP, "release");
     const wrap = join(TMP, "wrap");
     mkdirSync(rel);
@@ -115,8 +115,8 @@ describe("install.sh", () => {
     writeFileSync(join(rel, "warren-linux-x64"), bin);
     writeFileSync(join(rel, "SHA256SUMS"), `${new Bun.CryptoHasher("sha256").update(bin).digest("hex")}  warren-linux-x64\n`);
     const modes = join(TMP, "cp-modes.txt");
-    writeFileSync(join(wrap, "cp"), `#!/bin/sh\n${Bun.which("cp")} "$@" || exit $?\neval "dst=\\\${$#}"\nprintf '%s %s\\n' "$(stat -c %a "$dst")" "$dst" >> ${modes}\n`);
-    chmodSync(join(wrap, "cp"), 0o755);
+    writeFileSync(join(wrap, "mktemp"), `#!/bin/sh\ndst=$(${Bun.which("mktemp")} "$@") || exit $?\nprintf '%s %s\\n' "$(stat -c %a "$dst")" "$dst" >> ${modes}\necho "$dst"\n`);
+    chmodSync(join(wrap, "mktemp"), 0o755);
     const root = join(TMP, "inst");
     const r = installSh(["--no-service"], {
       PATH: `${wrap}:${process.env.PATH ?? "/usr/bin:/bin"}`, WARREN_BASE_URL: rel, WARREN_ARCH: "x64",
