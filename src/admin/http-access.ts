@@ -17,7 +17,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, WarrenError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { formatIpv4, formatIpv6, isUnspecified, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 
@@ -67,7 +67,7 @@ export function readTokenFile(path: string, log: Logger): string {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new WarrenError("ERR_METRICS", `metrics token file ${path}: cannot read it: ${(e as { code?: string }).code ?? String(e)}`);
+    throw new WarrenError("ERR_METRICS", `metrics token file ${path}: cannot read it: ${codeOrMessage(e)}`);
   }
   const token = text.trim();
   if (token.length < MIN_TOKEN_LENGTH || !TOKEN_RE.test(token)) {

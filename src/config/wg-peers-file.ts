@@ -14,7 +14,8 @@
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { keyToBase64 } from "../crypto/x25519.ts";
-import { ConfigError, WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, ConfigError, errorCode, WarrenError } from "../lib/errors.ts";
+import { syncDir } from "../lib/state-file.ts";
 import { formatCidr } from "../protocol/ip.ts";
 import { parsePeers, type PeersParse, scanSections, type Section, type WgPeer } from "./wg-peers.ts";
 
@@ -89,7 +90,7 @@ export function readPeersFile(path: string, missingOk: boolean): { text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "error";
+    const code = errorCode(e) ?? "error";
     if (!(code === "ENOENT" && missingOk)) throw new ConfigError("", `cannot read peers file ${path}: ${code}`);
   }
   const parse = parsePeers(text, path);
@@ -111,7 +112,7 @@ function takeLock(tmp: string, file: string, nowMs: number): number {
     try {
       return openSync(tmp, "wx", 0o600);
     } catch (e) {
-      const code = (e as { code?: string }).code;
+      const code = errorCode(e);
       if (code !== "EEXIST") throw e;
       let age = 0;
       try {
@@ -140,14 +141,14 @@ export function editPeersFile(path: string, edit: (old: string) => string, nowMs
     fd = takeLock(tmp, path, nowMs);
   } catch (e) {
     if (e instanceof WarrenError) throw e;
-    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${codeOrMessage(e)}`);
   }
   try {
     let old = "";
     try {
       old = readFileSync(target, "utf8");
     } catch (e) {
-      if ((e as { code?: string }).code !== "ENOENT") throw e;
+      if (errorCode(e) !== "ENOENT") throw e;
     }
     const text = edit(old);
     writeSync(fd, text);
@@ -161,19 +162,6 @@ export function editPeersFile(path: string, edit: (old: string) => string, nowMs
     if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
     if (e instanceof WarrenError) throw e;
-    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${(e as { code?: string }).code ?? (e as Error).message}`);
-  }
-}
-
-/** fsync a folder so a rename in it survives a crash (best effort). */
-function syncDir(dir: string): void {
-  let fd = -1;
-  try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on a folder; the rename itself is still atomic
-  } finally {
-    if (fd >= 0) closeSync(fd);
+    throw new WarrenError("ERR_WRITE", `cannot write ${path}: ${codeOrMessage(e)}`);
   }
 }

@@ -74,7 +74,7 @@ export async function writeFileAtomicAsync(path: string, data: string, modes: Fi
 }
 
 /** fsync of a folder, so a rename in it is durable; best effort (some file systems refuse). */
-function syncDir(dir: string): void {
+export function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, "r");
     try {

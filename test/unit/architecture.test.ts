@@ -60,6 +60,14 @@ describe("src/ sizes", () => {
   });
 });
 
+describe("src/ one way to do a thing", () => {
+  test("a system error's code is read with lib/errors.ts errorCode / codeOrMessage, not a cast", () => {
+    const files = sourceFiles(SRC);
+    const casts = files.filter((f) => /as \{ code\?: (string|unknown) \}/.test(readFileSync(join(SRC, f), "utf8")));
+    expect(casts).toEqual(["lib/errors.ts"]); // the helpers themselves
+  });
+});
+
 describe("src/ exports", () => {
   test("every exported name is used somewhere (src, test, bench or build.ts)", () => {
     const root = join(import.meta.dir, "../..");

@@ -17,7 +17,7 @@
 import { readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { oneLine } from "../../lib/errors.ts";
+import { errorCode, oneLine } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { formatIpv4, parseIpv4 } from "../../protocol/ip.ts";
 import { saveStateFileAsync } from "../../lib/state-file.ts";
@@ -68,7 +68,7 @@ export class FileLeaseStore {
       if (statSync(this.path).size > MAX_LEASE_FILE_BYTES) return this.#corrupt(`larger than ${MAX_LEASE_FILE_BYTES} bytes`);
       text = readFileSync(this.path, "utf8");
     } catch (e) {
-      if ((e as { code?: string }).code !== "ENOENT") this.#log.warn(`leases: cannot read ${this.path} (${oneLine(e)}); starting without saved leases`);
+      if (errorCode(e) !== "ENOENT") this.#log.warn(`leases: cannot read ${this.path} (${oneLine(e)}); starting without saved leases`);
       return [];
     }
     let doc: v.InferOutput<typeof FileSchema>;
