@@ -60,6 +60,22 @@ describe("src/ sizes", () => {
   });
 });
 
+describe("README's Layout section", () => {
+  const readme = readFileSync(join(SRC, "../README.md"), "utf8");
+
+  test("names every folder of src/ in its picture of the tree", () => {
+    const folders = LAYERS.flat().filter((f) => f !== "." && f !== "server/doors/wireguard" && f !== "protocol/wireguard");
+    const pictured = new Set([...readme.matchAll(/^ {2}([a-z/]+)\/ {2,}[^ ]/gm)].map((m) => m[1]));
+    expect(pictured.has("cli")).toBe(true); // the pattern reads the picture at all
+    expect(folders.filter((f) => !pictured.has(f))).toEqual([]);
+  });
+
+  test("gives the layer order of test/lib/imports.ts", () => {
+    const order = LAYERS.map((rank) => rank.map((f) => (f === "." ? "main.ts" : f)).join(" | ")).join(" > ");
+    expect(readme.replace(/\s+/g, " ")).toContain(`Imports point one way: \`${order}\``);
+  });
+});
+
 describe("src/ one way to do a thing", () => {
   test("a system error's code is read with lib/errors.ts errorCode / codeOrMessage, not a cast", () => {
     const files = sourceFiles(SRC);
