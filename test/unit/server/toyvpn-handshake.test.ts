@@ -182,7 +182,7 @@ describe("refusals: counted, logged with the reason, no answer", () => {
 describe("the limiter", () => {
   const LOCKOUT: Partial<HandshakeLimits> = { perSourceRate: 0, globalRate: 0, lockoutFailures: 3, lockoutWindowMs: 60_000, lockoutMs: 300_000 };
 
-  test("failures lock a source out of expensive checks (logged once); the right shared secret still gets in", () => {
+  test("failures throttle a source to one expensive check a second (logged once); the right password and shared secret still get in", () => {
     const auth = new ExpensiveAuth();
     const r = rig({ auth, limits: LOCKOUT });
     for (let i = 0; i < 3; i++) r.shake(`wrong-${i}`);
@@ -190,13 +190,18 @@ describe("the limiter", () => {
       "handshake source 192.0.2.1 locked out for 300 s after 3 failed handshakes within 60 s",
     ]);
     const works = auth.works;
-    r.shake("pw");
-    expect(auth.works).toBe(works); // no expensive work for a locked-out source
+    r.shake("wrong-3", 40001); // the one check of this second, a failure
+    r.shake("pw"); // the same second: no expensive work for a locked-out source
+    expect(auth.works).toBe(works + 1);
     expect(r.sessions.size).toBe(0);
-    expect(r.stats.handshakes).toMatchObject({ rejected: 3, limited: 1 });
+    expect(r.stats.handshakes).toMatchObject({ rejected: 4, limited: 1 });
     expect(r.log.at("warn").at(-1)).toBe("handshake rejected from 192.0.2.1:40000 reason=locked-out");
-    r.shake("pw", 40000, "::ffff:192.0.2.2"); // another source is fine
+    r.clock.advance(1000);
+    r.shake("pw"); // a second later: checked, and in (the failures may have been forged with this address)
+    expect(auth.works).toBe(works + 2);
     expect(r.sessions.size).toBe(1);
+    r.shake("pw", 40000, "::ffff:192.0.2.2"); // another source is not throttled
+    expect(auth.works).toBe(works + 3);
     // a cheap credential is checked whatever the source's history (a source can be forged)
     const cheap = rig({ limits: LOCKOUT });
     for (let i = 0; i < 3; i++) cheap.shake(`wrong-${i}`);
@@ -238,7 +243,7 @@ describe("slow checks", () => {
     expect(r.answers[0]).toBe("phone 10.8.0.5 :40000");
   });
 
-  test("a failed check is a rejection with the user named; a check that throws is busy", async () => {
+  test("a failed check is a rejection with the user named; a check that rejects is an error, logged", async () => {
     const auth = new SlowAuth();
     const r = rig({ auth });
     r.shake("alice:wrong");
@@ -248,8 +253,9 @@ describe("slow checks", () => {
     await turn();
     expect(r.log.at("warn")).toEqual([
       "handshake rejected from 192.0.2.1:40000 reason=bad-credentials user=alice",
-      "handshake rejected from 192.0.2.1:40001 reason=busy",
+      "handshake rejected from 192.0.2.1:40001 reason=error",
     ]);
+    expect(r.log.at("error").some((l) => l.startsWith("credential check failed: Error: worker died"))).toBe(true);
     expect(r.stats.handshakes).toMatchObject({ rejected: 1, limited: 1 });
   });
 
