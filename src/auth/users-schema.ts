@@ -6,7 +6,7 @@
  */
 
 import * as v from "valibot";
-import { show } from "../lib/issues.ts";
+import { got, show } from "../lib/issues.ts";
 import { parseIpv4 } from "../protocol/ip.ts";
 
 /** User names: letters, digits, `.`, `_`, `-`, `@`; 1-64 characters (never a `:`, never a space). */
@@ -20,7 +20,7 @@ export const MAX_USER_ADDRESSES = 16;
 
 const Ipv4 = v.pipe(
   v.string("expected an IPv4 address"),
-  v.check((s) => parseIpv4(s) !== null, (i) => `expected an IPv4 address like 10.8.0.10, got ${show(i.input)}`),
+  v.check((s) => parseIpv4(s) !== null, (i) => `expected an IPv4 address like 10.8.0.10${got(i.input)}`),
 );
 
 /** One user. */
@@ -34,7 +34,7 @@ export const UserSchema = v.strictObject(
     address: v.optional(
       v.union(
         [Ipv4, v.pipe(v.array(Ipv4), v.minLength(1), v.maxLength(MAX_USER_ADDRESSES))],
-        (i) => `expected an IPv4 address or a list of 1-${MAX_USER_ADDRESSES}, got ${show(i.input)}`,
+        (i) => `expected an IPv4 address or a list of 1-${MAX_USER_ADDRESSES}${got(i.input)}`,
       ),
     ),
     /** Absent means enabled. */
@@ -46,7 +46,7 @@ export const UserSchema = v.strictObject(
     comment: v.optional(v.string("expected a string")),
   },
   // Unknown keys are reported by config/load.ts describeIssues; this covers a missing key or a non-object.
-  (i) => (i.input === undefined ? "missing: expected a password hash (warren user add writes one)" : `expected an object, got ${show(i.input)}`),
+  (i) => (i.input === undefined ? "missing: expected a password hash (warren user add writes one)" : `expected an object${got(i.input)}`),
 );
 
 /** The whole users file. */
@@ -61,7 +61,7 @@ export const UsersFileSchema = v.strictObject(
       ),
     ),
   },
-  (i) => (i.input === undefined ? 'missing: expected "users": { "<name>": { "hash": ... } }' : `expected a JSON object, got ${show(i.input)}`),
+  (i) => (i.input === undefined ? 'missing: expected "users": { "<name>": { "hash": ... } }' : `expected a JSON object${got(i.input)}`),
 );
 
 /** The users file as validated. */

@@ -9,14 +9,11 @@
 
 import * as v from "valibot";
 import { isIpLiteral, parseCidr } from "../protocol/ip.ts";
-import { show } from "../lib/issues.ts";
+import { got, show } from "../lib/issues.ts";
 import { LOG_LEVELS } from "../lib/log.ts";
 
-/** A value as a message shows it: strings quoted, objects as JSON (defined in lib/issues.ts, which auth/ uses too). */
-export { show };
-
-/** ` (got VALUE)`, the tail of every message about a bad value. */
-export const got = (x: unknown): string => ` (got ${show(x)})`;
+/** How a message shows a value, and its ` (got VALUE)` tail (defined in lib/issues.ts, which auth/ uses too). */
+export { got, show };
 
 /** A message function: `expected <what> (got VALUE)`. */
 export const expected = (what: string) => (i: { input: unknown }): string => `expected ${what}${got(i.input)}`;
@@ -79,10 +76,17 @@ export function parseDuration(text: string): number | null {
 
 /** A duration in seconds in [min, max]: a number of seconds, or a string like `30d`, `12h`, `15m`. */
 export function durationIn(min: number, max: number) {
-  const msg = (i: { input: unknown }) => `expected a duration from ${min} to ${max} seconds (e.g. 3600, 15m, 12h, 30d), got ${show(i.input)}`;
+  const msg = expected(`a duration from ${min} to ${max} seconds (e.g. 3600, 15m, 12h, 30d)`);
   return v.pipe(
-    v.union([v.number(), v.pipe(v.string(), v.transform((s) => parseDuration(s) ?? NaN))], msg),
-    v.check((n) => Number.isInteger(n) && n >= min && n <= max, msg),
+    v.union([v.number(), v.string()], msg),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const n = typeof dataset.value === "number" ? dataset.value : parseDuration(dataset.value);
+      if (n === null || !Number.isInteger(n) || n < min || n > max) {
+        addIssue({ message: msg({ input: dataset.value }) }); // the value as given, not what it parsed to
+        return NEVER;
+      }
+      return n;
+    }),
   );
 }
 

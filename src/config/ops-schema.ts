@@ -7,10 +7,10 @@
  */
 
 import * as v from "valibot";
-import { bool, CommandSchema, DomainSchema, intIn, IpSchema, ListenSchema, PathSchema, show, sizeIn, SocketPathSchema } from "./fields.ts";
+import { bool, CommandSchema, DomainSchema, got, intIn, IpSchema, ListenSchema, PathSchema, sizeIn, SocketPathSchema } from "./fields.ts";
 
 /** A name the HTTP listener answers to (`--metrics-host`): a DNS name or an IP literal. */
-export const MetricsHostSchema = v.union([DomainSchema, IpSchema], (i) => `expected a host name like metrics.example or an IP address, got ${show(i.input)}`);
+export const MetricsHostSchema = v.union([DomainSchema, IpSchema], (i) => `expected a host name like metrics.example or an IP address${got(i.input)}`);
 
 /** Where the control socket lives unless told otherwise (also the CLI's default). */
 export const DEFAULT_CONTROL_SOCKET = "/run/warren/warren.sock";

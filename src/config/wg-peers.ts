@@ -15,6 +15,7 @@
  */
 
 import * as v from "valibot";
+import { got } from "./fields.ts";
 import { keyToBase64 } from "../crypto/x25519.ts";
 import { type Cidr, formatCidr } from "../protocol/ip.ts";
 import { AllowedIpSchema, KeepaliveSchema, PeerNameSchema, WgKeySchema } from "./wg-schema.ts";
@@ -95,7 +96,7 @@ export function scanSections(text: string, file: string, errors: string[]): Sect
       if (cur && raw.trim() === "" && cur.end === offset) cur.end = next;
     } else {
       const eq = raw.indexOf("=");
-      if (eq < 0) errors.push(`${file}:${lineNo}: expected "Key = Value", a [Peer] header or a comment, got ${JSON.stringify(raw.trim())}`);
+      if (eq < 0) errors.push(`${file}:${lineNo}: expected "Key = Value", a [Peer] header or a comment${got(raw.trim())}`);
       else if (!cur) errors.push(`${file}:${lineNo}: ${raw.slice(0, eq).trim()} outside a section: put it under [Peer]`);
       else {
         const value = raw.slice(eq + 1).replace(/#.*$/, "").trim();

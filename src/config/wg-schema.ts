@@ -12,7 +12,7 @@ import * as v from "valibot";
 import { keyFromBase64 } from "../crypto/x25519.ts";
 import { type Cidr, isIpLiteral, parseCidr } from "../protocol/ip.ts";
 import { DEFAULT_SERVER_STATE_DIR } from "../platform/linux/lease-file.ts";
-import { ListenSchema, PathSchema, show, unknownSetting } from "./fields.ts";
+import { got, ListenSchema, PathSchema, unknownSetting } from "./fields.ts";
 
 /** The key file's name in the server's state directory, where it lives unless `wg.keyFile` says otherwise. */
 export const WG_KEY_FILE_NAME = "wg.key";
@@ -37,7 +37,7 @@ export const WgKeySchema = v.pipe(
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const key = keyFromBase64(dataset.value.trim());
     if (key === null) {
-      addIssue({ message: `expected a key as wg genkey prints it (44 characters of base64 for 32 bytes), got ${show(dataset.value)}` });
+      addIssue({ message: `expected a key as wg genkey prints it (44 characters of base64 for 32 bytes)${got(dataset.value)}` });
       return NEVER;
     }
     return key;
@@ -52,7 +52,7 @@ export const KeepaliveSchema = v.pipe(
     if (s.toLowerCase() === "off") return null;
     const n = /^\d{1,5}$/.test(s) ? Number(s) : NaN;
     if (!(n >= 0 && n <= MAX_KEEPALIVE)) {
-      addIssue({ message: `expected seconds from 0 to ${MAX_KEEPALIVE} or off, got ${show(dataset.value)}` });
+      addIssue({ message: `expected seconds from 0 to ${MAX_KEEPALIVE} or off${got(dataset.value)}` });
       return NEVER;
     }
     return n === 0 ? null : n;
@@ -66,7 +66,7 @@ export const AllowedIpSchema = v.pipe(
     const s = dataset.value.trim();
     const c = parseCidr(s.includes("/") ? s : `${s}/${s.includes(":") ? 128 : 32}`);
     if (c === null) {
-      addIssue({ message: `expected an address or prefix like 10.8.0.2/32 or fd00:8::2/128, got ${show(dataset.value)}` });
+      addIssue({ message: `expected an address or prefix like 10.8.0.2/32 or fd00:8::2/128${got(dataset.value)}` });
       return NEVER;
     }
     return c;
@@ -76,7 +76,7 @@ export const AllowedIpSchema = v.pipe(
 /** A peer name (the `# Name = ...` comment of its section). */
 export const PeerNameSchema = v.pipe(
   v.string("expected a name"),
-  v.regex(PEER_NAME_RE, (i) => `expected a peer name of 1-64 letters, digits, '.', '_', '-' or '@', got ${show(i.input)}`),
+  v.regex(PEER_NAME_RE, (i) => `expected a peer name of 1-64 letters, digits, '.', '_', '-' or '@'${got(i.input)}`),
 );
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
@@ -104,7 +104,7 @@ export const EndpointSchema = v.pipe(
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const e = parseEndpoint(dataset.value);
     if (e === null) {
-      addIssue({ message: `expected a host name or IP address with an optional port (vpn.example.com:51820, [2001:db8::1]:51820), got ${show(dataset.value)}` });
+      addIssue({ message: `expected a host name or IP address with an optional port (vpn.example.com:51820, [2001:db8::1]:51820)${got(dataset.value)}` });
       return NEVER;
     }
     return e;

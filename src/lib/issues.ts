@@ -11,6 +11,9 @@ import * as v from "valibot";
 export const show = (x: unknown): string =>
   typeof x === "string" || (typeof x === "object" && x !== null) ? (JSON.stringify(x) ?? String(x)) : String(x);
 
+/** ` (got VALUE)`, the tail of every message about a bad value. */
+export const got = (x: unknown): string => ` (got ${show(x)})`;
+
 /** valibot issues -> one line: `field: message; field2: message`. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): { field: string; text: string } {
   const parts: string[] = [];

@@ -83,6 +83,9 @@ describe("warren server: errors before anything is opened", () => {
     expect(await line("server", "--log-format", "xml")).toEqual([2, 'warren: --log-format: expected auto, text or json (got "xml")']);
     expect(await line("server", "--idle-timeout", "5")).toEqual([2, 'warren: --idle-timeout: expected seconds from 10 to 86400 (got "5")']);
     expect(await line("server", "--max-clients", "300")).toEqual([2, 'warren: --max-clients: the pool 10.8.0.0/24 has 253 client addresses: use at most 253, or 0 for all (got "300")']);
+    // the value as given, not what it parsed to (it said "got NaN")
+    expect(await line("server", "--lease-max-age", "1y")).toEqual([2, 'warren: --lease-max-age: expected a duration from 60 to 315360000 seconds (e.g. 3600, 15m, 12h, 30d) (got "1y")']);
+    expect(await line("server", "--lease-max-age", "5")).toEqual([2, 'warren: --lease-max-age: expected a duration from 60 to 315360000 seconds (e.g. 3600, 15m, 12h, 30d) (got "5")']);
   });
 
   test("the config file: its path and key, no doubled prefix, line and column", async () => {

@@ -150,7 +150,7 @@ describe("add, remove, show", () => {
       [offline("d", "--address", "10.9.0.1"), "--address 10.9.0.1 is not a client address of the pool 10.8.0.0/24 (10.8.0.2-10.8.0.254)"],
       [offline("d", "--address", "10.8.0.0/28"), "--address 10.8.0.0/28: give one address (a /32), not a prefix"],
       [offline("d", "--address", "fd00::5"), "--address fd00::5 is outside the IPv6 pool (the server has none)"],
-      [offline("bad name"), `NAME: expected a peer name of 1-64 letters, digits, '.', '_', '-' or '@', got "bad name"`],
+      [offline("bad name"), `NAME: expected a peer name of 1-64 letters, digits, '.', '_', '-' or '@' (got "bad name")`],
       [["add", "d", "--peers", peers, "--key-file", keyFile], "--endpoint HOST[:PORT] is required while the server is not running (it is the name or address clients dial)"],
       [offline("d", "--mtu", "99"), "--mtu: expected an integer from 576 to "],
     ];

@@ -64,14 +64,14 @@ describe("parsePeers", () => {
       [`[Peer]\nName = x\nPublicKey = ${K1}\nAllowedIPs = 10.8.0.2/32\n`, 'f:2: unknown key "Name" in [Peer] (write the name as a comment: # Name = x)'],
       [`[Peer]\nAllowedIPs = 10.8.0.2/32\n`, "f:1: [Peer] has no PublicKey"],
       [`[Peer]\n# Name = p\nPublicKey = ${K1}\n`, "f:1: [Peer] p has no AllowedIPs: it needs its tunnel address"],
-      [`[Peer]\nPublicKey = abc\nAllowedIPs = 10.8.0.2/32\n`, 'f:2: PublicKey: expected a key as wg genkey prints it (44 characters of base64 for 32 bytes), got "abc"'],
+      [`[Peer]\nPublicKey = abc\nAllowedIPs = 10.8.0.2/32\n`, 'f:2: PublicKey: expected a key as wg genkey prints it (44 characters of base64 for 32 bytes) (got "abc")'],
       [`[Peer]\nPublicKey = ${K1}\nPublicKey = ${K2}\nAllowedIPs = 10.8.0.2/32\n`, "f:3: PublicKey given twice in the [Peer] of line 1 (first on line 2)"],
-      [`[Peer]\nPublicKey = ${K1}\nAllowedIPs = 10.8.0.9/32, 10.8.0.2/33\n`, 'f:3: AllowedIPs: expected an address or prefix like 10.8.0.2/32 or fd00:8::2/128, got "10.8.0.2/33"'],
-      [`[Peer]\nPublicKey = ${K1}\nAllowedIPs = 10.8.0.2/32\nPersistentKeepalive = 70000\n`, 'f:4: PersistentKeepalive: expected seconds from 0 to 65535 or off, got "70000"'],
+      [`[Peer]\nPublicKey = ${K1}\nAllowedIPs = 10.8.0.9/32, 10.8.0.2/33\n`, 'f:3: AllowedIPs: expected an address or prefix like 10.8.0.2/32 or fd00:8::2/128 (got "10.8.0.2/33")'],
+      [`[Peer]\nPublicKey = ${K1}\nAllowedIPs = 10.8.0.2/32\nPersistentKeepalive = 70000\n`, 'f:4: PersistentKeepalive: expected seconds from 0 to 65535 or off (got "70000")'],
       [`PublicKey = ${K1}\n`, "f:1: PublicKey outside a section: put it under [Peer]"],
       [`[Peers]\n`, "f:1: unknown section [Peers]: expected [Peer] or [Interface]"],
-      [`[Peer]\nPublicKey = ${K1}\nAllowedIPs 10.8.0.3/32\nAllowedIPs = 10.8.0.2/32\n`, `f:3: expected "Key = Value", a [Peer] header or a comment, got "AllowedIPs 10.8.0.3/32"`],
-      [`[Peer]\n# Name = two words\nPublicKey = ${K1}\nAllowedIPs = 10.8.0.2/32\n`, `f:2: Name: expected a peer name of 1-64 letters, digits, '.', '_', '-' or '@', got "two words"`],
+      [`[Peer]\nPublicKey = ${K1}\nAllowedIPs 10.8.0.3/32\nAllowedIPs = 10.8.0.2/32\n`, `f:3: expected "Key = Value", a [Peer] header or a comment (got "AllowedIPs 10.8.0.3/32")`],
+      [`[Peer]\n# Name = two words\nPublicKey = ${K1}\nAllowedIPs = 10.8.0.2/32\n`, `f:2: Name: expected a peer name of 1-64 letters, digits, '.', '_', '-' or '@' (got "two words")`],
     ];
     for (const [text, error] of cases) expect(parsePeers(text, "f").errors).toEqual([error]);
   });
