@@ -20,7 +20,8 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket, SocketHandler } from "bun";
-import { codeOrMessage, WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, ConfigError, fsReason, WarrenError } from "../lib/errors.ts";
+import { got } from "../lib/issues.ts";
 import type { Logger } from "../lib/log.ts";
 import { encodeLine, fail, MAX_LINE, parseRequestLine, type Request, type Response } from "./control-protocol.ts";
 import { controlRequest } from "./control-client.ts";
@@ -65,7 +66,7 @@ export async function claimSocket(path: string, hint = OTHER_PATH): Promise<void
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new WarrenError("ERR_CONTROL", `control socket ${path}: cannot create its folder ${dir}: ${codeOrMessage(e)}${hint}`);
+      throw new ConfigError("controlSocket", `cannot create its folder: ${fsReason(e)}${got(path)}`);
     }
   }
   let st: ReturnType<typeof lstatSync>;

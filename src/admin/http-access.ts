@@ -17,7 +17,8 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { codeOrMessage, WarrenError } from "../lib/errors.ts";
+import { ConfigError, fsReason, WarrenError } from "../lib/errors.ts";
+import { got } from "../lib/issues.ts";
 import type { Logger } from "../lib/log.ts";
 import { formatIpv4, formatIpv6, isUnspecified, parseIpv4, parseIpv6 } from "../protocol/ip.ts";
 
@@ -67,7 +68,7 @@ export function readTokenFile(path: string, log: Logger): string {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new WarrenError("ERR_METRICS", `metrics token file ${path}: cannot read it: ${codeOrMessage(e)}`);
+    throw new ConfigError("metricsTokenFile", `cannot read it: ${fsReason(e)}${got(path)}`);
   }
   const token = text.trim();
   if (token.length < MIN_TOKEN_LENGTH || !TOKEN_RE.test(token)) {

@@ -15,7 +15,7 @@
 
 import { readFileSync, statSync } from "node:fs";
 import type { Clock } from "../lib/clock.ts";
-import { ConfigError, errorCode, oneLine } from "../lib/errors.ts";
+import { ConfigError, fsReason, oneLine } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { logEvent } from "../lib/log-event.ts";
 import { CompositeAuth } from "./composite.ts";
@@ -62,7 +62,7 @@ function readText(path: string, setting: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new ConfigError(setting, `cannot read ${path}: ${errorCode(e) ?? "error"}`);
+    throw new ConfigError(setting, `cannot read ${path}: ${fsReason(e)}`);
   }
 }
 

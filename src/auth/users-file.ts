@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { describeIssues } from "../lib/issues.ts";
 import { type UsersFile, UsersFileSchema } from "./users-schema.ts";
-import { codeOrMessage, ConfigError, errorCode, WarrenError } from "../lib/errors.ts";
+import { codeOrMessage, ConfigError, errorCode, fsReason, WarrenError } from "../lib/errors.ts";
 import { writeFileAtomic } from "../lib/state-file.ts";
 import { formatIpv4, parseIpv4 } from "../protocol/ip.ts";
 
@@ -52,9 +52,8 @@ export function readUsersFile(path: string, missingOk = false): UsersFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const code = errorCode(e) ?? "error";
-    if (missingOk && code === "ENOENT") return { users: {} };
-    return fail(path, "users", `cannot read it: ${code}`);
+    if (missingOk && errorCode(e) === "ENOENT") return { users: {} };
+    return fail(path, "users", `cannot read it: ${fsReason(e)}`);
   }
   let data: unknown;
   try {

@@ -7,6 +7,7 @@
  * removed (and, with `--dns apply`, resolv.conf restored) and the exit status is 0.
  */
 
+import { mkdirSync } from "node:fs";
 import { type ClientStatusSource, serveClientControl } from "../admin/client-control.ts";
 import type { ControlServer } from "../admin/control.ts";
 import { ClientConfigSchema, type ClientConfig, type ServerAddress } from "../config/client-schema.ts";
@@ -17,7 +18,8 @@ import { ClientDns, withDns } from "../client/dns.ts";
 import { ClientNetConfig, type NetOps } from "../client/net.ts";
 import { mtuOf, primaryAddress } from "../client/params.ts";
 import { systemClock } from "../lib/clock.ts";
-import { ConfigError, WarrenError } from "../lib/errors.ts";
+import { ConfigError, fsReason, WarrenError } from "../lib/errors.ts";
+import { got } from "../lib/issues.ts";
 import { configureLogging, getLogger, type Logger } from "../lib/log.ts";
 import { versionLine } from "../lib/version.ts";
 import { clientSocketPath, FileStateStore, netnsId } from "../platform/linux/client-state.ts";
@@ -184,7 +186,16 @@ async function openStatusSocket(cfg: ClientSettings, netns: string, run: ClientR
     log.warn(`no status socket: ${path} is longer than ${MAX_SOCKET_PATH} bytes (set --control-socket)`);
     return null;
   }
-  return serveClientControl(path, run.status, systemClock, getLogger("warren:control"));
+  if (cfg.controlSocket === undefined) {
+    try {
+      mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new ConfigError("stateDir", `cannot create it: ${fsReason(e)}${got(cfg.stateDir)}`, "--state-dir");
+    }
+  }
+  return serveClientControl(path, run.status, systemClock, getLogger("warren:control")).catch((e: unknown) => {
+    throw e instanceof ConfigError ? new ConfigError(e.field, e.reason, "--control-socket") : e;
+  });
 }
 
 /** Runs the client until SIGINT/SIGTERM. Returns the exit status; throws (one line) on failure. */

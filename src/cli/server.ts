@@ -98,17 +98,22 @@ export async function runServer(argv: string[]): Promise<number> {
     return 0;
   }
   const cfg = loaded.config;
+  // Errors about a setting found while starting (a log or pid file, a capture folder, a key file) name it as given.
+  const named = (e: unknown): never => {
+    throw e instanceof ConfigError ? e.named(loaded.label) : e;
+  };
   const warnings = checkPools(cfg, networkInterfaces(), loaded);
-  if (argv.includes("--daemon")) return runInBackground(argv, cfg);
-  configureLogging({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: { path: cfg.logFile, maxSize: cfg.logMaxSize, keep: cfg.logKeep } } : {}) });
+  if (argv.includes("--daemon")) return runInBackground(argv, cfg).catch(named);
+  try {
+    configureLogging({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: { path: cfg.logFile, maxSize: cfg.logMaxSize, keep: cfg.logKeep } } : {}) });
+    if (cfg.pidFile) holdPidFile(cfg.pidFile);
+  } catch (e) {
+    named(e);
+  }
   const log = getLogger("warren");
   for (const w of warnings) log.warn(w);
-  if (cfg.pidFile) holdPidFile(cfg.pidFile);
   keepServingOnStrayErrors(log);
-  // Errors about a setting found while starting (a capture folder, a key file) name it as given.
-  const run = await startAll(argv, cfg).catch((e: unknown) => {
-    throw e instanceof ConfigError ? e.named(loaded.label) : e;
-  });
+  const run = await startAll(argv, cfg).catch(named);
   // Handlers first: whoever hears "ready" (a --daemon parent, a test) may signal at once.
   const signalled = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

@@ -13,7 +13,8 @@
 
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { errorCode, WarrenError } from "./errors.ts";
+import { ConfigError, errorCode, fsReason, WarrenError } from "./errors.ts";
+import { got } from "./issues.ts";
 
 /** Most rotated files warren manages (the config's upper bound for logKeep). */
 export const MAX_LOG_KEEP = 100;
@@ -63,7 +64,11 @@ export class RotatingFile {
     }
     this.maxSize = maxSize;
     this.keep = Math.min(Math.max(0, Math.floor(keep)), MAX_LOG_KEEP);
-    this.#fd = openLog(path);
+    try {
+      this.#fd = openLog(path);
+    } catch (e) {
+      throw new ConfigError("logFile", `cannot open it: ${fsReason(e instanceof WarrenError ? e.cause : e)}${got(path)}`);
+    }
     this.#size = fstatSync(this.#fd).size;
     // Files beyond `keep` (left by an earlier run with a larger keep) are removed.
     for (let i = this.keep + 1; i <= MAX_LOG_KEEP; i++) removeQuietly(`${path}.${i}`);
@@ -127,7 +132,7 @@ function openLog(path: string): number {
   try {
     return openSync(path, "a", FILE_MODE);
   } catch (e) {
-    throw new WarrenError("ERR_LOG_FILE", `cannot open log file ${path}: ${errorCode(e) ?? String(e)}`);
+    throw new WarrenError("ERR_LOG_FILE", `cannot open log file ${path}: ${errorCode(e) ?? String(e)}`, { cause: e });
   }
 }
 

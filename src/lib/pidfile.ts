@@ -23,7 +23,8 @@
 
 import { linkSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { codeOrMessage, errorCode, WarrenError } from "./errors.ts";
+import { codeOrMessage, ConfigError, errorCode, fsReason, WarrenError } from "./errors.ts";
+import { got } from "./issues.ts";
 import { O_READ_NOFOLLOW, writeNewFile } from "./secure-file.ts";
 
 /** Age after which a leftover `<path>.break` file is removed. */
@@ -147,7 +148,7 @@ export function holdPidFile(path: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   } catch (e) {
-    throw fileError("create the directory of", path, e);
+    throw new ConfigError("pidFile", `cannot create its folder: ${fsReason(e)}${got(path)}`);
   }
   const claim = claimFile(path, (pid) => isWarrenProcess(pid, "server"));
   if (!claim.ok) {

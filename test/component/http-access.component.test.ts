@@ -116,7 +116,7 @@ describe("token", () => {
     expect(log.lines.join("\n")).toContain(`metrics token file ${f} is readable by others (mode 644); chmod 600 it`);
     writeFileSync(f, "short\n");
     expect(() => readTokenFile(f, log)).toThrow(/expected one token of at least 16 characters/);
-    expect(() => readTokenFile(join(dir, "none"), log)).toThrow(/cannot read it: ENOENT/);
+    expect(() => readTokenFile(join(dir, "none"), log)).toThrow(/^metricsTokenFile: cannot read it: no such file or directory \(got ".*none"\)$/);
   });
 
   test("flags: --metrics-host is repeatable, --metrics-token-file, --metrics-public", () => {

@@ -104,7 +104,14 @@ describe("warren server: errors before anything is opened", () => {
     expect(await line("server", ...SAFE, "--control-socket", sock, "--capture-dir", "/proc/nope/x")).toEqual([
       2, 'warren: --capture-dir: cannot create the folder: no such file or directory (got "/proc/nope/x")',
     ]);
-    expect(await line("server", ...SAFE, "--control-socket", "none")).toEqual([2, `warren: --token-key-file: cannot read ${join(dir, "no.key")}: ENOENT`]);
+    expect(await line("server", ...SAFE, "--control-socket", "none")).toEqual([2, `warren: --token-key-file: cannot read ${join(dir, "no.key")}: no such file or directory`]);
+    // files the server makes before anything else: exit 2 naming the flag (they were exit 1, "ENOENT")
+    expect(await line("server", ...SAFE, "--control-socket", "none", "--log-file", "/proc/nope/x.log")).toEqual([
+      2, 'warren: --log-file: cannot open it: no such file or directory (got "/proc/nope/x.log")',
+    ]);
+    expect(await line("server", ...SAFE, "--control-socket", "none", "--pid-file", "/proc/nope/x.pid")).toEqual([
+      2, 'warren: --pid-file: cannot create its folder: no such file or directory (got "/proc/nope/x.pid")',
+    ]);
   });
 
   test("a pool holding an address of another interface is refused, naming it", async () => {

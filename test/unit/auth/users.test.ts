@@ -70,7 +70,7 @@ describe("users file validation", () => {
   test("files: missing, not JSON, written atomically with mode 0600 and read back", () => {
     const dir = mkdtempSync(join(tmpdir(), "warren-users-"));
     const path = join(dir, "users.json");
-    expect(configError(() => readUsersFile(path)).message).toMatch(/cannot read it: ENOENT/);
+    expect(configError(() => readUsersFile(path)).message).toMatch(/cannot read it: no such file or directory$/);
     expect(readUsersFile(path, true)).toEqual({ users: {} });
     writeFileSync(path, "{ nope");
     expect(configError(() => readUsersFile(path)).message).toMatch(/not valid JSON/);

@@ -55,7 +55,7 @@ describe("RotatingFile", () => {
   test("creates the folder; cannot open: one line naming the file", () => {
     new RotatingFile(join(dir, "new/sub/c.log"), 1024, 1).close();
     writeFileSync(join(dir, "plain"), "");
-    expect(() => new RotatingFile(join(dir, "plain/c.log"), 1024, 1)).toThrow(/cannot open log file .*plain\/c\.log: ENOTDIR/);
+    expect(() => new RotatingFile(join(dir, "plain/c.log"), 1024, 1)).toThrow(/^logFile: cannot open it: not a directory \(got ".*plain\/c\.log"\)$/);
   });
 
   test("reopen after an external logrotate moved the file: old lines stay there, new ones go to a new file", () => {
