@@ -232,15 +232,25 @@ describe.skipIf(!ok)("warren operations", () => {
         await waitFor("a rate on rc1's row", async () => Number(await page.getAttribute(`${row1} .rx-rate`, "data-bits")) > 0, { timeoutMs: 10_000, intervalMs: 200 });
         const rate = await page.$eval(row1, (tr) => ({
           rxBits: Number(tr.querySelector(".rx-rate")?.getAttribute("data-bits")), rxPps: Number(tr.querySelector(".rx-pps")?.getAttribute("data-pps")),
-          txBits: Number(tr.querySelector(".tx-rate")?.getAttribute("data-bits")), text: tr.querySelector(".rx-rate")?.textContent ?? "",
+          txBits: Number(tr.querySelector(".tx-rate")?.getAttribute("data-bits")), txPps: Number(tr.querySelector(".tx-pps")?.getAttribute("data-pps")),
+          text: tr.querySelector(".rx-rate")?.textContent ?? "", cells: [...tr.querySelectorAll("td")].map((td) => td.textContent ?? ""),
         }));
         expect(rate.rxBits).toBeGreaterThan(0);
         expect(rate.rxPps).toBeGreaterThan(0);
         expect(rate.txBits).toBeGreaterThan(0);
+        expect(rate.txPps).toBeGreaterThan(0);
+        // the columns, in order, and rc1's User (none: the shared secret) and Protocol cells
+        expect(await page.$$eval("#sort-row th", (ths) => ths.map((th) => th.textContent?.trim()))).toEqual([
+          "Client", "User", "Protocol", "Endpoint", "Address", "Connected", "Last seen", "In now", "Out now", "In total", "Out total", "Drops",
+        ]);
+        expect([rate.cells[1], rate.cells[2]]).toEqual(["–", "toyvpn"]);
         expect(rate.text).toMatch(/^\d+(\.\d+)? (bit|kbit|Mbit)\/s$/);
         const inNow = await page.$eval('[data-card="In now"]', (c) => [c.querySelector(".v")?.textContent, c.querySelector(".s")?.textContent]);
         expect(inNow[0]).toMatch(/^\d+(\.\d+)? (bit|kbit|Mbit)\/s$/);
         expect(inNow[1]).toMatch(/^\d+(\.\d+)? pkt\/s$/);
+        const outNow = await page.$eval('[data-card="Out now"]', (c) => [c.querySelector(".v")?.textContent, c.querySelector(".s")?.textContent]);
+        expect(outNow[0]).toMatch(/^\d+(\.\d+)? (bit|kbit|Mbit)\/s$/);
+        expect(outNow[1]).toMatch(/^\d+(\.\d+)? pkt\/s$/);
         expect((await pinging).received).toBe(25);
         const rows = await page.$$eval("tr[data-client]", (trs) => trs.map((tr) => ({ rx: Number(tr.querySelector(".rx-packets")?.textContent), tx: Number(tr.querySelector(".tx-packets")?.textContent) })));
         expect(rows.length).toBe(2);
