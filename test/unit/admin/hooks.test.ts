@@ -8,7 +8,7 @@ import type { Session } from "../../../src/server/session.ts";
 import { quietLogger, recordingLogger } from "../../lib/log.ts";
 
 const session = {
-  serial: 3, deviceId: "phone1", user: null, label: "phone1", address: "::ffff:192.0.2.10", port: 40001,
+  serial: 3, deviceId: "phone1", user: null, label: "phone1", address: "::ffff:192.0.2.10", port: 40001, protocol: "toyvpn",
   addr4: (10 << 24) | (8 << 16) | 2, addr6: null, rxBytes: 1234, txBytes: 5678, rxPackets: 9, txPackets: 11,
 } as unknown as Session;
 
@@ -16,8 +16,10 @@ describe("hooks", () => {
   test("environment for connect and disconnect", () => {
     expect(hookEnv(session, "connect")).toEqual({
       WARREN_EVENT: "connect", WARREN_CLIENT_ID: "phone1", WARREN_CLIENT_ADDR: "10.8.0.2", WARREN_CLIENT_ADDR6: "",
-      WARREN_ENDPOINT: "192.0.2.10:40001", WARREN_DEVICE_ID: "phone1", WARREN_USER: "",
+      WARREN_ENDPOINT: "192.0.2.10:40001", WARREN_DEVICE_ID: "phone1", WARREN_USER: "", WARREN_PROTOCOL: "toyvpn",
     });
+    const peer = { ...session, protocol: "wireguard", deviceId: "anna-phone", label: "anna-phone", port: 51820 } as unknown as Session;
+    expect(hookEnv(peer, "connect")).toMatchObject({ WARREN_PROTOCOL: "wireguard", WARREN_CLIENT_ID: "anna-phone", WARREN_ENDPOINT: "192.0.2.10:51820" });
     expect(hookEnv(session, "disconnect", "kicked", 61.4)).toMatchObject({
       WARREN_REASON: "kicked", WARREN_BYTES_IN: "1234", WARREN_BYTES_OUT: "5678", WARREN_PACKETS_IN: "9", WARREN_PACKETS_OUT: "11", WARREN_DURATION: "61",
     });
