@@ -70,6 +70,8 @@ export interface FastPathOptions extends DataPathPools {
   tso?: boolean;
   /** With tso: send segments as UDP_SEGMENT runs (default true). */
   udpGso?: boolean;
+  /** With tso: pace bulk sends to a client, at most 64 KiB of TSO data a turn and a 100 us pause after one (default true). */
+  pace?: boolean;
   /** With vnet: coalesce UDP flows into UDP_L4 GSO writes too (default false: measured not to pay). */
   coalesceUdp?: boolean;
 }
@@ -129,7 +131,7 @@ export class FastPath implements DataPath {
     this.#queues = queues;
     this.#family = family;
     this.#table = table;
-    const offloads = opts.vnet === 0 ? "no offloads" : opts.tso !== false ? "coalescing, TSO" : "coalescing";
+    const offloads = opts.vnet === 0 ? "no offloads" : opts.tso !== false ? `coalescing, TSO${opts.pace !== false ? ", paced" : ""}` : "coalescing";
     this.name = `fast (${udpFds.length} worker${udpFds.length > 1 ? "s" : ""}, ${offloads})`;
   }
 
@@ -165,7 +167,7 @@ export class FastPath implements DataPath {
     const msg: WorkerStart = {
       index, tunFd: this.#queues[index] as number, udpFd: this.#udpFds[index] as number, wakeFd, family: this.#family,
       packetRoom: Math.max(2048, (o.mtu + 64 + 7) & ~7), vnet: o.vnet, batch: BATCH,
-      tso, udpGso: o.udpGso !== false, coalesceUdp: o.coalesceUdp === true,
+      tso, udpGso: o.udpGso !== false, pace: tso && o.pace !== false, coalesceUdp: o.coalesceUdp === true,
       table: this.#table.sab, counters, rxRing, txRing, control,
     };
     t.worker?.postMessage(msg);

@@ -173,6 +173,8 @@ export interface WorkerStart {
   tso: boolean;
   /** With tso: send runs of segments as one UDP_SEGMENT message (else one message each). */
   udpGso: boolean;
+  /** With tso: pace bulk sends (tx-gso.ts TSO_TURN_BYTES, loop.ts PACE_US). */
+  pace: boolean;
   /** With vnet: coalesce UDP datagrams of a flow into UDP_L4 GSO writes too (TCP always). */
   coalesceUdp: boolean;
   /** Messages per recvmmsg / sendmmsg. */

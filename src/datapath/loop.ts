@@ -5,6 +5,12 @@
  *   1. rx: receive a batch of datagrams from this worker's data socket, process it
  *   2. tx: read this worker's TUN queue until EAGAIN (or a full batch), send it
  *   3. both drained -> poll({socket, TUN queue, wake}, POLL_MS)
+ * Pacing: after a turn that sent PACE_AFTER_BYTES or more of TCP GSO data (a bulk
+ * download), the TUN side waits PACE_US before its next read while step 1 goes on
+ * (ppoll on the socket and the wake fd). The kernel's TSO hands over 64 KiB at once;
+ * sent back to back, those bursts overflowed a client's default socket buffer and TCP
+ * lost twice the reference's segments (bench/RESULTS.md, "Pacing"). One 64 KiB turn per
+ * 100 us caps one worker's bulk sending at ~5 Gbit/s, above what it cuts and sends.
  * A reply the kernel produces while step 1 writes a request to the TUN (ping, a TCP
  * ACK) is already queued when step 2 reads (the TUN picks the queue of the flow's
  * writer), so it leaves in the same wakeup: no thread hop on a request/response path.
@@ -12,7 +18,8 @@
  */
 
 import { ERRNO } from "../lib/errno.ts";
-import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_SIZE, POLLIN } from "../platform/linux/libc.ts";
+import type { Pointer } from "bun:ffi";
+import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, TIMESPEC_NSEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import { CTL_ERRNO, CTL_STATE, CTL_STOP, type WorkerStart } from "./layout.ts";
 import { RingWriter } from "./ring.ts";
@@ -23,10 +30,16 @@ import { TableView } from "./view.ts";
 
 /** Idle poll timeout: a safety net; STOP arrives through the wake eventfd. */
 export const POLL_MS = 1000;
+/** A turn that sent this many bytes of TCP GSO data is followed by a pause of the TUN side. */
+export const PACE_AFTER_BYTES = 32768;
+/** The pause, in microseconds (measured: 100 paid, 200 with 32 KiB turns capped the rate). */
+export const PACE_US = 100;
 
 /** What the loop needs of a tx engine (TxEngine, or TxGsoEngine with offloads). */
 export interface TxSide {
   err: number;
+  /** Bytes of TCP GSO data the last fill() read (TxGsoEngine; absent: never paced). */
+  tsoBytes?: number;
   fill(): number;
   send(count: number): void;
 }
@@ -39,20 +52,15 @@ export function engines(start: WorkerStart, rxVec: MsgVec, txVec: MsgVec): { rx:
   return {
     rx: new RxEngine(rxVec, view, counters, new RingWriter(start.rxRing), start.udpFd, start.tunFd, start.vnet, start.coalesceUdp),
     tx: start.tso
-      ? new TxGsoEngine(txVec, view, counters, txRing, start.tunFd, start.udpFd, start.vnet, start.udpGso)
+      ? new TxGsoEngine(txVec, view, counters, txRing, start.tunFd, start.udpFd, start.vnet, start.udpGso, start.pace)
       : new TxEngine(txVec, view, counters, txRing, start.tunFd, start.udpFd),
   };
 }
 
 /** Runs until STOP or an fd error (errno stored in CTL_ERRNO). */
 export function runLoop(start: WorkerStart, ctl: Int32Array, rx: RxEngine, tx: TxSide, rxBatch: number): void {
-  const p = nativeBuffer(POLLFD_SIZE * 3);
-  const dv = new DataView(p.buf.buffer);
-  const fds = [start.udpFd, start.tunFd, start.wakeFd];
-  for (let i = 0; i < 3; i++) {
-    dv.setInt32(i * POLLFD_SIZE + POLLFD_FD, fds[i] as number, HOST_LE);
-    dv.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, HOST_LE);
-  }
+  const p = pollFds([start.udpFd, start.tunFd, start.wakeFd]);
+  const pause = start.pace ? new Pause(pollFds([start.udpFd, start.wakeFd]), rx) : null;
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) === CTL_STOP) return;
     const n = rx.receive();
@@ -67,6 +75,63 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, rx: RxEngine, tx: T
       ctl[CTL_ERRNO] = tx.err;
       return;
     }
+    if (pause !== null && (tx.tsoBytes ?? 0) >= PACE_AFTER_BYTES) {
+      const err = pause.run(PACE_US);
+      if (err !== 0) {
+        ctl[CTL_ERRNO] = err;
+        return;
+      }
+      continue; // the TUN side waited: read it again before sleeping in poll
+    }
     if (n < rxBatch && tx.err === ERRNO.EAGAIN) libc.poll(p.ptr, 3, POLL_MS);
+  }
+}
+
+/** A pollfd array for `fds`, each waiting for POLLIN, in native memory (the worker's lifetime). */
+interface PollFds {
+  ptr: Pointer;
+  n: number;
+  /** The array itself, to read `revents`. */
+  view: DataView;
+}
+
+function pollFds(fds: readonly number[]): PollFds {
+  const p = nativeBuffer(POLLFD_SIZE * fds.length);
+  const view = new DataView(p.buf.buffer);
+  fds.forEach((fd, i) => {
+    view.setInt32(i * POLLFD_SIZE + POLLFD_FD, fd, HOST_LE);
+    view.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, HOST_LE);
+  });
+  return { ptr: p.ptr, n: fds.length, view };
+}
+
+/** The TUN side's pause after a bulk turn: datagrams from clients are still received meanwhile. */
+class Pause {
+  readonly #fds: PollFds;
+  readonly #rx: RxEngine;
+  /** struct timespec: tv_sec stays 0, tv_nsec (< 1e9) is written as two 32-bit halves (no BigInt per pause). */
+  readonly #ts = nativeBuffer(TIMESPEC_SIZE);
+  readonly #tsView = new DataView(this.#ts.buf.buffer);
+
+  constructor(fds: PollFds, rx: RxEngine) {
+    this.#fds = fds;
+    this.#rx = rx;
+  }
+
+  /** Waits `us` microseconds, receiving what arrives; stops early when the wake fd fires (STOP). Returns an errno or 0. */
+  run(us: number): number {
+    const until = performance.now() + us / 1000;
+    for (;;) {
+      const leftNs = Math.floor((until - performance.now()) * 1e6);
+      if (leftNs <= 0) return 0;
+      this.#tsView.setUint32(TIMESPEC_NSEC, leftNs, HOST_LE);
+      this.#tsView.setUint32(TIMESPEC_NSEC + 4, 0, HOST_LE);
+      const r = libc.ppoll(this.#fds.ptr, this.#fds.n, this.#ts.ptr, null);
+      if (r <= 0) continue; // timeout (loop ends) or EINTR
+      if ((this.#fds.view.getInt16(POLLFD_SIZE + POLLFD_REVENTS, HOST_LE) & POLLIN) !== 0) return 0; // wake: STOP
+      const n = this.#rx.receive();
+      if (n > 0) this.#rx.process(n);
+      else if (n !== -ERRNO.EAGAIN && n !== 0 && n !== -ERRNO.EINTR) return -n;
+    }
   }
 }

@@ -37,6 +37,14 @@ import { NO_SESSION, type TableView } from "./view.ts";
 export const READ_SLOTS = 16;
 /** Bytes per read slot: the largest packet, its header, slack. */
 const READ_STRIDE = 65536 + 128;
+/**
+ * With pacing, a turn stops reading the TUN once it holds this many bytes of TCP GSO
+ * packets (one 64 KiB super-packet): the kernel hands over up to 64 KiB per read, and
+ * a turn of 16 of them went out as ~700 back-to-back datagrams, more than a client's
+ * default 208 KiB socket buffer takes (bench/RESULTS.md, "Pacing").
+ */
+export const TSO_TURN_BYTES = 65536;
+
 /** Bytes of the segment arena. */
 const ARENA = 512 * 1024;
 /** The arena must have this much room before a read (a 64 KiB packet plus its segments' headers). */
@@ -50,6 +58,8 @@ const GSO_MAX_SEGS = 64;
 export class TxGsoEngine {
   /** errno that ended the last fill() (EAGAIN: the TUN queue is drained), 0 = stopped for room. */
   err = 0;
+  /** Bytes of TCP GSO packets the last fill() read (the loop paces after a bulk turn). */
+  tsoBytes = 0;
   readonly #vec: MsgVec;
   readonly #view: TableView;
   readonly #ring: RingWriter;
@@ -65,8 +75,10 @@ export class TxGsoEngine {
   readonly #seg = new TcpSegmenter();
   /** Send runs of segments with UDP_SEGMENT (else one message per segment). */
   readonly #udpGso: boolean;
+  /** Read at most TSO_TURN_BYTES of GSO packets a turn. */
+  readonly #pace: boolean;
 
-  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number, vnet: number, udpGso = true) {
+  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number, vnet: number, udpGso = true, pace = false) {
     this.#vec = vec;
     this.#view = view;
     this.#c = counters;
@@ -75,6 +87,7 @@ export class TxGsoEngine {
     this.#udpFd = udpFd;
     this.#vnet = vnet;
     this.#udpGso = udpGso;
+    this.#pace = pace;
     const mem = nativeBuffer(READ_SLOTS * READ_STRIDE + ARENA);
     this.#b = mem.buf;
     this.#w = new Uint32Array(mem.buf.buffer);
@@ -98,7 +111,9 @@ export class TxGsoEngine {
     const arenaEnd = pos + ARENA;
     let handed = 0;
     this.err = 0;
-    while (count < vec.count - 1 && r < READ_SLOTS && arenaEnd - pos >= ARENA_NEED) {
+    this.tsoBytes = 0;
+    const tsoLimit = this.#pace ? TSO_TURN_BYTES : Infinity;
+    while (count < vec.count - 1 && r < READ_SLOTS && arenaEnd - pos >= ARENA_NEED && this.tsoBytes < tsoLimit) {
       const roff = r * READ_STRIDE;
       const n = libc.read(this.#tunFd, (this.#ptr + roff) as Pointer, READ_STRIDE);
       if (n <= 0) {
@@ -127,6 +142,7 @@ export class TxGsoEngine {
         this.#bump(G_TX_OFFLOAD_DROPS);
         continue;
       }
+      this.tsoBytes += len;
       const mss = (b[roff + VNET_GSO_SIZE] as number) | ((b[roff + VNET_GSO_SIZE + 1] as number) << 8);
       const slot = this.#view.decideTx(b, pkt, len, vec.names, count * NAME_STRIDE_WORDS);
       if (slot === NO_SESSION || !this.#seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd)) {

@@ -87,7 +87,7 @@ export function warmUp(start: WorkerStart, rxVec: MsgVec, txVec: MsgVec, rounds 
     txPkt.set(packet(server, net + SLOT), start.vnet);
     const rx = new RxEngine(rxVec, view, counters, ring, fds[0], -1, start.vnet, start.coalesceUdp);
     const tx = start.tso
-      ? new TxGsoEngine(txVec, view, counters, ring, fds[0], -1, start.vnet, start.udpGso)
+      ? new TxGsoEngine(txVec, view, counters, ring, fds[0], -1, start.vnet, start.udpGso, start.pace)
       : new TxEngine(txVec, view, counters, ring, fds[0], -1);
     for (let i = 0; i < rounds; i++) {
       for (let k = 0; k < 7; k++) rxVec.names[k] = name[k] as number;

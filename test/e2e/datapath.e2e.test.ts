@@ -118,7 +118,7 @@ describe.skipIf(!ok)("the fast data path", () => {
     expect(simple.totals.hub).toBe(12);
     expect(simple.delivered.sort()).toEqual(["legit", "legit", "legit", "legit", "legit", "legit"]);
     expect(simple.dataPath?.name).toBe("simple");
-    expect(fast.dataPath?.name).toMatch(/^fast \(\d workers?, coalescing, TSO\)$/);
+    expect(fast.dataPath?.name).toMatch(/^fast \(\d workers?, coalescing, TSO, paced\)$/);
     expect(fast.dataPath?.handoffDrops).toBe(0);
     console.log(`  counters: ${JSON.stringify(fast.clients)}; fast path: ${JSON.stringify(fast.dataPath)}`);
     // hub (6 + 6), isolated (3) and spoofed (4 + 3) datagrams went to the main thread; the workers moved the rest

@@ -24,6 +24,7 @@ const lib = dlopen("libc.so.6", {
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  ppoll: { args: ["ptr", "u64", "ptr", "ptr"], returns: "i32" },
   if_nametoindex: { args: ["ptr"], returns: "u32" },
   eventfd: { args: ["u32", "i32"], returns: "i32" },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
@@ -95,6 +96,10 @@ export const POLLFD_FD = 0;
 export const POLLFD_EVENTS = 4;
 /** Offset of `revents` in struct pollfd. */
 export const POLLFD_REVENTS = 6;
+/** Size of struct timespec { time_t tv_sec; long tv_nsec; } (64-bit), ppoll's timeout. */
+export const TIMESPEC_SIZE = 16;
+/** Offset of `tv_nsec` in struct timespec. */
+export const TIMESPEC_NSEC = 8;
 
 /** Buffers whose pointers are cached somewhere: kept reachable so the GC cannot free them. */
 const keepAlive = new Set<Uint8Array>();
