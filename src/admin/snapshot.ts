@@ -170,7 +170,10 @@ function dataPathInfo(server: Server): { name: string; handoffs: number; handoff
  * (Date.now()) at the same instant.
  */
 export function buildSnapshot(server: Server, x: SnapshotExtras, now: number, wallNow: number): Snapshot {
-  const wall = (t: number) => Math.round(wallNow - (now - t));
+  // Rounded apart, so a session's times read the same in every snapshot: the offset
+  // (wallNow - now) is constant up to float error, which must not flip a rounding.
+  const offset = Math.round(wallNow - now);
+  const wall = (t: number) => Math.round(t) + offset;
   const c = server.settings;
   const st = server.stats;
   const live = server.live();

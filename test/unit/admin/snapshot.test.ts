@@ -34,3 +34,26 @@ describe("idle sessions", () => {
     }
   });
 });
+
+describe("wall-clock times", () => {
+  test("a session's connectedAt reads the same in every snapshot, whatever the engine's fractional clock", async () => {
+    const { server, udp, clock } = await startToyServer({ config: { idleTimeout: 600 } });
+    try {
+      clock.advance(0.3);
+      for (let i = 0; i < 3; i++) udp.receive(buildHandshake("s3cret:phone1"), "::ffff:192.0.2.10", 40001);
+      const created = server.sessions.all()[0]?.createdAt ?? NaN;
+      // the wall clock minus the engine clock, as Ops takes it at start: here chosen so that
+      // offset + createdAt sits on a rounding edge (x.5), where float error used to flip it
+      const offset = 1_796_147_925_000.5 - (created % 1);
+      const seen = new Set<number>();
+      for (let i = 0; i < 500; i++) {
+        clock.advance(0.0371);
+        seen.add(buildSnapshot(server, EXTRAS, clock.now(), clock.now() + offset).clients[0]?.connectedAt ?? -1);
+      }
+      expect(seen.size).toBe(1);
+      expect([...seen][0]).toBe(Math.round(created) + Math.round(offset));
+    } finally {
+      server.stop();
+    }
+  });
+});
