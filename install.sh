@@ -204,6 +204,28 @@ run() {
   "$@" </dev/null >/dev/null 2>&1 || die "failed: $*"
 }
 
+# The sandbox both units share: no home, private /tmp, only the TUN device, the address
+# families a VPN needs, nothing of the kernel's to change.
+sandbox_text() {
+  cat <<EOF
+ProtectHome=yes
+PrivateTmp=yes
+DevicePolicy=closed
+DeviceAllow=/dev/net/tun rw
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+EOF
+}
+
 unit_text() {
   cat <<EOF
 [Unit]
@@ -238,21 +260,7 @@ CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE
 NoNewPrivileges=yes
 ProtectSystem=strict
 ReadWritePaths=-/run/warren -/var/log/warren
-ProtectHome=yes
-PrivateTmp=yes
-DevicePolicy=closed
-DeviceAllow=/dev/net/tun rw
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-SystemCallArchitectures=native
+$(sandbox_text)
 # Not set on purpose: PrivateDevices (hides /dev/net/tun), PrivateNetwork (the VPN
 # needs the host's network), ProtectKernelTunables (read-only /proc/sys would block
 # net.ipv4.ip_forward), MemoryDenyWriteExecute (breaks the JavaScript JIT).
@@ -295,21 +303,7 @@ NoNewPrivileges=yes
 ProtectSystem=strict
 # "dns": "apply" rewrites resolv.conf in place (a symlink is followed to its target).
 ReadWritePaths=-/etc/resolv.conf
-ProtectHome=yes
-PrivateTmp=yes
-DevicePolicy=closed
-DeviceAllow=/dev/net/tun rw
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-SystemCallArchitectures=native
+$(sandbox_text)
 # Not set on purpose: PrivateDevices (hides /dev/net/tun), PrivateNetwork (the tunnel
 # goes into the host's network), ProtectKernelTunables (read-only /proc/sys would keep
 # the client from turning IPv6 off on a TUN that got no IPv6 address),
