@@ -9,16 +9,17 @@
  * download), the TUN side waits PACE_US before its next read while step 1 goes on
  * (ppoll on the socket and the wake fd). The kernel's TSO hands over 64 KiB at once;
  * sent back to back, those bursts overflowed a client's default socket buffer and TCP
- * lost twice the reference's segments (bench/RESULTS.md, "Pacing"). One 64 KiB turn per
- * 100 us caps one worker's bulk sending at ~5 Gbit/s, above what it cuts and sends.
+ * lost twice the reference's segments (bench/RESULTS.md, "Pacing"). A 64 KiB turn, its
+ * cutting and sending, then 100 us: about 2.3 Gbit/s of bulk sending per worker on the
+ * bench machine. Other clients' replies read during a pause wait for it to end.
  * A reply the kernel produces while step 1 writes a request to the TUN (ping, a TCP
  * ACK) is already queued when step 2 reads (the TUN picks the queue of the flow's
  * writer), so it leaves in the same wakeup: no thread hop on a request/response path.
  * Leaves when CTL_STATE is CTL_STOP (the main thread also writes the wake eventfd).
  */
 
-import { ERRNO } from "../lib/errno.ts";
 import type { Pointer } from "bun:ffi";
+import { ERRNO } from "../lib/errno.ts";
 import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, TIMESPEC_NSEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import { CTL_ERRNO, CTL_STATE, CTL_STOP, type WorkerStart } from "./layout.ts";
