@@ -16,8 +16,8 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Subprocess } from "bun";
-import { ConfigError, fsReason, WarrenError } from "../lib/errors.ts";
-import { got } from "../lib/issues.ts";
+import { ConfigError, WarrenError } from "../lib/errors.ts";
+import { logFileError } from "../lib/logfile.ts";
 import { isWarrenProcess, readPid } from "../lib/pidfile.ts";
 
 /** Environment marker of a child started by spawnDaemon. */
@@ -59,7 +59,7 @@ export async function spawnDaemon(command: readonly string[], opts: { logFile?: 
       mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o755 });
       out = openSync(opts.logFile, "a", 0o640);
     } catch (e) {
-      throw new ConfigError("logFile", `cannot open it: ${fsReason(e)}${got(opts.logFile)}`);
+      throw logFileError(opts.logFile, e);
     }
   }
   let settle: (m: ChildMessage | { kind: "exit"; code: number } | { kind: "timeout" }) => void = () => {};

@@ -15,7 +15,7 @@ import { DEFAULT_SERVER_STATE_DIR } from "../platform/linux/lease-file.ts";
 import { got, ListenSchema, PathSchema, unknownSetting } from "./fields.ts";
 
 /** The key file's name in the server's state directory, where it lives unless `wg.keyFile` says otherwise. */
-export const WG_KEY_FILE_NAME = "wg.key";
+const WG_KEY_FILE_NAME = "wg.key";
 /**
  * The default key file of a server on the default state directory: inside it because the
  * shipped systemd unit lets the server write there (StateDirectory, 0700) and nowhere in /etc.

@@ -64,9 +64,8 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, rx: RxEngine, tx: T
   const pause = start.pace ? new Pause(pollFds([start.udpFd, start.wakeFd]), rx) : null;
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) === CTL_STOP) return;
-    const n = rx.receive();
-    if (n > 0) rx.process(n);
-    else if (n !== -ERRNO.EAGAIN && n !== 0 && n !== -ERRNO.EINTR) {
+    const n = rxStep(rx);
+    if (n < 0) {
       ctl[CTL_ERRNO] = -n;
       return;
     }
@@ -86,6 +85,13 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, rx: RxEngine, tx: T
     }
     if (n < rxBatch && tx.err === ERRNO.EAGAIN) libc.poll(p.ptr, 3, POLL_MS);
   }
+}
+
+/** One rx batch: received and forwarded. Returns how many datagrams (0 when none waited), or -errno of a socket failure. */
+function rxStep(rx: RxEngine): number {
+  const n = rx.receive();
+  if (n > 0) rx.process(n);
+  return n === -ERRNO.EAGAIN || n === -ERRNO.EINTR ? 0 : n;
 }
 
 /** A pollfd array for `fds`, each waiting for POLLIN, in native memory (the worker's lifetime). */
@@ -130,9 +136,8 @@ class Pause {
       const r = libc.ppoll(this.#fds.ptr, this.#fds.n, this.#ts.ptr, null);
       if (r <= 0) continue; // timeout (loop ends) or EINTR
       if ((this.#fds.view.getInt16(POLLFD_SIZE + POLLFD_REVENTS, HOST_LE) & POLLIN) !== 0) return 0; // wake: STOP
-      const n = this.#rx.receive();
-      if (n > 0) this.#rx.process(n);
-      else if (n !== -ERRNO.EAGAIN && n !== 0 && n !== -ERRNO.EINTR) return -n;
+      const n = rxStep(this.#rx);
+      if (n < 0) return -n;
     }
   }
 }

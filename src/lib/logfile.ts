@@ -13,7 +13,7 @@
 
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { ConfigError, errorCode, fsReason, WarrenError } from "./errors.ts";
+import { ConfigError, errorCode, fsReason } from "./errors.ts";
 import { got } from "./issues.ts";
 
 /** Most rotated files warren manages (the config's upper bound for logKeep). */
@@ -54,7 +54,7 @@ export class RotatingFile {
   /** Lines that could not be written (disk full, file gone); reported once on stderr. */
   #failed = 0;
 
-  /** Opens (creates, with its folder) `path` for appending; throws a one-line WarrenError when it cannot. */
+  /** Opens (creates, with its folder) `path` for appending; throws ConfigError (logFile) when it cannot. */
   constructor(path: string, maxSize: number, keep: number) {
     this.path = path;
     try {
@@ -67,7 +67,7 @@ export class RotatingFile {
     try {
       this.#fd = openLog(path);
     } catch (e) {
-      throw new ConfigError("logFile", `cannot open it: ${fsReason(e instanceof WarrenError ? e.cause : e)}${got(path)}`);
+      throw logFileError(path, e);
     }
     this.#size = fstatSync(this.#fd).size;
     // Files beyond `keep` (left by an earlier run with a larger keep) are removed.
@@ -113,7 +113,7 @@ export class RotatingFile {
       this.#failed = 0;
     } catch (e) {
       this.#size = 0;
-      process.stderr.write(`warren: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`warren: cannot open log file ${this.path}: ${errorCode(e) ?? String(e)}\n`);
     }
   }
 
@@ -128,12 +128,14 @@ export class RotatingFile {
   }
 }
 
+/** Opens `path` for appending (created with FILE_MODE); throws the file system's error. */
 function openLog(path: string): number {
-  try {
-    return openSync(path, "a", FILE_MODE);
-  } catch (e) {
-    throw new WarrenError("ERR_LOG_FILE", `cannot open log file ${path}: ${errorCode(e) ?? String(e)}`, { cause: e });
-  }
+  return openSync(path, "a", FILE_MODE);
+}
+
+/** A log file that cannot be opened at start: the setting (`logFile`), why in words, and the path. */
+export function logFileError(path: string, e: unknown): ConfigError {
+  return new ConfigError("logFile", `cannot open it: ${fsReason(e)}${got(path)}`);
 }
 
 function removeQuietly(path: string): void {
