@@ -156,40 +156,36 @@ for (const dp of E2E_DATA_PATHS) {
       });
     }, 90_000);
 
-    test("20 MB TCP transfer from a refclient to 10.8.0.1 arrives intact (sha256)", async () => {
+    /**
+     * 20 MiB over TCP from rc1 to a sink at `bind` in namespace `sinkNs`: it arrives whole
+     * (sha256) and from rc1's tunnel address; logs the rate as `label`.
+     */
+    async function tcp20MiB(tag: string, sinkNs: Netns, bind: string, others: BgProcess[], label: string): Promise<void> {
       const [rc1] = await refclients();
       if (!rc1) throw new Error("refclient missing");
       const BYTES = 20 * 1024 * 1024;
-      const tcpSink = spawnPeer(lab, topo.server, "tcp-sink", ["tcp-sink", "--bind", "10.8.0.1:9100", "--max-ms", "100000"]);
+      const tcpSink = spawnPeer(lab, sinkNs, `tcp-sink${tag}`, ["tcp-sink", "--bind", bind, "--max-ms", "100000"]);
       await waitForLog(tcpSink, '"kind":"listening"', 10_000);
-      const sender = spawnPeer(lab, rc1.host.ns, "tcp-send", ["tcp-send", "--to", "10.8.0.1:9100", "--bytes", String(BYTES), "--max-ms", "100000"]);
-      await withLogs([server, sender, tcpSink, rc1.proc], async () => {
+      const sender = spawnPeer(lab, rc1.host.ns, `tcp-send${tag}`, ["tcp-send", "--to", bind, "--bytes", String(BYTES), "--max-ms", "100000"]);
+      await withLogs([server, sender, tcpSink, rc1.proc, ...others], async () => {
         const sent = JSON.parse(await waitForLog(sender, /"kind":"tcp-(sent|error)"/, 100_000));
         const got = JSON.parse(await waitForLog(tcpSink, '"kind":"tcp-received"', 10_000));
         expect(sent).toMatchObject({ kind: "tcp-sent", bytes: BYTES, complete: true });
         expect(got.bytes).toBe(BYTES);
         expect(got.sha256).toBe(sent.sha256);
         expect(got.from).toBe(rc1.address);
-        console.log(`  20 MiB through the tunnel in ${sent.ms} ms (${((BYTES * 8) / 1e3 / sent.ms).toFixed(0)} Mbit/s)`);
+        console.log(`  20 MiB ${label} in ${sent.ms} ms (${((BYTES * 8) / 1e3 / sent.ms).toFixed(0)} Mbit/s)`);
       });
+    }
+
+    test("20 MB TCP transfer from a refclient to 10.8.0.1 arrives intact (sha256)", async () => {
+      await tcp20MiB("", topo.server, "10.8.0.1:9100", [], "through the tunnel");
     }, 120_000);
 
     test("20 MB TCP between two refclients through the hub arrives intact (sha256)", async () => {
-      const [rc1, rc2] = await refclients();
-      if (!rc1 || !rc2) throw new Error("refclients missing");
-      const BYTES = 20 * 1024 * 1024;
-      const tcpSink = spawnPeer(lab, rc2.host.ns, "tcp-sink-c2c", ["tcp-sink", "--bind", `${rc2.address}:9101`, "--max-ms", "100000"]);
-      await waitForLog(tcpSink, '"kind":"listening"', 10_000);
-      const sender = spawnPeer(lab, rc1.host.ns, "tcp-send-c2c", ["tcp-send", "--to", `${rc2.address}:9101`, "--bytes", String(BYTES), "--max-ms", "100000"]);
-      await withLogs([server, sender, tcpSink, rc1.proc, rc2.proc], async () => {
-        const sent = JSON.parse(await waitForLog(sender, /"kind":"tcp-(sent|error)"/, 100_000));
-        const got = JSON.parse(await waitForLog(tcpSink, '"kind":"tcp-received"', 10_000));
-        expect(sent).toMatchObject({ kind: "tcp-sent", bytes: BYTES, complete: true });
-        expect(got.bytes).toBe(BYTES);
-        expect(got.sha256).toBe(sent.sha256);
-        expect(got.from).toBe(rc1.address);
-        console.log(`  20 MiB client to client in ${sent.ms} ms (${((BYTES * 8) / 1e3 / sent.ms).toFixed(0)} Mbit/s)`);
-      });
+      const [, rc2] = await refclients();
+      if (!rc2) throw new Error("refclients missing");
+      await tcp20MiB("-c2c", rc2.host.ns, `${rc2.address}:9101`, [rc2.proc], "client to client");
     }, 120_000);
 
     test("wrong secret: no answer, 'handshake rejected from' logged, secret never logged", async () => {
