@@ -82,28 +82,21 @@ export class CounterFold {
   }
 
   #apply(s: Session | undefined, now: number): void {
-    const d = this.#d;
-    const rxP = d[C_RX_PACKETS] as number;
-    const rxB = d[C_RX_BYTES] as number;
-    const txP = d[C_TX_PACKETS] as number;
-    const txB = d[C_TX_BYTES] as number;
-    const dTun = d[C_DROP_TUN_WRITE] as number;
-    const dSend = d[C_DROP_SEND] as number;
-    const st = this.#stats;
-    st.rxPackets += rxP;
-    st.rxBytes += rxB;
-    st.txPackets += txP;
-    st.txBytes += txB;
-    st.drops["tun-write"] += dTun;
-    st.drops.send += dSend;
+    this.#add(this.#stats);
     if (s === undefined) return;
-    s.rxPackets += rxP;
-    s.rxBytes += rxB;
-    s.txPackets += txP;
-    s.txBytes += txB;
-    s.drops["tun-write"] += dTun;
-    s.drops.send += dSend;
-    if (rxP > 0 && now > s.lastSeen) s.lastSeen = now;
+    this.#add(s);
+    if ((this.#d[C_RX_PACKETS] as number) > 0 && now > s.lastSeen) s.lastSeen = now;
+  }
+
+  /** Adds the folded deltas to the server's totals or to one session: the same counters in both. */
+  #add(t: Pick<Session, "rxPackets" | "rxBytes" | "txPackets" | "txBytes" | "drops">): void {
+    const d = this.#d;
+    t.rxPackets += d[C_RX_PACKETS] as number;
+    t.rxBytes += d[C_RX_BYTES] as number;
+    t.txPackets += d[C_TX_PACKETS] as number;
+    t.txBytes += d[C_TX_BYTES] as number;
+    t.drops["tun-write"] += d[C_DROP_TUN_WRITE] as number;
+    t.drops.send += d[C_DROP_SEND] as number;
   }
 
   #foldGlobals(): void {
