@@ -45,12 +45,19 @@ function noIpv6(name: string): void {
   }
 }
 
-/** The data-path pieces for `cfg` (see the module comment). */
-export function dataPathWiring(cfg: ServerConfig, log: Logger): DataPathWiring {
+/**
+ * The data-path pieces for `cfg` (see the module comment). With `wgNative` (the WireGuard door
+ * runs on OpenSSL's AEAD) the workers move WireGuard transport data too, joining WireGuard's
+ * own socket when it has one.
+ */
+export function dataPathWiring(cfg: ServerConfig, log: Logger, wgNative = false): DataPathWiring {
   if (cfg.dataPath === "simple") return { openTun: (spec) => openServerTun(spec, false), opened: (_h, _p, t) => t };
   let tun: LinuxTun | null = null;
   let controlFd: number | null = null;
+  let wgFd: number | null = null;
   let refused: string | null = null;
+  const wgListen = wgNative ? cfg.wg.listen : undefined;
+  const wgShared = wgListen !== undefined && wgListen.host === cfg.listen.host && wgListen.port === cfg.listen.port;
   return {
     openTun(spec) {
       try {
@@ -65,13 +72,16 @@ export function dataPathWiring(cfg: ServerConfig, log: Logger): DataPathWiring {
     },
     opened(host, port, t) {
       if (host === cfg.listen.host && port === cfg.listen.port) controlFd = t.fd;
+      else if (wgListen !== undefined && host === wgListen.host && port === wgListen.port) wgFd = t.fd;
       return t;
     },
     openDataPath(pools) {
       if (refused !== null) throw new Error(refused);
       if (tun === null || controlFd === null) throw new Error("the TUN or the UDP socket has no file descriptor");
+      const wireGuard = wgListen === undefined || (!wgShared && wgFd === null) ? undefined : { listen: wgListen, controlFd: wgShared ? null : wgFd };
       return openFastPath({
         ...pools, listen: cfg.listen, tunFd: tun.fd, tunName: tun.name, vnet: tun.vnetHeader, controlFd, udpBuffer: cfg.udpBuffer,
+        ...(wireGuard && { wireGuard }),
       });
     },
   };

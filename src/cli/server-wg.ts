@@ -22,6 +22,8 @@ import { wireGuardDoor } from "../server/doors/wireguard/door.ts";
 export interface WgStart {
   spec: DoorSpec;
   summary: string;
+  /** The door's AEAD is OpenSSL's: the fast data path may move WireGuard data on its workers. */
+  native: boolean;
 }
 
 /** Builds the WireGuard door, or null when `wg.listen` is not set. Throws ConfigError naming the file. */
@@ -40,5 +42,5 @@ export function wireGuardFromConfig(cfg: ServerConfig, log: Logger): WgStart | n
   const spec = wireGuardDoor({ listen, privateKey: key.privateKey, peers, mtu: cfg.mtu, aead: crypto.backend });
   const shared = listen.host === cfg.listen.host && listen.port === cfg.listen.port ? " (shared with ToyVpn)" : "";
   const summary = `udp ${formatEndpoint(listen.host, listen.port)}${shared}, public key ${keyToBase64(publicKey(key.privateKey))}, ${peers.length} peer${peers.length === 1 ? "" : "s"} in ${cfg.wg.peers}; crypto ${crypto.backend.name}`;
-  return { spec, summary };
+  return { spec, summary, native: crypto.native };
 }

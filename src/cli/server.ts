@@ -154,7 +154,7 @@ async function startAll(argv: string[], cfg: ServerConfig): Promise<Running> {
   let server: Server;
   try {
     doors = frontDoors(cfg);
-    const dp = dataPathWiring(cfg, log);
+    const dp = dataPathWiring(cfg, log, doors.wgNative);
     server = await Server.start(cfg, {
       openTun: dp.openTun,
       openTransport: async (host, port) => dp.opened(host, port, await openTransport(host, port, cfg.udpBuffer)),
@@ -211,6 +211,8 @@ interface Doors {
   generated: string | null;
   /** The WireGuard door's summary line, or null when it is off. */
   wireguard: string | null;
+  /** The WireGuard door runs and its AEAD is OpenSSL's (the fast path's workers can seal for it). */
+  wgNative: boolean;
 }
 
 /** Builds the front doors from the config; throws ConfigError for what they refuse. */
@@ -220,7 +222,7 @@ function frontDoors(cfg: ServerConfig): Doors {
   const toy = toyVpnDoor({ ...cfg, limits: handshakeLimits(cfg) }, auth.auth);
   // ToyVpn first: on a shared socket it takes what no door claims (and counts it as junk).
   const wg = wireGuardFromConfig(cfg, getLogger("warren:wg"));
-  return { specs: wg ? [toy, wg.spec] : [toy], auth, toy, generated, wireguard: wg?.summary ?? null };
+  return { specs: wg ? [toy, wg.spec] : [toy], auth, toy, generated, wireguard: wg?.summary ?? null, wgNative: wg?.native ?? false };
 }
 
 /** Stops in reverse order of starting. */

@@ -23,6 +23,8 @@ export interface AeadSelection {
   backend: AeadBackend;
   /** E.g. "openssl (libcrypto.so.3, OpenSSL 3.0.19 ...) passed its self-test". */
   note: string;
+  /** OpenSSL's, which the fast data path's workers can load too (they then seal and open WireGuard data). */
+  native: boolean;
 }
 
 /** Options for {@link selectAead}. */
@@ -49,7 +51,7 @@ function preference(opts: SelectOptions): { prefer: AeadPreference; why: string 
 function fallback(pureTs: RawNonceAeadBackend, because: string): AeadSelection {
   const failed = aeadSelfTest(pureTs);
   if (failed !== null) throw new Error(`pure-TS ChaCha20-Poly1305 failed its self-test: ${failed}`);
-  return { backend: pureTs, note: `${pureTs.name}: ${because}` };
+  return { backend: pureTs, note: `${pureTs.name}: ${because}`, native: false };
 }
 
 /**
@@ -64,5 +66,5 @@ export function selectAead(opts: SelectOptions = {}): AeadSelection {
   if (!loaded.ok) return fallback(pureTs, `OpenSSL unavailable: ${loaded.reason}${why}`);
   const failed = aeadSelfTest(loaded.backend);
   if (failed !== null) return fallback(pureTs, `${loaded.backend.name} failed its self-test: ${failed}${why}`);
-  return { backend: loaded.backend, note: `${loaded.backend.name} passed its self-test${why}` };
+  return { backend: loaded.backend, note: `${loaded.backend.name} passed its self-test${why}`, native: true };
 }

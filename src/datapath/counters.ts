@@ -15,12 +15,12 @@ import type { DataPathStats } from "../server/datapath.ts";
 import type { Session } from "../server/session.ts";
 import type { ServerStats } from "../server/stats.ts";
 import {
-  C_DROP_SEND, C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_TX_BYTES, C_TX_PACKETS, counterIndex, COUNTERS_PER_SLOT,
+  C_DROP_SEND, C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_TX_BYTES, C_TX_PACKETS, counterIndex, FOLDED_PER_SLOT,
   G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS,
 } from "./layout.ts";
 
 /** Slot counters folded. */
-const N = COUNTERS_PER_SLOT;
+const N = FOLDED_PER_SLOT;
 /** Header counters folded. */
 const GLOBALS = [G_TX_NO_SESSION, G_RX_TRUNCATED, G_TX_HANDOFFS, G_RX_HANDOFFS, G_TX_HANDOFF_DROPS, G_RX_HANDOFF_DROPS, G_TX_OFFLOAD_DROPS] as const;
 

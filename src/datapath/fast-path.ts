@@ -28,16 +28,20 @@ import { availableParallelism } from "node:os";
 import { SysError, WarrenError } from "../lib/errors.ts";
 import { findWorker } from "../lib/worker-url.ts";
 import { EFD_CLOEXEC, EFD_NONBLOCK, errno, EVENTFD_WORD, libc } from "../platform/linux/libc.ts";
-import { openSteeredSockets } from "../platform/linux/steer.ts";
+import { openSteeredSockets, type SteeredSockets } from "../platform/linux/steer.ts";
 import { openTun, setTunOffload, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from "../platform/linux/tun.ts";
 import type { DataPath, DataPathPools, DataPathSinks, DataPathStats } from "../server/datapath.ts";
 import type { Session } from "../server/session.ts";
 import type { ServerStats } from "../server/stats.ts";
 import { CounterFold } from "./counters.ts";
-import { counterBytes, CTL_DONE, CTL_ERRNO, CTL_STARTED, CTL_STATE, CTL_STOP, CTL_WORDS, TAG_DATAGRAM, type WorkerStart } from "./layout.ts";
+import {
+  counterBytes, CTL_DONE, CTL_ERRNO, CTL_STARTED, CTL_STATE, CTL_STOP, CTL_WORDS, REC_NAME_EXTRA, TAG_DATAGRAM, TAG_WG_DATAGRAM, TAG_WG_OPENED,
+  type WorkerStart,
+} from "./layout.ts";
 import { RingDrain } from "./ring-drain.ts";
 import { newRing } from "./ring.ts";
 import { decodeEndpoint, encodeEndpoint, FastTable } from "./table.ts";
+import { WgSide } from "./wg-side.ts";
 
 /** Messages per recvmmsg/sendmmsg. */
 const BATCH = 64;
@@ -74,6 +78,11 @@ export interface FastPathOptions extends DataPathPools {
   pace?: boolean;
   /** With vnet: coalesce UDP flows into UDP_L4 GSO writes too (default false: measured not to pay). */
   coalesceUdp?: boolean;
+  /**
+   * WireGuard transport data on the workers too (the door runs with the OpenSSL AEAD): its own
+   * listen address and socket, or `controlFd` null when it shares the socket of `listen`.
+   */
+  wireGuard?: { listen: { host: string; port: number }; controlFd: number | null };
 }
 
 /** One worker and what it was given. */
@@ -92,18 +101,29 @@ function closeAll(fds: readonly number[]): void {
 /** Opens the data sockets, the extra TUN queues and the table; `start()` starts the threads. Throws SysError. */
 export function openFastPath(opts: FastPathOptions): FastPath {
   const n = Math.max(1, Math.min(MAX_WORKERS, opts.workers ?? availableParallelism()));
-  const socks = openSteeredSockets(opts.controlFd, n, opts.udpBuffer);
+  const wg = opts.wireGuard;
+  const socks = openSteeredSockets(opts.controlFd, n, opts.udpBuffer, { ip: true, wg: wg !== undefined && wg.controlFd === null });
   const queues = [opts.tunFd];
+  let wgSocks: SteeredSockets | null = null;
   try {
+    if (wg !== undefined && wg.controlFd !== null) wgSocks = openSteeredSockets(wg.controlFd, n, opts.udpBuffer, { ip: false, wg: true });
     for (let i = 1; i < n; i++) queues.push(openTun(opts.tunName, { multiQueue: true, vnetHdr: opts.vnet > 0 }).fd);
     if (opts.vnet > 0 && opts.tso !== false) setTunOffload(opts.tunFd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
   } catch (e) {
-    closeAll([...socks.fds, ...queues.slice(1)]);
+    closeAll([...socks.fds, ...(wgSocks?.fds ?? []), ...queues.slice(1)]);
     throw e;
   }
   const p4 = opts.pool4;
   const table = new FastTable({ pool4Network: p4.network, pool4PrefixLen: p4.prefixLen, server4: p4.serverAddress, pool6: opts.pool6 }, 2 ** (32 - p4.prefixLen));
-  return new FastPath(opts, socks.fds, queues, socks.family, table);
+  return new FastPath(opts, { ...socks, wgFds: wgSocks?.fds ?? [], wgFamily: wgSocks?.family ?? socks.family }, queues, table);
+}
+
+/** The data sockets of a fast path: the group of `listen`, and WireGuard's own group (empty when it shares). */
+interface DataSockets {
+  fds: number[];
+  family: number;
+  wgFds: number[];
+  wgFamily: number;
 }
 
 /** The fast data path; see the module comment. */
@@ -111,11 +131,15 @@ export class FastPath implements DataPath {
   readonly name: string;
   readonly listen: { host: string; port: number };
   readonly stats: DataPathStats = { handoffsTx: 0, handoffsRx: 0, handoffDrops: 0, offloadDrops: 0 };
+  readonly wgListen: { host: string; port: number } | null;
+  readonly wireGuard: WgSide | null;
   readonly #opts: FastPathOptions;
   readonly #udpFds: number[];
+  readonly #wgFds: number[];
   /** TUN queue fds; [0] belongs to LinuxTun, the others to us. */
   readonly #queues: number[];
   readonly #family: number;
+  readonly #wgFamily: number;
   readonly #table: FastTable;
   readonly #threads: Thread[] = [];
   readonly #drains: RingDrain[] = [];
@@ -124,15 +148,21 @@ export class FastPath implements DataPath {
   #onFail: (err: Error) => void = () => {};
   #closed = false;
 
-  constructor(opts: FastPathOptions, udpFds: number[], queues: number[], family: number, table: FastTable) {
+  constructor(opts: FastPathOptions, socks: DataSockets, queues: number[], table: FastTable) {
     this.#opts = opts;
     this.listen = opts.listen;
-    this.#udpFds = udpFds;
+    this.#udpFds = socks.fds;
+    this.#wgFds = socks.wgFds;
     this.#queues = queues;
-    this.#family = family;
+    this.#family = socks.family;
+    this.#wgFamily = socks.wgFamily;
     this.#table = table;
+    const wg = opts.wireGuard;
+    this.wgListen = wg !== undefined && wg.controlFd !== null ? wg.listen : null;
+    this.wireGuard = wg === undefined ? null : new WgSide(table, opts.mtu);
     const offloads = opts.vnet === 0 ? "no offloads" : opts.tso !== false ? `coalescing, TSO${opts.pace !== false ? ", paced" : ""}` : "coalescing";
-    this.name = `fast (${udpFds.length} worker${udpFds.length > 1 ? "s" : ""}, ${offloads})`;
+    const n = socks.fds.length;
+    this.name = `fast (${n} worker${n > 1 ? "s" : ""}, ${offloads}${wg === undefined ? "" : ", WireGuard"})`;
   }
 
   start(sinks: DataPathSinks, stats: ServerStats, onFail: (err: Error) => void): void {
@@ -140,6 +170,7 @@ export class FastPath implements DataPath {
     const url = findWorker(WORKER_CANDIDATES, import.meta.url, "ERR_DATAPATH_WORKER", "the fast data path", WORKER_HINT);
     for (let i = 0; i < this.#udpFds.length; i++) this.#spawn(url, i, sinks);
     this.#fold = new CounterFold(this.#threads.map((t) => t.counters), stats, this.stats);
+    this.wireGuard?.useSlabs(this.#threads.map((t) => t.counters));
   }
 
   #spawn(url: URL, index: number, sinks: DataPathSinks): void {
@@ -147,12 +178,15 @@ export class FastPath implements DataPath {
     if (wakeFd < 0) throw new SysError("eventfd", errno(), "start a data-path worker");
     const rxRing = newRing(RING_BYTES);
     const txRing = newRing(RING_BYTES);
-    const { datagrams, packets } = sinks;
+    const { datagrams, packets, wgDatagrams, wgOpened } = sinks;
     this.#drains.push(
       new RingDrain(rxRing, {
         record: (tag, payload, names, off) => {
-          const ep = tag === TAG_DATAGRAM ? decodeEndpoint(names, off) : null;
-          if (ep !== null) datagrams.datagram(payload, ep.address, ep.port, false);
+          const ep = decodeEndpoint(names, off);
+          if (ep === null) return;
+          if (tag === TAG_DATAGRAM) datagrams.datagram(payload, ep.address, ep.port, false);
+          else if (tag === TAG_WG_DATAGRAM) wgDatagrams?.datagram(payload, ep.address, ep.port, false);
+          else if (tag === TAG_WG_OPENED) wgOpened?.((names[off + REC_NAME_EXTRA] as number) >>> 0, payload, ep.address, ep.port);
         },
       }),
       new RingDrain(txRing, { record: (_tag, payload) => packets.packet(payload), flush: () => packets.flush() }),
@@ -169,6 +203,7 @@ export class FastPath implements DataPath {
       packetRoom: Math.max(2048, (o.mtu + 64 + 7) & ~7), vnet: o.vnet, batch: BATCH,
       tso, udpGso: o.udpGso !== false, pace: tso && o.pace !== false, coalesceUdp: o.coalesceUdp === true,
       table: this.#table.sab, counters, rxRing, txRing, control,
+      wgUdpFd: this.#wgFds[index] ?? -1, wgFamily: this.#wgFamily, wgTable: this.wireGuard?.keypairs.sab ?? null,
     };
     t.worker?.postMessage(msg);
   }
@@ -177,10 +212,23 @@ export class FastPath implements DataPath {
     const slot = this.#table.slotOf(s.addr4);
     if (slot < 0 || this.#fold === null) return;
     this.#fold.attach(slot, s);
-    // Only ToyVpn datagrams are plain IP packets the workers can forward; other sessions keep a
-    // SLOW slot, so their TUN packets reach the router (and their door) instead of "no session".
-    const name = s.protocol === "toyvpn" ? encodeEndpoint(s.address, s.port, this.#family) : null;
-    this.#table.set(slot, s.serial, name, s.addr4, s.addr6, this.#slow.has(s));
+    this.#setSlot(slot, s);
+  }
+
+  /**
+   * ToyVpn datagrams are plain IP packets the workers forward; WireGuard sessions' packets they
+   * seal and open themselves when they have the keypair table. Any other session keeps a SLOW
+   * slot, so its TUN packets reach the router (and its door) instead of "no session".
+   */
+  #setSlot(slot: number, s: Session): void {
+    const wg = s.protocol === "wireguard" && this.wireGuard !== null;
+    const name = s.protocol === "toyvpn" ? encodeEndpoint(s.address, s.port, this.#family) : wg ? encodeEndpoint(s.address, s.port, this.#wgFamily) : null;
+    this.#table.set(slot, s.serial, name, s.addr4, s.addr6, this.#slow.has(s), wg);
+  }
+
+  moved(s: Session): void {
+    const slot = this.#table.slotOf(s.addr4);
+    if (slot >= 0 && this.#fold !== null) this.#setSlot(slot, s);
   }
 
   sessionDown(s: Session): void {
@@ -238,7 +286,7 @@ export class FastPath implements DataPath {
         // the interface is going away anyway
       }
     }
-    closeAll([...this.#udpFds, ...this.#queues.slice(1)]);
+    closeAll([...this.#udpFds, ...this.#wgFds, ...this.#queues.slice(1)]);
     for (const d of this.#drains) d.stop();
   }
 }

@@ -20,13 +20,14 @@
  * 2. Rings (one SharedArrayBuffer each, single producer = a worker, single consumer =
  *    the main thread): packets a worker hands over to the main thread (the door, the router).
  * 3. A control block per worker: run state, exit flag, errno.
+ * 4. WireGuard keypairs (one SharedArrayBuffer; see section 4 below).
  */
 
 // --- 1. forwarding table
 /** Bytes of the table header. */
 export const HEADER_BYTES = 64;
 /** Bytes per slot. */
-export const SLOT_BYTES = 64;
+export const SLOT_BYTES = 80;
 /** Int32 words per slot. */
 export const SLOT_WORDS = SLOT_BYTES / 4;
 /** Most slots a table has (host indexes at or beyond it always take the slow path). */
@@ -63,6 +64,10 @@ export const NAME_WORDS = 7;
 export const W_ADDR4 = 11;
 /** The session's IPv6 tunnel address, 4 words (valid with F_HAS6). */
 export const W_ADDR6 = 12;
+/** F_WG: the WireGuard keypair slot (section 4) to send with; -1 = none (SLOW). */
+export const W_WG_KP = 16;
+/** F_WG: that keypair's local index (the slot is stale when they differ). */
+export const W_WG_INDEX = 17;
 
 /** The slot forwards: a session owns it. */
 export const F_ACTIVE = 1;
@@ -70,12 +75,16 @@ export const F_ACTIVE = 1;
 export const F_SLOW = 2;
 /** W_ADDR6 holds an address. */
 export const F_HAS6 = 4;
+/** A WireGuard session: W_NAME is on the WireGuard socket, packets are sealed with W_WG_KP. */
+export const F_WG = 8;
 
 // --- 1b. counters: one Float64Array per worker (its only writer), the main thread reads
 /** Float64s before the first slot's counters (the worker's global counters G_*). */
 export const COUNTER_HEADER = 16;
 /** Float64s per slot. */
-export const COUNTERS_PER_SLOT = 8;
+export const COUNTERS_PER_SLOT = 12;
+/** The first of them are counts the main thread folds (C_RX_PACKETS .. C_DROP_SEND); the rest are times. */
+export const FOLDED_PER_SLOT = 8;
 /** TUN packets for no session. */
 export const G_TX_NO_SESSION = 0;
 /** TUN packets the worker could not hand to the main thread (ring full). */
@@ -102,6 +111,16 @@ export const C_TX_BYTES = 3;
 export const C_DROP_TUN_WRITE = 4;
 /** Sends the kernel refused: drop "send". */
 export const C_DROP_SEND = 5;
+/** WireGuard: Unix ms of the last authenticated message the worker received (a time, not folded). */
+export const C_WG_RX_AT = 8;
+/** WireGuard: Unix ms of the last one that carried a packet. */
+export const C_WG_RX_DATA_AT = 9;
+/** WireGuard: Unix ms of the last packet the worker sealed and sent. */
+export const C_WG_TX_AT = 10;
+/** WireGuard messages whose tag did not verify (door drop "decrypt"). */
+export const G_WG_DECRYPT = 7;
+/** WireGuard messages whose counter was a replay or too old (door drop "replay"). */
+export const G_WG_REPLAY = 8;
 
 /** Bytes of a counter block for a table of `capacity` slots. */
 export function counterBytes(capacity: number): number {
@@ -134,8 +153,56 @@ export const REC_WRAP = 0xffffffff;
 export const REC_NAME = 32;
 /** Tag of a TUN packet record (tx worker). */
 export const TAG_TUN = 1;
-/** Tag of a datagram record (rx worker); the payload starts with a REC_NAME address. */
+/** Tag of a datagram record (rx worker): a REC_NAME address, then the payload. */
 export const TAG_DATAGRAM = 2;
+/** Like TAG_DATAGRAM, from the WireGuard socket (when it is not the one of `listen`). */
+export const TAG_WG_DATAGRAM = 3;
+/**
+ * A WireGuard transport message the worker opened (in place: header, padded plaintext, the old
+ * tag bytes) for the main thread to finish: a REC_NAME address whose last word is the
+ * receiver index, then the message.
+ */
+export const TAG_WG_OPENED = 4;
+/** Word of the REC_NAME area that carries the receiver index of a TAG_WG_OPENED record. */
+export const REC_NAME_EXTRA = 7;
+
+// --- 4. WireGuard keypairs: one SharedArrayBuffer, KP_HEADER_BYTES then slots of KP_WORDS
+//    Int32 words. The main thread writes a slot when a keypair is derived (under K_SEQ, as the
+//    table) and frees it; workers read it, advance K_COUNTER (Atomics.add) and the replay window
+//    of the keypairs whose messages the kernel steers to them (by receiver index). A receiver
+//    index's low bits name its slot (index & (slots - 1)); K_INDEX tells a stale one.
+/** Bytes before the first keypair slot. */
+export const KP_HEADER_BYTES = 64;
+/** Header word: number of keypair slots (a power of two). */
+export const KW_SLOTS = 0;
+/** Header word: the tunnel MTU (plaintext is padded to 16, not beyond it). */
+export const KW_MTU = 1;
+/** Int32 words per keypair slot (8-byte aligned). */
+export const KP_WORDS = 160;
+/** Seqlock word. */
+export const K_SEQ = 0;
+/** Our (receiver) index; 0 = free. */
+export const K_INDEX = 1;
+/** The peer's index, for the header of every message sealed with the keypair. */
+export const K_REMOTE = 2;
+/** KF_* bits. */
+export const K_FLAGS = 3;
+/** Forwarding-table slot of the peer's session (its tunnel address). */
+export const K_SLOT = 4;
+/** Next send counter (Atomics.add; at most SHARED_COUNTER_MAX). */
+export const K_COUNTER = 5;
+/** Float64 at this word: Unix ms after which the keypair is rejected (REJECT_AFTER_TIME). */
+export const K_EXPIRES = 6;
+/** Float64 at this word: the replay window's greatest counter. */
+export const K_LAST = 8;
+/** The sending key, 8 words. */
+export const K_SEND_KEY = 10;
+/** The receiving key, 8 words. */
+export const K_RECV_KEY = 18;
+/** The replay window's bitmap, REPLAY_WINDOW_WORDS (128) words. */
+export const K_REPLAY = 32;
+/** The keypair may send: an initiator's at once, a responder's once the initiator used it. */
+export const KF_CONFIRMED = 1;
 
 // --- 3. worker control block (Int32 words)
 /** Words in a control block. */
@@ -184,6 +251,12 @@ export interface WorkerStart {
   counters: SharedArrayBuffer;
   /** Ring for client datagrams handed to the main thread. */
   rxRing: SharedArrayBuffer;
+  /** This worker's WireGuard data socket when WireGuard has a port of its own, else -1. */
+  wgUdpFd: number;
+  /** Its socket family. */
+  wgFamily: number;
+  /** The WireGuard keypair table (section 4), or null: WireGuard sessions stay on the main thread. */
+  wgTable: SharedArrayBuffer | null;
   /** Ring for TUN packets handed to the main thread. */
   txRing: SharedArrayBuffer;
   control: SharedArrayBuffer;

@@ -2,7 +2,8 @@
  * @module datapath/loop
  * A worker's loop, moving both directions for the clients the kernel steers to it:
  *
- *   1. rx: receive a batch of datagrams from this worker's data socket, process it
+ *   1. rx: receive a batch of datagrams from this worker's data socket (and from its
+ *      WireGuard socket when WireGuard has a port of its own), process it
  *   2. tx: read this worker's TUN queue until EAGAIN (or a full batch), send it
  *   3. both drained -> poll({socket, TUN queue, wake}, POLL_MS)
  * Pacing: after a turn that sent PACE_AFTER_BYTES or more of TCP GSO data (a bulk
@@ -22,12 +23,14 @@ import type { Pointer } from "bun:ffi";
 import { ERRNO } from "../lib/errno.ts";
 import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, TIMESPEC_NSEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
-import { CTL_ERRNO, CTL_STATE, CTL_STOP, type WorkerStart } from "./layout.ts";
+import { loadLibcrypto } from "../platform/linux/libcrypto.ts";
+import { CTL_ERRNO, CTL_STATE, CTL_STOP, TAG_WG_DATAGRAM, type WorkerStart } from "./layout.ts";
 import { RingWriter } from "./ring.ts";
 import { RxEngine } from "./rx-engine.ts";
 import { TxEngine } from "./tx-engine.ts";
 import { TxGsoEngine } from "./tx-gso.ts";
 import { TableView } from "./view.ts";
+import { unixMs, WgKeys } from "./wg-keys.ts";
 
 /** Idle poll timeout: a safety net; STOP arrives through the wake eventfd. */
 export const POLL_MS = 1000;
@@ -45,26 +48,55 @@ export interface TxSide {
   send(count: number): void;
 }
 
+/** A worker's engines: rx on the data socket, rx on WireGuard's own socket (or null), tx, and WireGuard's keys (or null). */
+export interface Engines {
+  rx: RxEngine;
+  wgRx: RxEngine | null;
+  tx: TxSide;
+  keys: WgKeys | null;
+}
+
+/**
+ * WireGuard's opener/sealer for this worker: the keypair table and one OpenSSL context, or
+ * null (no table, or no libcrypto here: WireGuard sessions then stay on the main thread).
+ */
+export function wgKeys(start: WorkerStart, counters: Float64Array): WgKeys | null {
+  if (start.wgTable === null) return null;
+  const lc = loadLibcrypto();
+  if (!lc.ok) return null;
+  return new WgKeys(start.wgTable, lc.lib.context(new Uint8Array(32)), counters);
+}
+
 /** The engines of one worker, over the real fds. */
-export function engines(start: WorkerStart, rxVec: MsgVec, txVec: MsgVec): { rx: RxEngine; tx: TxSide } {
+export function engines(start: WorkerStart, rxVec: MsgVec, txVec: MsgVec, wgRxVec: MsgVec | null): Engines {
   const view = new TableView(start.table);
   const counters = new Float64Array(start.counters);
   const txRing = new RingWriter(start.txRing);
+  const rxRing = new RingWriter(start.rxRing);
+  const keys = wgKeys(start, counters);
+  const wg = keys === null ? null : { keys, fd: start.wgUdpFd };
   return {
-    rx: new RxEngine(rxVec, view, counters, new RingWriter(start.rxRing), start.udpFd, start.tunFd, start.vnet, start.coalesceUdp),
+    rx: new RxEngine(rxVec, view, counters, rxRing, start.udpFd, start.tunFd, start.vnet, start.coalesceUdp, keys),
+    wgRx: wgRxVec === null || start.wgUdpFd < 0 ? null : new RxEngine(wgRxVec, view, counters, rxRing, start.wgUdpFd, start.tunFd, start.vnet, start.coalesceUdp, keys, TAG_WG_DATAGRAM),
     tx: start.tso
-      ? new TxGsoEngine(txVec, view, counters, txRing, start.tunFd, start.udpFd, start.vnet, start.udpGso, start.pace)
-      : new TxEngine(txVec, view, counters, txRing, start.tunFd, start.udpFd),
+      ? new TxGsoEngine(txVec, view, counters, txRing, start.tunFd, start.udpFd, start.vnet, start.udpGso, start.pace, wg)
+      : new TxEngine(txVec, view, counters, txRing, start.tunFd, start.udpFd, wg),
+    keys,
   };
 }
 
 /** Runs until STOP or an fd error (errno stored in CTL_ERRNO). */
-export function runLoop(start: WorkerStart, ctl: Int32Array, rx: RxEngine, tx: TxSide, rxBatch: number): void {
-  const p = pollFds([start.udpFd, start.tunFd, start.wakeFd]);
-  const pause = start.pace ? new Pause(pollFds([start.udpFd, start.wakeFd]), rx) : null;
+export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch: number): void {
+  const { rx, wgRx, tx, keys } = e;
+  const socks = wgRx === null ? [start.udpFd] : [start.udpFd, start.wgUdpFd];
+  const p = pollFds([...socks, start.tunFd, start.wakeFd]);
+  const pause = start.pace ? new Pause(pollFds([start.wakeFd, ...socks]), rx, wgRx, keys) : null;
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) === CTL_STOP) return;
-    const n = rxStep(rx);
+    if (keys !== null) keys.now = unixMs();
+    let n = rxStep(rx);
+    const m = n >= 0 && wgRx !== null ? rxStep(wgRx) : 0;
+    if (m < 0) n = m;
     if (n < 0) {
       ctl[CTL_ERRNO] = -n;
       return;
@@ -83,7 +115,7 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, rx: RxEngine, tx: T
       }
       continue; // the TUN side waited: read it again before sleeping in poll
     }
-    if (n < rxBatch && tx.err === ERRNO.EAGAIN) libc.poll(p.ptr, 3, POLL_MS);
+    if (n < rxBatch && m < rxBatch && tx.err === ERRNO.EAGAIN) libc.poll(p.ptr, p.n, POLL_MS);
   }
 }
 
@@ -116,13 +148,18 @@ function pollFds(fds: readonly number[]): PollFds {
 class Pause {
   readonly #fds: PollFds;
   readonly #rx: RxEngine;
+  readonly #wgRx: RxEngine | null;
+  readonly #keys: WgKeys | null;
   /** struct timespec: tv_sec stays 0, tv_nsec (< 1e9) is written as two 32-bit halves (no BigInt per pause). */
   readonly #ts = nativeBuffer(TIMESPEC_SIZE);
   readonly #tsView = new DataView(this.#ts.buf.buffer);
 
-  constructor(fds: PollFds, rx: RxEngine) {
+  /** `fds`: the wake fd first, then the sockets. */
+  constructor(fds: PollFds, rx: RxEngine, wgRx: RxEngine | null, keys: WgKeys | null) {
     this.#fds = fds;
     this.#rx = rx;
+    this.#wgRx = wgRx;
+    this.#keys = keys;
   }
 
   /** Waits `us` microseconds, receiving what arrives; stops early when the wake fd fires (STOP). Returns an errno or 0. */
@@ -135,9 +172,12 @@ class Pause {
       this.#tsView.setUint32(TIMESPEC_NSEC + 4, 0, HOST_LE);
       const r = libc.ppoll(this.#fds.ptr, this.#fds.n, this.#ts.ptr, null);
       if (r <= 0) continue; // timeout (loop ends) or EINTR
-      if ((this.#fds.view.getInt16(POLLFD_SIZE + POLLFD_REVENTS, HOST_LE) & POLLIN) !== 0) return 0; // wake: STOP
+      if ((this.#fds.view.getInt16(POLLFD_REVENTS, HOST_LE) & POLLIN) !== 0) return 0; // wake: STOP
+      if (this.#keys !== null) this.#keys.now = unixMs();
       const n = rxStep(this.#rx);
       if (n < 0) return -n;
+      const m = this.#wgRx === null ? 0 : rxStep(this.#wgRx);
+      if (m < 0) return -m;
     }
   }
 }

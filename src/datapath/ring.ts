@@ -5,8 +5,8 @@
  * itself (no fast entry, capture on, hub traffic, WireGuard sessions, junk) to the main
  * thread: datagrams to the socket's sink (the front door), TUN packets to the router.
  *
- * Record: u32 payload length, u32 tag, [REC_NAME bytes of sender address for
- * TAG_DATAGRAM], payload, padded to 8 bytes. A length of REC_WRAP means "continue at
+ * Record: u32 payload length, u32 tag, [REC_NAME bytes of sender address for every
+ * tag but TAG_TUN], payload, padded to 8 bytes. A length of REC_WRAP means "continue at
  * offset 0". Positions are byte offsets; head === tail means empty, so the producer
  * never fills the ring completely. The producer publishes a record by storing R_HEAD
  * (Atomics, so the bytes before it are visible first); the consumer frees space by
@@ -17,7 +17,7 @@
  * R_SLEEPING. Both accesses are sequentially consistent, so no wakeup is lost.
  */
 
-import { R_AWAKE, R_HEAD, R_SIGNAL, R_SLEEPING, R_TAIL, REC_HEADER, REC_NAME, REC_WRAP, RING_HEADER, TAG_DATAGRAM } from "./layout.ts";
+import { R_AWAKE, R_HEAD, R_SIGNAL, R_SLEEPING, R_TAIL, REC_HEADER, REC_NAME, REC_NAME_EXTRA, REC_WRAP, RING_HEADER, TAG_TUN } from "./layout.ts";
 
 /** A ring's shared memory with `dataBytes` (a multiple of 8) of record space. */
 export function newRing(dataBytes: number): SharedArrayBuffer {
@@ -51,12 +51,13 @@ abstract class RingEnd {
 export class RingWriter extends RingEnd {
 
   /**
-   * Appends `src[off, off+len)` with `tag`; for TAG_DATAGRAM also `name[nameOff, +7)`
-   * (the sender's sockaddr words). False when the ring is full (the caller counts the drop).
-   * The record is visible to the consumer at once; call `wake()` after a batch.
+   * Appends `src[off, off+len)` with `tag`; for every tag but TAG_TUN also `name[nameOff, +7)`
+   * (the sender's sockaddr words) and `extra` (word REC_NAME_EXTRA of the name area). False
+   * when the ring is full (the caller counts the drop). The record is visible to the consumer
+   * at once; call `wake()` after a batch.
    */
-  push(src: Uint8Array, off: number, len: number, tag: number, name: Int32Array | null, nameOff: number): boolean {
-    const named = tag === TAG_DATAGRAM;
+  push(src: Uint8Array, off: number, len: number, tag: number, name: Int32Array | null, nameOff: number, extra = 0): boolean {
+    const named = tag !== TAG_TUN;
     const rec = recordBytes(len, named);
     const size = this.size;
     let head = this.ctl[R_HEAD] as number;
@@ -76,7 +77,7 @@ export class RingWriter extends RingEnd {
     this.u32[w + 1] = tag;
     let p = head + REC_HEADER;
     if (named && name !== null) {
-      for (let k = 0; k < REC_NAME / 4; k++) this.i32[(p >>> 2) + k] = k < 7 ? (name[nameOff + k] as number) : 0;
+      for (let k = 0; k < REC_NAME / 4; k++) this.i32[(p >>> 2) + k] = k < REC_NAME_EXTRA ? (name[nameOff + k] as number) : extra;
       p += REC_NAME;
     }
     this.u8.set(src.subarray(off, off + len), p);
@@ -117,7 +118,7 @@ export class RingReader extends RingEnd {
         continue;
       }
       const tag = this.u32[(tail >>> 2) + 1] as number;
-      const named = tag === TAG_DATAGRAM;
+      const named = tag !== TAG_TUN;
       const p = tail + REC_HEADER + (named ? REC_NAME : 0);
       sink.record(tag, this.u8.subarray(p, p + len), this.i32, (tail + REC_HEADER) >>> 2);
       tail += recordBytes(len, named);

@@ -11,9 +11,16 @@
  * With a virtio_net_hdr on the TUN (`vnet` > 0) consecutive TCP segments of one flow are
  * written as one packet (coalesce.ts); every other packet gets a zero header in the
  * buffer's headroom and is written as it came.
- * Only IPv4/IPv6-looking datagrams arrive here: the kernel steers everything else (ToyVpn
- * control, WireGuard, junk) to Bun's socket (platform/linux/steer.ts). An engine is a class, not a closure, so that
- * warmup.ts runs the very same compiled code on a scratch table first.
+ * WireGuard transport data (type 4, when the workers have the keypair table): opened in place
+ * (wg-keys.ts); a packet of a confirmed keypair from its session's endpoint that decideRx
+ * passes for that session is written as above; anything else the main thread must see (a
+ * keypair to confirm, roaming, hub traffic, a spoofed source) is handed over opened
+ * (TAG_WG_OPENED, the receiver index beside the address); what wg-keys cannot open is handed
+ * over as it came.
+ * Only IPv4/IPv6-looking datagrams and WireGuard transport data arrive here: the kernel steers
+ * everything else (ToyVpn control, handshakes, junk) to Bun's socket (platform/linux/steer.ts).
+ * An engine is a class, not a closure, so that warmup.ts runs the very same compiled code on a
+ * scratch table first.
  */
 
 import type { Pointer } from "bun:ffi";
@@ -21,9 +28,13 @@ import { ERRNO } from "../lib/errno.ts";
 import { errno, HOST_LE, libc } from "../platform/linux/libc.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, type MsgVec } from "../platform/linux/mmsg.ts";
 import { Coalescer } from "./coalesce.ts";
-import { C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, counterIndex, G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED, TAG_DATAGRAM } from "./layout.ts";
+import {
+  C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_WG_RX_AT, C_WG_RX_DATA_AT, counterIndex, G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED,
+  TAG_DATAGRAM, TAG_WG_OPENED,
+} from "./layout.ts";
 import type { RingWriter } from "./ring.ts";
 import type { TableView } from "./view.ts";
+import { WG_DROP, WG_HAND, WG_HEAD, type WgKeys } from "./wg-keys.ts";
 
 /** Int32 words per name area in MsgVec.names. */
 export const NAME_STRIDE_WORDS = 8;
@@ -46,9 +57,16 @@ export class RxEngine {
   readonly #coPtr: number;
   /** Slot of the coalescer's open group. */
   #coSlot = -1;
+  /** WireGuard's opener, or null (type 4 goes to Bun's socket then). */
+  readonly #wg: WgKeys | null;
+  /** Tag of datagrams handed over as they came (which socket's sink gets them). */
+  readonly #tag: number;
+  #handed = 0;
 
-  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, udpFd: number, tunFd: number, vnet = 0, coalesceUdp = true) {
+  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, udpFd: number, tunFd: number, vnet = 0, coalesceUdp = true, wg: WgKeys | null = null, tag = TAG_DATAGRAM) {
     this.#vec = vec;
+    this.#wg = wg;
+    this.#tag = tag;
     this.#vnet = vnet;
     // The coalescer builds in the vector's spare tail (same buffer: copies are copyWithin).
     this.#co = vnet > 0 && vec.spare >= COALESCE_ROOM ? new Coalescer(vec.data, vec.count * vec.stride, COALESCE_ROOM, vnet, coalesceUdp) : null;
@@ -82,7 +100,8 @@ export class RxEngine {
     const data = vec.data;
     const names = vec.names;
     const stride = vec.stride;
-    let handed = 0;
+    const wg = this.#wg;
+    this.#handed = 0;
     for (let i = 0; i < n; i++) {
       const len = vec.msgLen(i);
       if ((vec.flags(i) & MSG_TRUNC) !== 0 || len === 0) {
@@ -90,21 +109,50 @@ export class RxEngine {
         continue;
       }
       const off = i * stride + vec.headroom;
+      if (wg !== null && data[off] === 4 && data[off + 1] === 0 && data[off + 2] === 0 && data[off + 3] === 0) {
+        this.#wgRx(wg, off, len, i * NAME_STRIDE_WORDS);
+        continue;
+      }
       const slot = view.decideRx(data, off, len, names, i * NAME_STRIDE_WORDS);
       if (slot >= 0) {
         if (this.#co === null) this.#write(slot, off, view.len);
         else this.#offer(slot, off, view.len);
-      } else if (this.#ring.push(data, off, len, TAG_DATAGRAM, names, i * NAME_STRIDE_WORDS)) {
-        handed++;
       } else {
-        c[G_RX_HANDOFF_DROPS] = (c[G_RX_HANDOFF_DROPS] as number) + 1;
+        this.#hand(off, len, this.#tag, i * NAME_STRIDE_WORDS, 0);
       }
     }
     if (this.#co !== null && this.#co.count > 0) this.#flushGroup();
-    if (handed > 0) {
-      c[G_RX_HANDOFFS] = (c[G_RX_HANDOFFS] as number) + handed;
+    if (this.#handed > 0) {
+      c[G_RX_HANDOFFS] = (c[G_RX_HANDOFFS] as number) + this.#handed;
       this.#ring.wake();
     }
+  }
+
+  /** A WireGuard transport message at data[off, off+len): opened and written, handed over, or dropped (see the module comment). */
+  #wgRx(wg: WgKeys, off: number, len: number, nameOff: number): void {
+    const n = wg.open(this.#vec.data, off, len);
+    if (n === WG_DROP) return;
+    if (n === WG_HAND) return this.#hand(off, len, this.#tag, nameOff, 0);
+    const slot = wg.slot;
+    const c = this.#c;
+    const known = slot >= 0 && slot < this.#view.capacity;
+    if (known) c[counterIndex(slot, C_WG_RX_AT)] = wg.now;
+    if (known && wg.confirmed) {
+      if (n === 0 && this.#view.sameEndpoint(slot, this.#vec.names, nameOff)) return; // a keepalive
+      const pt = off + WG_HEAD;
+      if (n > 0 && this.#view.decideRx(this.#vec.data, pt, n, this.#vec.names, nameOff, true) === slot) {
+        c[counterIndex(slot, C_WG_RX_DATA_AT)] = wg.now;
+        if (this.#co === null) this.#write(slot, pt, this.#view.len);
+        else this.#offer(slot, pt, this.#view.len);
+        return;
+      }
+    }
+    this.#hand(off, len, TAG_WG_OPENED, nameOff, wg.index);
+  }
+
+  #hand(off: number, len: number, tag: number, nameOff: number, extra: number): void {
+    if (this.#ring.push(this.#vec.data, off, len, tag, this.#vec.names, nameOff, extra)) this.#handed++;
+    else this.#c[G_RX_HANDOFF_DROPS] = (this.#c[G_RX_HANDOFF_DROPS] as number) + 1;
   }
 
   /** Writes the packet at data[off, off+len) alone (behind a zero header in the headroom). */

@@ -9,8 +9,8 @@
 
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, prefixMask4 } from "../protocol/ip.ts";
 import {
-  F_ACTIVE, F_HAS6, F_SLOW, HEADER_BYTES, MAX_CAPACITY, NAME_WORDS, SLOT_BYTES, SLOT_WORDS, W_ADDR4, W_ADDR6,
-  W_CAPACITY, W_FLAGS, W_NAME, W_NAMELEN, W_POOL4_MASK, W_POOL4_NET, W_POOL6, W_POOL6_LEN, W_SEQ, W_SERIAL, W_SERVER4,
+  F_ACTIVE, F_HAS6, F_SLOW, F_WG, HEADER_BYTES, MAX_CAPACITY, NAME_WORDS, SLOT_BYTES, SLOT_WORDS, W_ADDR4, W_ADDR6,
+  W_CAPACITY, W_FLAGS, W_NAME, W_NAMELEN, W_POOL4_MASK, W_POOL4_NET, W_POOL6, W_POOL6_LEN, W_SEQ, W_SERIAL, W_SERVER4, W_WG_INDEX, W_WG_KP,
 } from "./layout.ts";
 
 /** AF_INET / AF_INET6 (Linux). */
@@ -103,19 +103,35 @@ export class FastTable {
 
   /**
    * Gives slot `slot` to session `serial`: endpoint `name` (null = no fast path for it),
-   * tunnel addresses, slow flag. Workers see the whole entry or none of it (seqlock).
+   * tunnel addresses, slow flag, WireGuard (`wg`: sealed with the keypair `setWg` names, none
+   * yet). Workers see the whole entry or none of it (seqlock).
    */
-  set(slot: number, serial: number, name: EndpointName | null, addr4: number, addr6: Uint8Array | null, slow: boolean): void {
+  set(slot: number, serial: number, name: EndpointName | null, addr4: number, addr6: Uint8Array | null, slow: boolean, wg = false): void {
     const base = slot * SLOT_WORDS + HEADER_BYTES / 4;
     const w = this.#i32;
+    const keep = wg && w[base + W_SERIAL] === serial; // the same session moved: keep its keypair
     this.#begin(base);
     w[base + W_SERIAL] = serial;
+    if (!keep) {
+      w[base + W_WG_KP] = -1;
+      w[base + W_WG_INDEX] = 0;
+    }
     w[base + W_NAMELEN] = name?.len ?? 0;
     for (let k = 0; k < NAME_WORDS; k++) w[base + W_NAME + k] = name?.words[k] ?? 0;
     w[base + W_ADDR4] = addr4 | 0;
     if (addr6 !== null) new Uint8Array(this.sab, (base + W_ADDR6) * 4, 16).set(addr6);
     // No endpoint the workers can use: the session is served, but only by the main thread.
-    w[base + W_FLAGS] = F_ACTIVE | (slow || name === null ? F_SLOW : 0) | (addr6 !== null ? F_HAS6 : 0);
+    w[base + W_FLAGS] = F_ACTIVE | (slow || name === null ? F_SLOW : 0) | (addr6 !== null ? F_HAS6 : 0) | (wg ? F_WG : 0);
+    this.#end(base);
+  }
+
+  /** Session `serial` (WireGuard) sends with keypair slot `kp` of local index `index` (-1: none). */
+  setWg(slot: number, serial: number, kp: number, index: number): void {
+    const base = slot * SLOT_WORDS + HEADER_BYTES / 4;
+    if (this.#i32[base + W_SERIAL] !== serial) return;
+    this.#begin(base);
+    this.#i32[base + W_WG_KP] = kp;
+    this.#i32[base + W_WG_INDEX] = index | 0;
     this.#end(base);
   }
 

@@ -85,13 +85,18 @@ export class TcpSegmenter {
   segLen = 0;
   /** Total bytes written. */
   total = 0;
+  /** With a pitch (WireGuard): bytes from one segment's message to the next, and the last segment's length. */
+  pitch = 0;
+  lastLen = 0;
 
   /**
    * Cuts the TCP GSO packet b[off, off+len) into segments of `mss` payload bytes at
    * b[at, end) (w: Uint32Array over b's buffer; the areas must not overlap). Returns
    * false (nothing usable written) when the headers do not add up or it does not fit.
+   * With a `pitch` function (WireGuard) segment i is written at at + lead + i * pitch(segLen)
+   * instead of back to back: room for each one's header before it and padding and tag after.
    */
-  segment(b: Uint8Array, w: Uint32Array, off: number, len: number, mss: number, at: number, end: number): boolean {
+  segment(b: Uint8Array, w: Uint32Array, off: number, len: number, mss: number, at: number, end: number, lead = 0, pitch: ((segLen: number) => number) | null = null): boolean {
     const src = b;
     const v = (src[off] as number) >>> 4;
     const hl = v === 4 ? ((src[off] as number) & 15) * 4 : 40;
@@ -101,13 +106,16 @@ export class TcpSegmenter {
     const payload = len - hdr;
     if (thl < 20 || payload <= 0) return false;
     const n = Math.ceil(payload / mss);
-    if (at + n * hdr + payload > end) return false;
+    const step = pitch === null ? 0 : pitch(hdr + mss);
+    if (at + (step > 0 ? n * step : n * hdr + payload) > end) return false;
     const seq0 = (((src[off + hl + 4] as number) << 24) | ((src[off + hl + 5] as number) << 16) | ((src[off + hl + 6] as number) << 8) | (src[off + hl + 7] as number)) >>> 0;
     const id0 = v === 4 ? ((src[off + 4] as number) << 8) | (src[off + 5] as number) : 0;
     const flags = src[off + hl + 13] as number;
-    let p = at;
+    let p = at + lead;
+    let chunk = 0;
     for (let i = 0; i < n; i++) {
-      const chunk = i < n - 1 ? mss : payload - mss * (n - 1);
+      chunk = i < n - 1 ? mss : payload - mss * (n - 1);
+      if (step > 0) p = at + lead + i * step;
       b.copyWithin(p, off, off + hdr);
       b.copyWithin(p + hdr, off + hdr + i * mss, off + hdr + i * mss + chunk);
       this.#fix(b, w, p, hl, thl, chunk, (seq0 + i * mss) >>> 0, (id0 + i) & 0xffff, i === 0, i === n - 1, flags);
@@ -116,6 +124,8 @@ export class TcpSegmenter {
     this.count = n;
     this.segLen = hdr + mss;
     this.total = p - at;
+    this.pitch = step;
+    this.lastLen = hdr + chunk;
     return true;
   }
 

@@ -5,6 +5,9 @@
  *   fill: read() the O_NONBLOCK TUN queue into message buffer i until EAGAIN or the batch
  *         is full; per packet decideTx (view.ts) -> a slot: its sockaddr becomes message
  *         i's name; SLOW -> copy into the ring for the main thread's router; NO_SESSION -> count
+ *         A WireGuard session's packet is sealed in place (wg-keys.ts: the buffer keeps
+ *         WG_HEAD bytes before the packet and room for padding and tag after it); a keypair
+ *         that cannot send hands the packet to the main thread, which decides (a handshake).
  *   send: sendmmsg the batch on the (blocking) data socket: a full send buffer makes the
  *         thread wait, so the TUN queue, not warren, absorbs a burst, as with the
  *         reference. A message the kernel refuses is counted as a "send" drop on its slot.
@@ -14,11 +17,22 @@ import type { Pointer } from "bun:ffi";
 import { ERRNO } from "../lib/errno.ts";
 import { errno, libc } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
-import { G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
+import { C_WG_TX_AT, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
 import { sendAll } from "./send.ts";
 import type { RingWriter } from "./ring.ts";
 import { NO_SESSION, type TableView } from "./view.ts";
+import { WG_HEAD, WG_TAG, type WgKeys } from "./wg-keys.ts";
+
+/** What a tx engine needs to send WireGuard sessions' packets itself. */
+export interface WgSend {
+  keys: WgKeys;
+  /** The WireGuard socket when it is not the data socket, else -1. */
+  fd: number;
+}
+
+/** Bytes a tx buffer keeps after a packet for WireGuard's padding and tag. */
+export const WG_TAIL = 2 * WG_TAG;
 
 /** One batch of the tx path. */
 export class TxEngine {
@@ -31,9 +45,17 @@ export class TxEngine {
   readonly #slots: Int32Array;
   readonly #tunFd: number;
   readonly #udpFd: number;
+  readonly #wg: WgSend | null;
+  /** Per message: plaintext bytes of a WireGuard message (0: count the message), and its socket. */
+  readonly #plain: Int32Array;
+  readonly #onWg: Uint8Array;
 
-  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number) {
+  /** With `wg` the vector's headroom must include WG_HEAD and its stride WG_TAIL more bytes. */
+  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number, wg: WgSend | null = null) {
     this.#vec = vec;
+    this.#wg = wg;
+    this.#plain = new Int32Array(vec.count);
+    this.#onWg = new Uint8Array(vec.count);
     this.#view = view;
     this.#c = counters;
     this.#ring = ring;
@@ -53,22 +75,30 @@ export class TxEngine {
     let count = 0;
     let handed = 0;
     this.err = 0;
+    const wg = this.#wg;
+    const lead = wg === null ? 0 : WG_HEAD; // the packet's buffer starts after room for a header
+    const room = stride - lead - (wg === null ? 0 : WG_TAIL);
     while (count < vec.count) {
       const off = count * stride;
-      const n = libc.read(this.#tunFd, (vec.dataPtr + off) as Pointer, stride);
+      const n = libc.read(this.#tunFd, (vec.dataPtr + off + lead) as Pointer, room);
       if (n <= 0) {
         this.err = n < 0 ? errno() : ERRNO.EAGAIN;
         break;
       }
-      const h = vec.headroom; // the virtio_net_hdr (offloads off: all zero), not sent
-      const slot = view.decideTx(data, off + h, n - h, names, count * NAME_STRIDE_WORDS);
-      if (slot >= 0) {
-        vec.setLen(count, n - h);
+      const h = vec.headroom; // lead, then the virtio_net_hdr (offloads off: all zero), not sent
+      const len = n - (h - lead);
+      const slot = view.decideTx(data, off + h, len, names, count * NAME_STRIDE_WORDS);
+      if (slot >= 0 && view.wgKp < 0) {
+        if (wg !== null) this.#plainMessage(count, off + h);
+        vec.setLen(count, len);
+        vec.setNameLen(count, view.nameLen);
+        this.#slots[count++] = slot;
+      } else if (slot >= 0 && wg !== null && this.#sealed(wg, count, slot, off + h, len)) {
         vec.setNameLen(count, view.nameLen);
         this.#slots[count++] = slot;
       } else if (slot === NO_SESSION) {
         c[G_TX_NO_SESSION] = (c[G_TX_NO_SESSION] as number) + 1;
-      } else if (this.#ring.push(data, off + h, n - h, TAG_TUN, null, 0)) {
+      } else if (this.#ring.push(data, off + h, len, TAG_TUN, null, 0)) {
         handed++;
       } else {
         c[G_TX_HANDOFF_DROPS] = (c[G_TX_HANDOFF_DROPS] as number) + 1;
@@ -81,9 +111,31 @@ export class TxEngine {
     return count;
   }
 
+  /** Message i sends the ToyVpn packet at data[p..] from the data socket. */
+  #plainMessage(i: number, p: number): void {
+    this.#vec.setBase(i, this.#vec.dataPtr + p);
+    this.#plain[i] = 0;
+    this.#onWg[i] = 0;
+  }
+
+  /** Seals the packet data[p, p+len) for the WireGuard session `slot` into message i; false: hand it over. */
+  #sealed(wg: WgSend, i: number, slot: number, p: number, len: number): boolean {
+    const vec = this.#vec;
+    const m = wg.keys.seal(this.#view.wgKp, this.#view.wgIndex, vec.data, p, len);
+    if (m < 0) return false;
+    vec.setBase(i, vec.dataPtr + p - WG_HEAD);
+    vec.setLen(i, m);
+    this.#plain[i] = len;
+    this.#onWg[i] = 1;
+    this.#c[counterIndex(slot, C_WG_TX_AT)] = wg.keys.now;
+    return true;
+  }
+
   /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */
   send(count: number): void {
-    sendAll(this.#udpFd, this.#vec, count, this.#slots, null, this.#c);
+    const wg = this.#wg;
+    if (wg === null) return sendAll(this.#udpFd, this.#vec, count, this.#slots, null, this.#c);
+    sendAll(this.#udpFd, this.#vec, count, this.#slots, null, this.#c, this.#plain, wg.fd, this.#onWg);
   }
 
 }

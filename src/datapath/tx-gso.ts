@@ -14,6 +14,10 @@
  *                  datagrams: one trip through the UDP/IP stack for up to 45 segments)
  *           other  (never asked for) dropped, counted
  *         SLOW packets go to the ring whole (NONE) or segment by segment.
+ *         A WireGuard session's packet is sealed in place (NONE: in its read slot, which keeps
+ *         WG_HEAD bytes before it; TCP: each segment is cut at a pitch that leaves room for
+ *         its header, padding and tag, then sealed, so a run of them is still one
+ *         UDP_SEGMENT message of equal datagrams).
  *   send: sendmmsg as TxEngine.send; counters count the segments each message carried.
  */
 
@@ -22,7 +26,7 @@ import { ERRNO } from "../lib/errno.ts";
 import { errno, libc, nativeBuffer } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import {
-  C_DROP_SEND, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
+  C_DROP_SEND, C_WG_TX_AT, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
 } from "./layout.ts";
 import type { RingWriter } from "./ring.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
@@ -31,7 +35,9 @@ import {
   completeChecksum, GSO_NONE, GSO_TCPV4, GSO_TCPV6, TcpSegmenter, VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_SIZE,
   VNET_GSO_TYPE,
 } from "./tso.ts";
-import { NO_SESSION, type TableView } from "./view.ts";
+import { WG_TAIL, type WgSend } from "./tx-engine.ts";
+import { NO_SESSION, SLOW, type TableView } from "./view.ts";
+import { WG_HEAD } from "./wg-keys.ts";
 
 /** Read slots: packets read per turn. */
 export const READ_SLOTS = 16;
@@ -77,9 +83,18 @@ export class TxGsoEngine {
   readonly #udpGso: boolean;
   /** Read at most TSO_TURN_BYTES of GSO packets a turn. */
   readonly #pace: boolean;
+  readonly #wg: WgSend | null;
+  readonly #pitch: ((segLen: number) => number) | null;
+  /** Per message: plaintext bytes of a WireGuard message (0: count the message), and its socket. */
+  readonly #plain: Int32Array;
+  readonly #onWg: Uint8Array;
 
-  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number, vnet: number, udpGso = true, pace = false) {
+  constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number, vnet: number, udpGso = true, pace = false, wg: WgSend | null = null) {
     this.#vec = vec;
+    this.#wg = wg;
+    this.#pitch = wg === null ? null : (segLen) => wg.keys.sealedLength(segLen);
+    this.#plain = new Int32Array(vec.count);
+    this.#onWg = new Uint8Array(vec.count);
     this.#view = view;
     this.#c = counters;
     this.#ring = ring;
@@ -113,9 +128,12 @@ export class TxGsoEngine {
     this.err = 0;
     this.tsoBytes = 0;
     const tsoLimit = this.#pace ? TSO_TURN_BYTES : Infinity;
+    const wg = this.#wg;
+    const lead = wg === null ? 0 : WG_HEAD;
+    const room = READ_STRIDE - lead - (wg === null ? 0 : WG_TAIL);
     while (count < vec.count - 1 && r < READ_SLOTS && arenaEnd - pos >= ARENA_NEED && this.tsoBytes < tsoLimit) {
-      const roff = r * READ_STRIDE;
-      const n = libc.read(this.#tunFd, (this.#ptr + roff) as Pointer, READ_STRIDE);
+      const roff = r * READ_STRIDE + lead;
+      const n = libc.read(this.#tunFd, (this.#ptr + roff) as Pointer, room);
       if (n <= 0) {
         this.err = n < 0 ? errno() : ERRNO.EAGAIN;
         break;
@@ -130,9 +148,12 @@ export class TxGsoEngine {
           if (start + offset + 2 <= len) completeChecksum(b, this.#w, pkt + start, offset, pkt + len);
         }
         const slot = this.#view.decideTx(b, pkt, len, vec.names, count * NAME_STRIDE_WORDS);
-        if (slot >= 0) {
+        if (slot >= 0 && this.#view.wgKp < 0) {
           this.#message(count++, slot, pkt, len, 0, 1);
           r++; // the message sends straight from this read slot
+        } else if (slot >= 0 && wg !== null && this.#sealOne(wg, count, slot, pkt, len)) {
+          count++;
+          r++;
         } else if (slot === NO_SESSION) this.#bump(G_TX_NO_SESSION);
         else if (this.#ring.push(b, pkt, len, TAG_TUN, null, 0)) handed++;
         else this.#bump(G_TX_HANDOFF_DROPS);
@@ -144,14 +165,19 @@ export class TxGsoEngine {
       }
       this.tsoBytes += len;
       const mss = (b[roff + VNET_GSO_SIZE] as number) | ((b[roff + VNET_GSO_SIZE + 1] as number) << 8);
-      const slot = this.#view.decideTx(b, pkt, len, vec.names, count * NAME_STRIDE_WORDS);
-      if (slot === NO_SESSION || !this.#seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd)) {
+      let slot = this.#view.decideTx(b, pkt, len, vec.names, count * NAME_STRIDE_WORDS);
+      const view = this.#view;
+      const sealing = slot >= 0 && view.wgKp >= 0 && wg !== null && wg.keys.usable(view.wgKp, view.wgIndex);
+      if (slot >= 0 && view.wgKp >= 0 && !sealing) slot = SLOW; // the main thread decides (a handshake)
+      const cut = slot !== NO_SESSION && (sealing ? this.#seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd, WG_HEAD, this.#pitch) : this.#seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd));
+      if (!cut) {
         this.#bump(slot === NO_SESSION ? G_TX_NO_SESSION : G_TX_OFFLOAD_DROPS);
         continue;
       }
-      if (slot >= 0) count = this.#runs(count, slot, pos);
+      if (sealing) count = this.#sealRuns(wg as WgSend, count, slot, pos);
+      else if (slot >= 0) count = this.#runs(count, slot, pos);
       else handed += this.#handSegments(pos);
-      pos += (this.#seg.total + 7) & ~7;
+      pos += sealing ? this.#seg.count * this.#seg.pitch : (this.#seg.total + 7) & ~7;
     }
     if (handed > 0) {
       this.#bump(G_TX_HANDOFFS, handed);
@@ -183,6 +209,62 @@ export class TxGsoEngine {
     return k;
   }
 
+  /** Seals a NONE packet in its read slot into message i; false: hand it over. */
+  #sealOne(wg: WgSend, i: number, slot: number, pkt: number, len: number): boolean {
+    const m = wg.keys.seal(this.#view.wgKp, this.#view.wgIndex, this.#b, pkt, len);
+    if (m < 0) return false;
+    this.#message(i, slot, pkt - WG_HEAD, m, 0, 1);
+    this.#sealedBy(wg, i, slot, len);
+    return true;
+  }
+
+  #sealedBy(wg: WgSend, i: number, slot: number, plain: number): void {
+    this.#plain[i] = plain;
+    this.#onWg[i] = 1;
+    this.#c[counterIndex(slot, C_WG_TX_AT)] = wg.keys.now;
+  }
+
+  /**
+   * Seals the segments just cut at a pitch at b[pos..] and makes messages of them: runs of
+   * equal datagrams (the last of a packet may be shorter) as UDP_SEGMENT messages. A segment
+   * the keypair refuses to seal (it expired meanwhile) and those after it are counted as send drops.
+   */
+  #sealRuns(wg: WgSend, count: number, slot: number, pos: number): number {
+    const seg = this.#seg;
+    const vec = this.#vec;
+    const keys = wg.keys;
+    const pitch = seg.pitch;
+    const kp = this.#view.wgKp;
+    const index = this.#view.wgIndex;
+    let sealed = 0;
+    let lastSealed = pitch;
+    for (; sealed < seg.count; sealed++) {
+      const len = sealed < seg.count - 1 ? seg.segLen : seg.lastLen;
+      const m = keys.seal(kp, index, this.#b, pos + WG_HEAD + sealed * pitch, len);
+      if (m < 0) break;
+      lastSealed = m;
+    }
+    if (sealed < seg.count) this.#bump(counterIndex(slot, C_DROP_SEND), seg.count - sealed);
+    const per = this.#udpGso ? Math.max(1, Math.min(GSO_MAX_SEGS, Math.floor(GSO_MAX_BYTES / pitch))) : 1;
+    const nameLen = this.#view.nameLen;
+    const first = count * NAME_STRIDE_WORDS;
+    let k = count;
+    let done = 0;
+    while (done < sealed && k < vec.count) {
+      const segs = Math.min(per, sealed - done);
+      const ends = done + segs === seg.count; // this run holds the packet's last (maybe short) segment
+      const bytes = (segs - 1) * pitch + (ends ? lastSealed : pitch);
+      const plain = (segs - 1) * seg.segLen + (ends ? seg.lastLen : seg.segLen);
+      if (k !== count) for (let j = 0; j < 7; j++) vec.names[k * NAME_STRIDE_WORDS + j] = vec.names[first + j] as number;
+      this.#view.nameLen = nameLen;
+      this.#message(k, slot, pos + done * pitch, bytes, segs > 1 ? pitch : 0, segs);
+      this.#sealedBy(wg, k++, slot, plain);
+      done += segs;
+    }
+    if (done < sealed) this.#bump(counterIndex(slot, C_DROP_SEND), sealed - done); // out of messages
+    return k;
+  }
+
   #handSegments(pos: number): number {
     const seg = this.#seg;
     let handed = 0;
@@ -203,11 +285,15 @@ export class TxGsoEngine {
     vec.setSegment(i, segment);
     this.#slots[i] = slot;
     this.#pkts[i] = packets;
+    this.#plain[i] = 0;
+    this.#onWg[i] = 0;
   }
 
   /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */
   send(count: number): void {
-    sendAll(this.#udpFd, this.#vec, count, this.#slots, this.#pkts, this.#c);
+    const wg = this.#wg;
+    if (wg === null) return sendAll(this.#udpFd, this.#vec, count, this.#slots, this.#pkts, this.#c);
+    sendAll(this.#udpFd, this.#vec, count, this.#slots, this.#pkts, this.#c, this.#plain, wg.fd, this.#onWg);
   }
 
 }

@@ -12,6 +12,8 @@
  *   endpoint (anti-spoofing: the same test as the router's endpoint -> session ->
  *   source address, done in the other order); the destination is not a pool address
  *   (hub, no-route: the router's business); IPv6 source not link-local.
+ * A WireGuard session's slot (F_WG) is never matched by a plain datagram: its packets
+ * arrive sealed (decideRx with `wg`, after the worker opened them, for the keypair's slot).
  * decideTx (TUN packet -> client): the destination's slot; NO_SESSION when no session
  *   can own it (the router would drop it as "no-session"), SLOW when the slot is
  *   F_SLOW or lies beyond the table, or when the source is another client (isolation
@@ -20,8 +22,8 @@
  */
 
 import {
-  F_ACTIVE, F_HAS6, F_SLOW, HEADER_BYTES, SLOT_WORDS, W_ADDR4, W_ADDR6, W_CAPACITY, W_FLAGS, W_NAME,
-  W_NAMELEN, W_POOL4_MASK, W_POOL4_NET, W_POOL6, W_POOL6_LEN, W_SEQ, W_SERVER4,
+  F_ACTIVE, F_HAS6, F_SLOW, F_WG, HEADER_BYTES, SLOT_WORDS, W_ADDR4, W_ADDR6, W_CAPACITY, W_FLAGS, W_NAME,
+  W_NAMELEN, W_POOL4_MASK, W_POOL4_NET, W_POOL6, W_POOL6_LEN, W_SEQ, W_SERVER4, W_WG_INDEX, W_WG_KP,
 } from "./layout.ts";
 
 /** decide*: hand the packet to the main thread. */
@@ -44,10 +46,18 @@ export class TableView {
   len = 0;
   /** Bytes of the sockaddr a positive decideTx answer copied. */
   nameLen = 0;
+  /** After a positive decideTx: the WireGuard keypair slot to seal with, or -1 (a ToyVpn session). */
+  wgKp = -1;
+  /** ... and that keypair's local index. */
+  wgIndex = 0;
   readonly #net: number;
   readonly #mask: number;
   readonly #server: number;
   readonly #cap: number;
+  /** Slots in the table. */
+  get capacity(): number {
+    return this.#cap;
+  }
   readonly #p6len: number;
   readonly #p6: Uint8Array;
 
@@ -80,9 +90,11 @@ export class TableView {
 
   /**
    * Client datagram `b[off, off+n)` whose sender sockaddr is `names[nameOff..]`:
-   * the slot to count it on (write `this.len` bytes to the TUN), or SLOW.
+   * the slot to count it on (write `this.len` bytes to the TUN), or SLOW. With `wg` the
+   * packet is the plaintext of a WireGuard message the worker opened, and only a WireGuard
+   * session's slot matches (the caller checks it is the keypair's).
    */
-  decideRx(b: Uint8Array, off: number, n: number, names: Int32Array, nameOff: number): number {
+  decideRx(b: Uint8Array, off: number, n: number, names: Int32Array, nameOff: number, wg = false): number {
     const v = (b[off] as number) >>> 4;
     let host: number;
     if (v === 4) {
@@ -105,17 +117,17 @@ export class TableView {
     } else {
       return SLOW;
     }
-    return this.#matchRx(host, v, b, off, names, nameOff) ? host : SLOW;
+    return this.#matchRx(host, v, b, off, names, nameOff, wg) ? host : SLOW;
   }
 
-  /** Slot `host` is fast, owns the packet's source address and was sent from its endpoint. */
-  #matchRx(host: number, v: number, b: Uint8Array, off: number, names: Int32Array, nameOff: number): boolean {
+  /** Slot `host` is fast, of the right kind, owns the packet's source address and was sent from its endpoint. */
+  #matchRx(host: number, v: number, b: Uint8Array, off: number, names: Int32Array, nameOff: number, wg: boolean): boolean {
     const w = this.i32;
     const base = HDR_WORDS + host * SLOT_WORDS;
     const seq = Atomics.load(w, base + W_SEQ);
     if ((seq & 1) !== 0) return false;
     const flags = w[base + W_FLAGS] as number;
-    if ((flags & (F_ACTIVE | F_SLOW)) !== F_ACTIVE) return false;
+    if ((flags & (F_ACTIVE | F_SLOW | F_WG)) !== (wg ? F_ACTIVE | F_WG : F_ACTIVE)) return false;
     if (v === 4) {
       if ((w[base + W_ADDR4] as number) >>> 0 !== u32(b, off + 12)) return false;
     } else {
@@ -123,15 +135,27 @@ export class TableView {
       const a = (base + W_ADDR6) * 4;
       for (let i = 0; i < 16; i++) if (this.u8[a + i] !== b[off + 8 + i]) return false;
     }
+    return this.#sameName(base, names, nameOff) && Atomics.load(w, base + W_SEQ) === seq;
+  }
+
+  /** The sender sockaddr `names[nameOff..]` is slot `slot`'s endpoint (a WireGuard keepalive: no roaming). */
+  sameEndpoint(slot: number, names: Int32Array, nameOff: number): boolean {
+    if (slot < 0 || slot >= this.#cap) return false;
+    const w = this.i32;
+    const base = HDR_WORDS + slot * SLOT_WORDS;
+    const seq = Atomics.load(w, base + W_SEQ);
+    if ((seq & 1) !== 0 || ((w[base + W_FLAGS] as number) & (F_ACTIVE | F_SLOW | F_WG)) !== (F_ACTIVE | F_WG)) return false;
+    return this.#sameName(base, names, nameOff) && Atomics.load(w, base + W_SEQ) === seq;
+  }
+
+  #sameName(base: number, names: Int32Array, nameOff: number): boolean {
+    const w = this.i32;
     const nw = base + W_NAME;
     if (names[nameOff] !== w[nw]) return false; // family + port
-    if (w[base + W_NAMELEN] === SOCKADDR_IN) {
-      if (names[nameOff + 1] !== w[nw + 1]) return false;
-    } else {
-      // sockaddr_in6: words 2..5 are the address (word 1 flowinfo, word 6 scope: not compared)
-      for (let k = 2; k < 6; k++) if (names[nameOff + k] !== w[nw + k]) return false;
-    }
-    return Atomics.load(w, base + W_SEQ) === seq;
+    if (w[base + W_NAMELEN] === SOCKADDR_IN) return names[nameOff + 1] === w[nw + 1];
+    // sockaddr_in6: words 2..5 are the address (word 1 flowinfo, word 6 scope: not compared)
+    for (let k = 2; k < 6; k++) if (names[nameOff + k] !== w[nw + k]) return false;
+    return true;
   }
 
   /**
@@ -165,6 +189,13 @@ export class TableView {
     const flags = w[base + W_FLAGS] as number;
     if ((flags & F_ACTIVE) === 0 || (v === 6 && (flags & F_HAS6) === 0)) return NO_SESSION;
     if ((flags & F_SLOW) !== 0) return SLOW;
+    if ((flags & F_WG) !== 0) {
+      this.wgKp = w[base + W_WG_KP] as number;
+      this.wgIndex = w[base + W_WG_INDEX] as number;
+      if (this.wgKp < 0) return SLOW;
+    } else {
+      this.wgKp = -1;
+    }
     const nw = base + W_NAME;
     for (let k = 0; k < 7; k++) names[nameOff + k] = w[nw + k] as number;
     this.nameLen = w[base + W_NAMELEN] as number;

@@ -12,7 +12,9 @@ import { MsgVec } from "../platform/linux/mmsg.ts";
 import { CTL_DONE, CTL_ERRNO, CTL_STARTED, CTL_STATE, CTL_STOP, type WorkerStart } from "./layout.ts";
 import { engines, runLoop } from "./loop.ts";
 import { COALESCE_ROOM } from "./rx-engine.ts";
+import { WG_TAIL } from "./tx-engine.ts";
 import { warmUp } from "./warmup.ts";
+import { WG_HEAD } from "./wg-keys.ts";
 
 addEventListener("message", (event: MessageEvent<WorkerStart>) => {
   const start = event.data;
@@ -21,10 +23,14 @@ addEventListener("message", (event: MessageEvent<WorkerStart>) => {
   try {
     const rxVec = new MsgVec(start.batch, start.packetRoom + start.vnet, start.vnet, start.vnet > 0 ? COALESCE_ROOM : 0);
     // With offloads the tx engine brings its own 64 KiB read slots; its vector only holds messages.
-    const txVec = start.tso ? new MsgVec(start.udpGso ? start.batch : 128, 0) : new MsgVec(start.batch, start.packetRoom + start.vnet, start.vnet);
+    // With WireGuard a tx buffer keeps room for a message header before the packet and for padding and tag after it.
+    const lead = start.wgTable === null ? 0 : WG_HEAD;
+    const tail = start.wgTable === null ? 0 : WG_TAIL;
+    const txVec = start.tso ? new MsgVec(start.udpGso ? start.batch : 128, 0) : new MsgVec(start.batch, lead + start.packetRoom + start.vnet + tail, lead + start.vnet);
+    const wgRxVec = start.wgUdpFd < 0 ? null : new MsgVec(start.batch, start.packetRoom + start.vnet, start.vnet, start.vnet > 0 ? COALESCE_ROOM : 0);
     warmUp(start, rxVec, txVec);
-    const { rx, tx } = engines(start, rxVec, txVec);
-    if (Atomics.load(ctl, CTL_STATE) !== CTL_STOP) runLoop(start, ctl, rx, tx, rxVec.count);
+    const e = engines(start, rxVec, txVec, wgRxVec);
+    if (Atomics.load(ctl, CTL_STATE) !== CTL_STOP) runLoop(start, ctl, e, rxVec.count);
   } catch {
     if (Atomics.load(ctl, CTL_ERRNO) === 0) Atomics.store(ctl, CTL_ERRNO, -1);
   } finally {

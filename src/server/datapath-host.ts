@@ -14,6 +14,7 @@ import type { Logger } from "../lib/log.ts";
 import { formatEndpoint } from "../protocol/ip.ts";
 import type { TransportSink } from "../transport/transport.ts";
 import type { DataPath } from "./datapath.ts";
+import type { FrontDoor } from "./door.ts";
 import type { Router } from "./router.ts";
 import type { Session } from "./session.ts";
 import type { ServerStats } from "./stats.ts";
@@ -28,6 +29,8 @@ export interface DataPathHostDeps {
   startTunReader(): void;
   /** False once the server is stopping (no fallback then). */
   running(): boolean;
+  /** The doors, told which shortcut runs (FrontDoor.useDataPath). */
+  doors: readonly FrontDoor[];
 }
 
 /** Runs at most one shortcut for the server; see the module comment. */
@@ -56,7 +59,10 @@ export class DataPathHost {
       dp = open();
       const datagrams = sinkOf(dp.listen);
       if (datagrams === undefined) throw new Error(`no socket listens on ${formatEndpoint(dp.listen.host, dp.listen.port)}`);
-      dp.start({ datagrams, packets: d.router }, d.stats, (err) => this.#failed(err));
+      const wgDatagrams = dp.wgListen === null ? undefined : sinkOf(dp.wgListen);
+      const wgDoor = d.doors.find((door) => door.opened !== undefined);
+      const wgOpened = wgDoor === undefined ? undefined : (index: number, msg: Uint8Array, address: string, port: number) => wgDoor.opened?.(index, msg, address, port);
+      dp.start({ datagrams, packets: d.router, ...(wgDatagrams && { wgDatagrams }), ...(wgOpened && { wgOpened }) }, d.stats, (err) => this.#failed(err));
     } catch (e) {
       dp?.close();
       d.log.warn(`fast data path unavailable, using the simple one: ${oneLine(e)}`);
@@ -65,12 +71,18 @@ export class DataPathHost {
     const started = dp;
     this.#dp = started;
     d.router.onWatch = (s, on) => started.setSlow(s, on);
+    for (const door of d.doors) door.useDataPath?.(started);
     d.log.info(`data path: ${started.name}`);
   }
 
   /** A session opened (called before anyone else hears of it). */
   up(s: Session): void {
     this.#dp?.sessionUp(s);
+  }
+
+  /** A session's endpoint changed (WireGuard roaming). */
+  moved(s: Session): void {
+    this.#dp?.moved(s);
   }
 
   /** A session closed (called before the log line and the listeners read its counters). */
@@ -95,6 +107,7 @@ export class DataPathHost {
     dp.sync(d.now()); // what it counted up to its end
     this.#dp = null;
     d.router.onWatch = null;
+    for (const door of d.doors) door.useDataPath?.(null);
     if (!d.running()) return;
     d.log.error(`fast data path stopped, falling back to the simple one: ${oneLine(err)}`);
     this.#simple();

@@ -16,6 +16,7 @@
  * (WireGuard: encrypted) go the simple way; its counts end up in the same counters.
  */
 
+import type { Keypair } from "../protocol/wireguard/keypair.ts";
 import type { TransportSink } from "../transport/transport.ts";
 import type { TunSink } from "../tun/device.ts";
 import type { Session } from "./session.ts";
@@ -27,6 +28,32 @@ export interface DataPathSinks {
   readonly datagrams: TransportSink;
   /** The router: a TUN packet as if the TUN reader had read it (batches end with flush()). */
   readonly packets: TunSink;
+  /** The sink of WireGuard's own socket, when the shortcut joined it too. */
+  readonly wgDatagrams?: TransportSink;
+  /**
+   * The WireGuard door: a transport message a worker opened (in place) for receiver `index`
+   * and hands over for the door to finish (confirm a keypair, roaming, hub traffic, capture).
+   */
+  readonly wgOpened?: (index: number, msg: Uint8Array, address: string, port: number) => void;
+}
+
+/**
+ * What a shortcut that also moves WireGuard transport data offers the WireGuard door: the
+ * door shares its keypairs (datagrams steered by receiver index, keys, an atomic send
+ * counter and the replay window in shared memory) and says which one each session sends
+ * with; the shortcut reports when its threads last moved a session's data, for the timers.
+ */
+export interface WgDataPath {
+  /** The receiver index to use for 32 random bits (bent onto a free shared slot). */
+  index(random: number): number;
+  /** Shares a fresh keypair of the peer whose tunnel address is `addr4` (expiry in Unix ms); may leave it unshared. */
+  bind(kp: Keypair, addr4: number, sendKey: Uint8Array, receiveKey: Uint8Array, expiresAt: number): void;
+  /** A receiver index is free again. */
+  free(index: number): void;
+  /** Session `s` sends with `kp` now (null: none; its packets reach the door). */
+  sending(s: Session, kp: Keypair | null): void;
+  /** Unix ms of the threads' last authenticated message from `s`, last data from it, last data to it (NaN: never), into out[0..2]. */
+  activity(s: Session, out: Float64Array): void;
 }
 
 /** Counters of the shortcut itself. */
@@ -47,6 +74,10 @@ export interface DataPath {
   /** The listen address of the socket it shares (its datagrams go to that socket's sink). */
   readonly listen: { host: string; port: number };
   readonly stats: DataPathStats;
+  /** WireGuard's own listen address when the shortcut joined that socket too, else null. */
+  readonly wgListen: { host: string; port: number } | null;
+  /** Its WireGuard side, or null (WireGuard sessions then go through the door for every packet). */
+  readonly wireGuard: WgDataPath | null;
   /**
    * Starts moving packets; hands the rest to `sinks`, folds its counts into `stats` (on
    * sync). `onFail` is called once if it stops on its own (the server falls back).
@@ -58,6 +89,8 @@ export interface DataPath {
   sessionDown(s: Session): void;
   /** Hand over every packet of `s` (capture on) or not. */
   setSlow(s: Session, slow: boolean): void;
+  /** The endpoint of `s` changed (WireGuard roaming). */
+  moved(s: Session): void;
   /** Folds its counters into the sessions and `stats`; sessions that sent data get `lastSeen = now`. */
   sync(now: number): void;
   /** Stops the threads (bounded wait) and closes what it opened. Idempotent. */

@@ -15,6 +15,7 @@ import type { Lockout } from "../auth/ratelimit.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Transport, TransportSink } from "../transport/transport.ts";
+import type { DataPath } from "./datapath.ts";
 import type { Router } from "./router.ts";
 import type { Protocol, SessionDoor } from "./session.ts";
 import type { SessionTable } from "./sessions.ts";
@@ -41,6 +42,10 @@ export interface FrontDoor extends SessionDoor, TransportSink {
   lockouts?(now: number): Lockout[];
   /** Lifts the lockout of the source `address` belongs to; false when it had none. */
   unlock?(address: string): boolean;
+  /** The data-path shortcut now running (null: the simple path, also after a fallback). */
+  useDataPath?(dp: DataPath | null): void;
+  /** A message a shortcut's worker opened for this door to finish (DataPathSinks.wgOpened). */
+  opened?(index: number, msg: Uint8Array, address: string, port: number): void;
   /** Stops answering; sessions are closed by the server. Idempotent. */
   close(): void;
 }

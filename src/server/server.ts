@@ -133,7 +133,7 @@ export class Server {
     this.router.setDoors(this.doors);
     this.dataPath = new DataPathHost({
       router: this.router, stats: this.stats, log: deps.log, now: () => deps.clock.now(),
-      startTunReader: () => tun.start(this.router, (err) => this.#fatal(err)), running: () => !this.#stopped,
+      startTunReader: () => tun.start(this.router, (err) => this.#fatal(err)), running: () => !this.#stopped, doors: this.doors,
     });
     this.sessions.onUp = (s) => {
       this.dataPath.up(s);

@@ -16,6 +16,8 @@ export class FakeDataPath implements DataPath {
   readonly name = "fake (0 workers)";
   readonly listen: { host: string; port: number };
   readonly stats: DataPathStats = { handoffsTx: 0, handoffsRx: 0, handoffDrops: 0, offloadDrops: 0 };
+  readonly wgListen = null;
+  readonly wireGuard = null;
   /** What the server called, in order: `start`, `up #1`, `down #1`, `slow #1 on`, `sync`, `close`. */
   readonly calls: string[] = [];
   /** Sessions it serves (up and not down). */
@@ -52,6 +54,10 @@ export class FakeDataPath implements DataPath {
 
   setSlow(s: Session, slow: boolean): void {
     this.calls.push(`slow ${s.label} ${slow ? "on" : "off"}`);
+  }
+
+  moved(s: Session): void {
+    this.calls.push(`moved ${s.label}`);
   }
 
   sync(now: number): void {

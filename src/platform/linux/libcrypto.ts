@@ -108,13 +108,14 @@ export class EvpAeadContext {
 
   /**
    * Encrypts src[so, so + len) into dst[d, d + len) (may be the same memory) and writes the tag at
-   * dst[d + len, d + len + 16). `nonce` is 12 bytes; the caller checked the ranges. Returns
-   * false if any OpenSSL call fails.
+   * dst[d + len, d + len + 16). `nonce` is 12 bytes; the caller checked the ranges. `key`
+   * (32 bytes) rekeys the context for this and later calls (one context serving many keys: a
+   * data-path worker's); null keeps its key. Returns false if any OpenSSL call fails.
    */
-  seal(nonce: Uint8Array, src: Uint8Array, so: number, len: number, ad: Uint8Array | null, dst: Uint8Array, d: number): boolean {
+  seal(nonce: Uint8Array, src: Uint8Array, so: number, len: number, ad: Uint8Array | null, dst: Uint8Array, d: number, key: Uint8Array | null = null): boolean {
     const s = this.#sym;
     const ctx = this.#ctx;
-    if (ctx === null || s.EVP_CipherInit_ex(ctx, null, null, null, nonce, ENCRYPT) !== 1) return false;
+    if (ctx === null || s.EVP_CipherInit_ex(ctx, null, null, key, nonce, ENCRYPT) !== 1) return false;
     if (ad !== null && ad.length > 0 && s.EVP_CipherUpdate(ctx, null, outl, ad, ad.length) !== 1) return false;
     if (len > 0 && (s.EVP_CipherUpdate(ctx, at(dst, d), outl, at(src, so), len) !== 1 || outl[0] !== len)) return false;
     if (s.EVP_CipherFinal_ex(ctx, tag, outl) !== 1) return false;
@@ -125,13 +126,13 @@ export class EvpAeadContext {
 
   /**
    * Decrypts src[so, so + len) into dst[d, d + len) (may be the same memory) and checks the tag at
-   * src[so + len, so + len + 16). Returns false when the tag does not verify (or OpenSSL fails);
-   * dst[d, d + len) is then zeroed.
+   * src[so + len, so + len + 16). `key` as for `seal`. Returns false when the tag does not
+   * verify (or OpenSSL fails); dst[d, d + len) is then zeroed.
    */
-  open(nonce: Uint8Array, src: Uint8Array, so: number, len: number, ad: Uint8Array | null, dst: Uint8Array, d: number): boolean {
+  open(nonce: Uint8Array, src: Uint8Array, so: number, len: number, ad: Uint8Array | null, dst: Uint8Array, d: number, key: Uint8Array | null = null): boolean {
     const s = this.#sym;
     const ctx = this.#ctx;
-    if (ctx === null || s.EVP_CipherInit_ex(ctx, null, null, null, nonce, DECRYPT) !== 1) return false;
+    if (ctx === null || s.EVP_CipherInit_ex(ctx, null, null, key, nonce, DECRYPT) !== 1) return false;
     for (let i = 0; i < TAG_LEN; i++) tag[i] = src[so + len + i] ?? 0;
     let ok = s.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) === 1;
     if (ok && ad !== null && ad.length > 0) ok = s.EVP_CipherUpdate(ctx, null, outl, ad, ad.length) === 1;

@@ -13,8 +13,10 @@
  *      (ToyVpn control: handshakes and keepalives start with 0; WireGuard messages with
  *      1..4 when it shares the port; junk); an IPv4/IPv6 packet goes to
  *      1 + (last byte of its source address) mod N, so all data of one client (one
- *      tunnel address) reaches the same socket, in order. A load past the end of a
- *      short datagram ends the program with 0 (index 0).
+ *      tunnel address) reaches the same socket, in order. With WireGuard transport data
+ *      (its own port, or the shared one) a type 4 message goes to 1 + (the low byte of its
+ *      receiver index) mod N. A load past the end of a short datagram ends the program
+ *      with 0 (index 0).
  *
  * When the new sockets are closed an index >= the group size makes the kernel fall back
  * to its hash, so everything reaches the existing socket again. The program sees the UDP
@@ -52,6 +54,8 @@ export const BPF_RET_A = 0x16;
 /** Offsets of the last source-address byte in an IPv4 / IPv6 header. */
 const V4_SRC_LAST = 15;
 const V6_SRC_LAST = 23;
+/** Offset of a WireGuard transport message's receiver index (little-endian: its low byte first). */
+const WG_INDEX_FIRST = 4;
 /** struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
 const SOCK_FILTER_SIZE = 8;
 /** struct sock_fprog: u16 len, (pad), struct sock_filter *filter. */
@@ -63,21 +67,70 @@ export const CONTROL_INDEX = 0;
 /** One cBPF instruction: [code, jt, jf, k]. */
 export type BpfInsn = readonly [number, number, number, number];
 
-/** The steering program for `n` data sockets (see the module comment). */
-export function steeringCode(n: number): BpfInsn[] {
-  return [
-    [BPF_LD_B_ABS, 0, 0, 0], //           0: A = payload[0]
-    [BPF_ALU_RSH_K, 0, 0, 4], //          1: A = version nibble
-    [BPF_JMP_JEQ_K, 3, 0, 4], //          2: A == 4 ? -> 6
-    [BPF_JMP_JEQ_K, 0, 6, 6], //          3: A == 6 ? -> 4 : -> 10
-    [BPF_LD_B_ABS, 0, 0, V6_SRC_LAST], // 4: A = last byte of the IPv6 source
-    [BPF_JMP_JA, 0, 0, 1], //             5: -> 7
-    [BPF_LD_B_ABS, 0, 0, V4_SRC_LAST], // 6: A = last byte of the IPv4 source
-    [BPF_ALU_MOD_K, 0, 0, n], //          7: A %= n
-    [BPF_ALU_ADD_K, 0, 0, 1], //          8: A += 1
-    [BPF_RET_A, 0, 0, 0], //              9: data socket A
-    [BPF_RET_K, 0, 0, CONTROL_INDEX], //  10: Bun's socket
-  ];
+/** What a group's data sockets take: IP packets (ToyVpn data), WireGuard transport data, or both (one shared port). */
+export interface SteerKinds {
+  ip: boolean;
+  wg: boolean;
+}
+
+/** An instruction whose jumps name labels (resolved by `assemble`). */
+type Asm = readonly [number, string | number, string | number, number] | string;
+
+/** Resolves labels (strings in the list, and as jump targets) into relative jumps. */
+function assemble(asm: readonly Asm[]): BpfInsn[] {
+  const at = new Map<string, number>();
+  let n = 0;
+  for (const a of asm) {
+    if (typeof a === "string") at.set(a, n);
+    else n++;
+  }
+  const out: BpfInsn[] = [];
+  for (const a of asm) {
+    if (typeof a === "string") continue;
+    const i = out.length;
+    const rel = (t: string | number): number => (typeof t === "number" ? t : (at.get(t) as number) - i - 1);
+    const [op, jt, jf, k] = a;
+    out.push(op === BPF_JMP_JA ? [op, 0, 0, rel(jt)] : [op, rel(jt), rel(jf), k]);
+  }
+  return out;
+}
+
+/**
+ * The steering program for `n` data sockets (see the module comment). WireGuard transport
+ * data (type 4 and three zero bytes) goes to 1 + (first byte of the receiver index) mod n:
+ * the low bits of an index name its keypair's slot, so one worker owns each keypair's
+ * replay window.
+ */
+export function steeringCode(n: number, kinds: SteerKinds = { ip: true, wg: false }): BpfInsn[] {
+  const asm: Asm[] = [[BPF_LD_B_ABS, 0, 0, 0]]; //            A = payload[0]
+  if (kinds.wg) asm.push([BPF_JMP_JEQ_K, "wg", kinds.ip ? 0 : "control", 4]);
+  if (kinds.ip) {
+    asm.push(
+      [BPF_ALU_RSH_K, 0, 0, 4], //                        A = version nibble
+      [BPF_JMP_JEQ_K, "v4", 0, 4],
+      [BPF_JMP_JEQ_K, 0, "control", 6],
+      [BPF_LD_B_ABS, 0, 0, V6_SRC_LAST], //                A = last byte of the IPv6 source
+      [BPF_JMP_JA, "spread", 0, 0],
+      "v4",
+      [BPF_LD_B_ABS, 0, 0, V4_SRC_LAST], //                A = last byte of the IPv4 source
+      [BPF_JMP_JA, "spread", 0, 0],
+    );
+  }
+  if (kinds.wg) {
+    asm.push("wg");
+    for (const k of [1, 2, 3]) asm.push([BPF_LD_B_ABS, 0, 0, k], [BPF_JMP_JEQ_K, 0, "control", 0]);
+    asm.push([BPF_LD_B_ABS, 0, 0, WG_INDEX_FIRST], [BPF_JMP_JA, "spread", 0, 0]);
+  }
+  if (!kinds.ip && !kinds.wg) asm.push([BPF_JMP_JA, "control", 0, 0]);
+  asm.push(
+    "spread",
+    [BPF_ALU_MOD_K, 0, 0, n], //                           A %= n
+    [BPF_ALU_ADD_K, 0, 0, 1], //                           A += 1
+    [BPF_RET_A, 0, 0, 0], //                               data socket A
+    "control",
+    [BPF_RET_K, 0, 0, CONTROL_INDEX], //                   Bun's socket
+  );
+  return assemble(asm);
 }
 
 /** `code` as struct sock_filter[] and the struct sock_fprog pointing at it (keep `prog` referenced during the call). */
@@ -145,7 +198,7 @@ function openOne(controlFd: number, family: number, name: Uint8Array, nameLen: n
  * socket buffers each (0 = kernel default). Throws SysError naming the failed step; on
  * failure nothing is left open (SO_REUSEPORT may stay set on `controlFd`, which is harmless).
  */
-export function openSteeredSockets(controlFd: number, n: number, bufBytes: number): SteeredSockets {
+export function openSteeredSockets(controlFd: number, n: number, bufBytes: number, kinds: SteerKinds = { ip: true, wg: false }): SteeredSockets {
   if (!setInt(controlFd, SOL_SOCKET, SO_REUSEPORT, 1)) throw new SysError("setsockopt", errno(), "set SO_REUSEPORT on the UDP socket");
   const name = new Uint8Array(new ArrayBuffer(128));
   const nameLen = new Uint32Array([128]);
@@ -154,7 +207,7 @@ export function openSteeredSockets(controlFd: number, n: number, bufBytes: numbe
   const fds: number[] = [];
   try {
     for (let i = 0; i < n; i++) fds.push(openOne(controlFd, family, name, nameLen[0] as number, bufBytes));
-    const { prog, fprog } = encodeProgram(steeringCode(n));
+    const { prog, fprog } = encodeProgram(steeringCode(n, kinds));
     const rc = libc.setsockopt(fds[0] as number, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, SOCK_FPROG_SIZE);
     void prog; // referenced until the call returned: the kernel copies the program
     if (rc !== 0) throw new SysError("setsockopt", errno(), "attach the control/data steering program");

@@ -29,6 +29,8 @@ export interface PeerContext<P> {
   readonly limits: Limits;
   /** The shared result object `encapsulate` fills. */
   readonly sent: Sent;
+  /** Shows a new keypair of `peer` and its keys, before they are erased, to whoever shares them (the fast data path). */
+  shareKeys(peer: P, kp: Keypair, sendKey: Uint8Array, receiveKey: Uint8Array): void;
   /** A fresh random receiver index pointing at `peer`'s pending handshake. */
   newIndex(peer: P): number;
   /** Points `index` at a keypair. */

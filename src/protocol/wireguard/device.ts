@@ -69,6 +69,20 @@ export interface PeerOptions {
   readonly persistentKeepalive?: number;
 }
 
+/**
+ * Whoever moves transport data beside the device (the fast data path's workers): it picks the
+ * receiver indices (so that an index names its shared slot), sees every keypair's keys before
+ * they are erased, and hears when an index is free again.
+ */
+export interface KeypairShare {
+  /** The receiver index to use, made from 32 random bits (it may set some of them); 0 = the random value itself. */
+  index(random: number): number;
+  /** A keypair of `peer` was derived for its `localIndex`; may call `kp.share`. */
+  bind(peer: Peer, kp: Keypair, sendKey: Uint8Array, receiveKey: Uint8Array): void;
+  /** `index` (a handshake's or a keypair's) is no longer in use. */
+  free(index: number): void;
+}
+
 /** A working CSPRNG finds a free 32-bit index at once; this many misses means it is broken. */
 const MAX_INDEX_TRIES = 1000;
 
@@ -92,6 +106,8 @@ export class Device implements PeerContext<Peer> {
   readonly sent = new Sent();
   /** Set by the caller while it is flooded: initiations and responses then need a valid mac2. */
   underLoad = false;
+  /** Who else moves transport data (the fast data path), or null; see {@link KeypairShare}. */
+  keypairShare: KeypairShare | null = null;
   readonly #peers = new Map<string, Peer>();
   readonly #indices = new Map<number, IndexEntry>();
   readonly #outbox: Outgoing<Peer>[] = [];
@@ -193,6 +209,23 @@ export class Device implements PeerContext<Peer> {
     }
   }
 
+  /**
+   * A transport message for receiver `index` that a fast data path worker already opened
+   * (authenticated, decrypted in place, counter recorded; `n` = padded plaintext length) and
+   * handed over: confirms a next keypair, follows roaming, finds the packet. Reuses the result.
+   */
+  opened(index: number, msg: Uint8Array, n: number, address: string, port: number, now: number): Received<Peer> {
+    const res = this.#received;
+    res.reason = "none";
+    res.peer = null;
+    res.roamed = false;
+    res.data = msg;
+    const entry = this.#indices.get(index);
+    if (entry === undefined || entry.keypair === null) return res.drop("unknown-index");
+    entry.peer.opened(entry.keypair, msg, n, address, port, now, res);
+    return res;
+  }
+
   /** Runs every peer's due timers (retransmits, keepalives, rekeys, key erasure) into the outbox. */
   tick(now: number): void {
     for (const peer of this.#peers.values()) peer.tick(now);
@@ -251,10 +284,16 @@ export class Device implements PeerContext<Peer> {
   // --- PeerContext ---
 
   /** @internal */
+  shareKeys(peer: Peer, kp: Keypair, sendKey: Uint8Array, receiveKey: Uint8Array): void {
+    this.keypairShare?.bind(peer, kp, sendKey, receiveKey);
+  }
+
+  /** @internal */
   newIndex(peer: Peer): number {
     for (let tries = 0; tries < MAX_INDEX_TRIES; tries++) {
       this.#random(this.#scratchBytes);
-      const index = this.#scratch[0] as number;
+      const random = this.#scratch[0] as number;
+      const index = this.keypairShare === null ? random : this.keypairShare.index(random) || random;
       if (index !== 0 && !this.#indices.has(index)) {
         this.#indices.set(index, { peer, keypair: null });
         return index;
@@ -271,7 +310,7 @@ export class Device implements PeerContext<Peer> {
 
   /** @internal */
   freeIndex(index: number): void {
-    this.#indices.delete(index);
+    if (this.#indices.delete(index)) this.keypairShare?.free(index);
   }
 
   /** @internal */

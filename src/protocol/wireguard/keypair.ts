@@ -15,18 +15,38 @@
 import type { AeadBackend, AeadKey } from "../../crypto/aead.ts";
 import { ReplayWindow } from "./replay.ts";
 
+/**
+ * Where a shared keypair keeps its send counter: a 32-bit word of shared memory that every
+ * thread sealing with the keypair advances atomically (the fast data path's workers and the
+ * main thread), so no counter is ever used twice.
+ */
+export interface SharedCounter {
+  readonly words: Int32Array;
+  readonly index: number;
+}
+
+/**
+ * Hands a fresh keypair's keys to whoever else moves its transport data (the fast data path),
+ * before they are erased; it may give the keypair shared state with {@link Keypair.share}.
+ */
+export type KeypairShareHook = (kp: Keypair, sendKey: Uint8Array, receiveKey: Uint8Array) => void;
+
+/** Largest counter a shared (32-bit) send counter hands out; beyond it the keypair is used up. */
+export const SHARED_COUNTER_MAX = 0x7fffffff - 1;
+
 /** One session's keys, counters and identity. Owned by a {@link Keypairs}. */
 export class Keypair {
-  /** Next counter to send with. */
-  sendCounter = 0;
   /** Counters already received. */
-  readonly replay = new ReplayWindow();
+  replay = new ReplayWindow();
+  #sendCounter = 0;
+  #shared: SharedCounter | null = null;
   readonly #send: AeadKey;
   readonly #receive: AeadKey;
 
   /**
-   * Key objects are made from `sendKey` / `receiveKey`, which are then zeroed.
-   * `localIndex` is ours (peers put it in their transport headers), `remoteIndex` theirs.
+   * Key objects are made from `sendKey` / `receiveKey`, which are then zeroed (after `share`,
+   * if given, has seen them). `localIndex` is ours (peers put it in their transport headers),
+   * `remoteIndex` theirs.
    */
   constructor(
     aead: AeadBackend,
@@ -36,11 +56,48 @@ export class Keypair {
     readonly remoteIndex: number,
     readonly isInitiator: boolean,
     readonly createdAt: number,
+    share: KeypairShareHook | null = null,
   ) {
     this.#send = aead.key(sendKey);
     this.#receive = aead.key(receiveKey);
+    share?.(this, sendKey, receiveKey);
     sendKey.fill(0);
     receiveKey.fill(0);
+  }
+
+  /** Moves the send counter and the replay window into shared memory (before any use). */
+  share(counter: SharedCounter, replay: ReplayWindow): void {
+    this.#shared = counter;
+    this.replay = replay;
+  }
+
+  /** True when the counter and window live in shared memory. */
+  get shared(): boolean {
+    return this.#shared !== null;
+  }
+
+  /** Next counter to send with (the number of counters used so far). */
+  get sendCounter(): number {
+    const c = this.#shared;
+    return c === null ? this.#sendCounter : Atomics.load(c.words, c.index);
+  }
+
+  /** Test hook: sets the next counter (a local keypair only). */
+  set sendCounter(n: number) {
+    this.#sendCounter = n;
+  }
+
+  /** The most counters this keypair can hand out, `limit` being the protocol's. */
+  counterLimit(limit: number): number {
+    return this.#shared === null ? limit : Math.min(limit, SHARED_COUNTER_MAX);
+  }
+
+  /** Takes the next send counter (atomically, when shared); -1 when a shared one is used up. */
+  takeCounter(): number {
+    const c = this.#shared;
+    if (c === null) return this.#sendCounter++;
+    const n = Atomics.add(c.words, c.index, 1);
+    return n >= 0 && n <= SHARED_COUNTER_MAX ? n : -1;
   }
 
   /** The sending key (counter = {@link sendCounter}). */

@@ -19,7 +19,7 @@ import {
   TYPE_INITIATION,
   TYPE_RESPONSE,
 } from "./constants.ts";
-import { Keypair } from "./keypair.ts";
+import { Keypair, type KeypairShareHook } from "./keypair.ts";
 import { readU32, writeType, writeU32 } from "./messages.ts";
 import {
   readResponse,
@@ -68,6 +68,11 @@ export interface HandshakePeer extends RemoteIdentity {
   readonly keypairs: { install(kp: Keypair): void };
 }
 
+/** The keypair hook that shows `peer`'s new keys to its device (PeerContext.shareKeys). */
+function shareHook(peer: HandshakePeer): KeypairShareHook {
+  return (kp, send, receive) => peer.ctx.shareKeys(peer, kp, send, receive);
+}
+
 /** Builds a 148-byte initiation to `peer` and makes it the pending handshake; null when the keys are unusable. */
 export function beginInitiation(peer: HandshakePeer, now: number): Uint8Array | null {
   const { ctx, handshake } = peer;
@@ -100,7 +105,7 @@ export function finishInitiation(peer: HandshakePeer, msg: Uint8Array, index: nu
   state.chainingKey.fill(0);
   handshake.pending = null;
   handshake.pendingIndex = 0;
-  const kp = new Keypair(ctx.aead, keys.sendKey, keys.receiveKey, index, readU32(msg, OFF_SENDER), true, now);
+  const kp = new Keypair(ctx.aead, keys.sendKey, keys.receiveKey, index, readU32(msg, OFF_SENDER), true, now, shareHook(peer));
   ctx.bindIndex(index, kp);
   peer.keypairs.install(kp);
   return true;
@@ -137,7 +142,7 @@ export function respond<P extends HandshakePeer>(
     return "handshake";
   }
   peer.cookies.addMacs(msg, now);
-  const kp = new Keypair(ctx.aead, keys.sendKey, keys.receiveKey, index, senderIndex, false, now);
+  const kp = new Keypair(ctx.aead, keys.sendKey, keys.receiveKey, index, senderIndex, false, now, shareHook(peer));
   ctx.bindIndex(index, kp);
   peer.keypairs.install(kp);
   return msg;

@@ -77,7 +77,7 @@ export class Peer implements RemoteIdentity {
   /** The keypair to send with now, or null when there is none, it is too old or used up. */
   sendingKeypair(now: number): Keypair | null {
     const kp = this.keypairs.current;
-    if (kp === null || kp.sendCounter >= this.ctx.limits.rejectAfterMessages) return null;
+    if (kp === null || kp.sendCounter >= kp.counterLimit(this.ctx.limits.rejectAfterMessages)) return null;
     return now - kp.createdAt < REJECT_AFTER_TIME ? kp : null;
   }
 
@@ -123,7 +123,7 @@ export class Peer implements RemoteIdentity {
       this.initiate(now, false);
       return;
     }
-    const limit = this.ctx.limits.rejectAfterMessages;
+    const limit = kp.counterLimit(this.ctx.limits.rejectAfterMessages);
     let sent = 0;
     for (const p of this.#staged) {
       if (kp.sendCounter >= limit) break;
@@ -158,6 +158,15 @@ export class Peer implements RemoteIdentity {
     if (now - kp.createdAt > REJECT_AFTER_TIME) return void res.drop("expired-key");
     const n = openTransport(kp, msg, this.ctx.limits.rejectAfterMessages);
     if (n < 0) return void res.drop(n === OPEN_DECRYPT ? "decrypt" : "replay");
+    this.opened(kp, msg, n, address, port, now, res);
+  }
+
+  /**
+   * A transport message for `kp` already opened (authenticated, decrypted in place, its counter
+   * recorded): by {@link receiveTransport}, or by a fast data path worker that handed it over.
+   * `n` is the padded plaintext length at TRANSPORT_OFF_CONTENT. Fills `res`.
+   */
+  opened(kp: Keypair, msg: Uint8Array, n: number, address: string, port: number, now: number, res: Received<Peer>): void {
     res.peer = this;
     res.roamed = this.setEndpoint(address, port);
     if (this.keypairs.confirmNext(kp)) {
@@ -180,6 +189,37 @@ export class Peer implements RemoteIdentity {
     res.data = msg;
     res.offset = TRANSPORT_OFF_CONTENT;
     res.length = len;
+  }
+
+  /**
+   * Transport data that a fast data path worker opened or sealed for this peer on its own,
+   * reported afterwards (times in this peer's clock; NaN = none since the last report): the
+   * last authenticated message received, the last one that carried data, the last data sent.
+   * The timers see them in time order, as if they had happened here.
+   */
+  activity(rxAt: number, rxDataAt: number, txAt: number, now: number): void {
+    const t = this.timers;
+    const rx = (): void => {
+      if (!(rxAt >= 0)) return;
+      t.anyAuthenticatedTraversal(rxAt);
+      t.anyAuthenticatedReceived();
+      if (rxDataAt >= 0) t.dataReceived(rxDataAt);
+    };
+    const tx = (): void => {
+      if (!(txAt >= 0)) return;
+      t.anyAuthenticatedTraversal(txAt);
+      t.anyAuthenticatedSent();
+      t.dataSent(txAt);
+    };
+    if (txAt > rxAt) {
+      rx();
+      tx();
+    } else {
+      tx();
+      rx();
+    }
+    if (rxAt >= 0) this.#keepKeyFreshReceiving(now);
+    if (txAt >= 0) this.#keepKeyFreshSending(now);
   }
 
   /** An initiation from this peer, authenticated by `noise.readInitiation`: answer it, fill `res`. */

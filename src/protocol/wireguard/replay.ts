@@ -14,20 +14,33 @@ const WORD_BITS = 32;
 /** How far behind the greatest counter a packet may arrive and still be accepted. */
 export const REPLAY_WINDOW_SIZE = (REPLAY_WINDOW_WORDS - 1) * WORD_BITS;
 
-/** One keypair's sliding window. Not shared; owned by its keypair. */
+/**
+ * One keypair's sliding window. By default it owns its memory; a keypair whose transport data
+ * the fast data path's workers also open keeps it in shared memory instead (`words` from word
+ * `wordOff` on, `lastCell[lastIdx]` the greatest counter), so every thread uses one window.
+ */
 export class ReplayWindow {
-  #last = 0;
-  #ring = new Uint32Array(REPLAY_WINDOW_WORDS);
+  readonly #ring: Int32Array;
+  readonly #off: number;
+  readonly #lastCell: Float64Array;
+  readonly #li: number;
+
+  constructor(words: Int32Array = new Int32Array(REPLAY_WINDOW_WORDS), wordOff = 0, lastCell: Float64Array = new Float64Array(1), lastIdx = 0) {
+    this.#ring = words;
+    this.#off = wordOff;
+    this.#lastCell = lastCell;
+    this.#li = lastIdx;
+  }
 
   /** Forgets every counter seen. */
   reset(): void {
-    this.#last = 0;
-    this.#ring.fill(0);
+    this.#lastCell[this.#li] = 0;
+    this.#ring.fill(0, this.#off, this.#off + REPLAY_WINDOW_WORDS);
   }
 
   /** Greatest counter accepted so far (0 when none). */
   get last(): number {
-    return this.#last;
+    return this.#lastCell[this.#li] as number;
   }
 
   /**
@@ -36,9 +49,10 @@ export class ReplayWindow {
    */
   check(counter: number, limit: number): boolean {
     if (!(counter < limit) || counter < 0) return false;
-    if (counter > this.#last) return true;
-    if (this.#last - counter > REPLAY_WINDOW_SIZE) return false;
-    const word = this.#ring[Math.floor(counter / WORD_BITS) % REPLAY_WINDOW_WORDS] as number;
+    const last = this.#lastCell[this.#li] as number;
+    if (counter > last) return true;
+    if (last - counter > REPLAY_WINDOW_SIZE) return false;
+    const word = this.#ring[this.#off + (Math.floor(counter / WORD_BITS) % REPLAY_WINDOW_WORDS)] as number;
     return (word & (1 << counter % WORD_BITS)) === 0;
   }
 
@@ -48,20 +62,23 @@ export class ReplayWindow {
    */
   accept(counter: number, limit: number): boolean {
     if (!(counter < limit) || counter < 0) return false;
+    const ring = this.#ring;
+    const o = this.#off;
+    const last = this.#lastCell[this.#li] as number;
     const block = Math.floor(counter / WORD_BITS);
-    if (counter > this.#last) {
-      const current = Math.floor(this.#last / WORD_BITS);
+    if (counter > last) {
+      const current = Math.floor(last / WORD_BITS);
       const diff = Math.min(block - current, REPLAY_WINDOW_WORDS);
-      for (let i = 1; i <= diff; i++) this.#ring[(current + i) % REPLAY_WINDOW_WORDS] = 0;
-      this.#last = counter;
-    } else if (this.#last - counter > REPLAY_WINDOW_SIZE) {
+      for (let i = 1; i <= diff; i++) ring[o + ((current + i) % REPLAY_WINDOW_WORDS)] = 0;
+      this.#lastCell[this.#li] = counter;
+    } else if (last - counter > REPLAY_WINDOW_SIZE) {
       return false;
     }
-    const index = block % REPLAY_WINDOW_WORDS;
+    const index = o + (block % REPLAY_WINDOW_WORDS);
     const bit = 1 << counter % WORD_BITS;
-    const old = this.#ring[index] as number;
+    const old = ring[index] as number;
     if ((old & bit) !== 0) return false;
-    this.#ring[index] = old | bit;
+    ring[index] = old | bit;
     return true;
   }
 }

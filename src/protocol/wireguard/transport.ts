@@ -30,7 +30,8 @@ export function transportLength(n: number, mtu: number): number {
 
 /**
  * Seals `packet` with `kp`'s next send counter into `out` (header + ciphertext + tag) and
- * returns the message length, or -1 (no counter used) when `out` is too small. The caller checked the counter
+ * returns the message length, or -1 when `out` is too small (no counter used) or the keypair's
+ * shared counter ran out. The caller checked the counter
  * limit and the keypair's age first. `packet` may not overlap `out`.
  */
 export function sealTransport(kp: Keypair, packet: Uint8Array, out: Uint8Array, mtu: number): number {
@@ -38,7 +39,8 @@ export function sealTransport(kp: Keypair, packet: Uint8Array, out: Uint8Array, 
   const padded = paddedLength(n, mtu);
   const total = TRANSPORT_OFF_CONTENT + padded + TAG_LEN;
   if (out.length < total) return -1;
-  const counter = kp.sendCounter++;
+  const counter = kp.takeCounter();
+  if (counter < 0) return -1; // a shared counter ran out (sendingKeypair refuses it from now on)
   writeTransportHeader(out, kp.remoteIndex, counter);
   out.set(packet, TRANSPORT_OFF_CONTENT);
   out.fill(0, TRANSPORT_OFF_CONTENT + n, TRANSPORT_OFF_CONTENT + padded);

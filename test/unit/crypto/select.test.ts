@@ -54,10 +54,11 @@ describe("selectAead", () => {
     const s = selectAead({ env: {} });
     expect(s.backend.name).toMatch(/^openssl/);
     expect(s.note).toMatch(/^openssl .* passed its self-test$/);
+    expect(s.native).toBe(true);
   });
 
   test("prefer pure-ts, or WARREN_CRYPTO=pure-ts with auto", () => {
-    expect(selectAead({ prefer: "pure-ts", env: {} })).toEqual({ backend: pureTsAead, note: "pure-ts: chosen" });
+    expect(selectAead({ prefer: "pure-ts", env: {} })).toEqual({ backend: pureTsAead, note: "pure-ts: chosen", native: false });
     const s = selectAead({ env: { WARREN_CRYPTO: "pure-ts" } });
     expect(s.backend).toBe(pureTsAead);
     expect(s.note).toBe("pure-ts: chosen (WARREN_CRYPTO=pure-ts)");

@@ -84,4 +84,32 @@ describe("steeringCode", () => {
     expect(run(steeringCode(2), new Uint8Array([0x45, 0, 0, 20]))).toBe(CONTROL_INDEX);
     expect(run(steeringCode(2), new Uint8Array([0x60, 0, 0, 0, 0, 0, 0, 0]))).toBe(CONTROL_INDEX);
   });
+
+  test("WireGuard transport data is spread by the receiver index's low byte; other WireGuard messages and junk reach Bun's socket", () => {
+    const transport = (lowByte: number) => {
+      const p = new Uint8Array(32);
+      p[0] = 4;
+      p[4] = lowByte;
+      p[7] = 0x9a; // the index's high bits are random
+      return p;
+    };
+    for (const kinds of [{ ip: true, wg: true }, { ip: false, wg: true }]) {
+      for (const n of [1, 2, 3, 4]) {
+        for (const low of [0, 1, 5, 255]) expect({ kinds, n, low, index: run(steeringCode(n, kinds), transport(low)) }).toEqual({ kinds, n, low, index: 1 + (low % n) });
+      }
+      const initiation = new Uint8Array(148);
+      initiation[0] = 1;
+      expect(run(steeringCode(2, kinds), initiation)).toBe(CONTROL_INDEX);
+      const notZero = transport(1);
+      notZero[2] = 1; // type 4 but not three zero bytes: not WireGuard
+      expect(run(steeringCode(2, kinds), notZero)).toBe(CONTROL_INDEX);
+      expect(run(steeringCode(2, kinds), new Uint8Array([4, 0, 0]))).toBe(CONTROL_INDEX); // too short
+    }
+    // Shared port: IP packets still spread by source; WireGuard's own port: they go to Bun's socket (junk there).
+    const ip = icmpEcho4({ src: "10.8.0.5", dst: "10.8.0.1", id: 1, seq: 1 });
+    expect(run(steeringCode(2, { ip: true, wg: true }), ip)).toBe(1 + (5 % 2));
+    expect(run(steeringCode(2, { ip: false, wg: true }), ip)).toBe(CONTROL_INDEX);
+    // Without WireGuard a type 4 message is not data.
+    expect(run(steeringCode(2), transport(1))).toBe(CONTROL_INDEX);
+  });
 });

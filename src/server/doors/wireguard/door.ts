@@ -13,6 +13,9 @@
  *      batch; timers (keepalives, rekeys, handshake retries) run every TICK_MS.
  * Under a burst of initiations (more than UNDER_LOAD_RATE a second) the core answers
  * without a valid mac2 only with a cookie reply, as WireGuard specifies.
+ * With a fast data path that moves WireGuard data (fast.ts), its workers seal and open the
+ * transport data of shared keypairs themselves, and hand the door what it must finish
+ * (`opened`: a keypair to confirm, roaming, hub traffic, capture).
  */
 
 import type { AeadBackend } from "../../../crypto/aead.ts";
@@ -22,11 +25,14 @@ import { Device } from "../../../protocol/wireguard/device.ts";
 import type { Peer } from "../../../protocol/wireguard/peer.ts";
 import { isWireGuard } from "../../../protocol/wireguard/messages.ts";
 import type { Received } from "../../../protocol/wireguard/results.ts";
+import { TRANSPORT_OFF_CONTENT, TAG_LEN } from "../../../protocol/wireguard/constants.ts";
 import { transportLength } from "../../../protocol/wireguard/transport.ts";
 import { formatEndpoint } from "../../../protocol/ip.ts";
 import { logEvent } from "../../../lib/log-event.ts";
 import { endpointField } from "../../describe.ts";
+import type { DataPath } from "../../datapath.ts";
 import type { DoorChange, DoorChangeResult, DoorContext, DoorSpec, FrontDoor } from "../../door.ts";
+import { FastGlue } from "./fast.ts";
 import type { CloseReason, Session } from "../../session.ts";
 import { PeerBook, type SyncResult, type WgEntry, type WgPeerSpec } from "./peers.ts";
 import { warmUp } from "./warmup.ts";
@@ -71,6 +77,7 @@ export class WireGuardDoor implements FrontDoor {
   readonly device: Device;
   readonly book: PeerBook;
   readonly #ctx: DoorContext;
+  readonly #fast: FastGlue;
   readonly #arena = new Uint8Array(ARENA_SIZE);
   #arenaOff = 0;
   readonly #scratch = new Uint8Array(65536);
@@ -83,6 +90,7 @@ export class WireGuardDoor implements FrontDoor {
     this.#ctx = ctx;
     this.device = new Device({ privateKey: settings.privateKey, aead: settings.aead, wallClock: settings.wallClock ?? Date.now, limits: { mtu: settings.mtu } });
     this.book = new PeerBook(this.device);
+    this.#fast = new FastGlue(this.device, this.book, ctx.clock);
     this.sync(settings.peers);
     const t0 = performance.now();
     const rounds = warmUp(settings.aead);
@@ -122,6 +130,18 @@ export class WireGuardDoor implements FrontDoor {
     this.#sendOutbox();
   }
 
+  useDataPath(dp: DataPath | null): void {
+    this.#fast.use(dp);
+  }
+
+  opened(index: number, msg: Uint8Array, address: string, port: number): void {
+    const now = this.#ctx.clock.now();
+    const res = this.device.opened(index, msg, msg.length - TRANSPORT_OFF_CONTENT - TAG_LEN, address, port, now);
+    if (res.kind === "drop") this.#dropped(res.reason);
+    else this.#accepted(res, now);
+    this.#sendOutbox();
+  }
+
   /** An authenticated message: handshake, keepalive or an IP packet. */
   #accepted(res: Received<Peer>, now: number): void {
     const peer = res.peer;
@@ -133,7 +153,9 @@ export class WireGuardDoor implements FrontDoor {
     if (res.roamed && e.peer.address !== null) {
       s.address = e.peer.address;
       s.port = e.peer.port;
+      this.#fast.moved(e);
     }
+    this.#fast.publish(e);
     if (res.kind === "deliver") this.#ctx.router.fromSession(s, res.data.subarray(res.offset, res.offset + res.length));
   }
 
@@ -216,7 +238,10 @@ export class WireGuardDoor implements FrontDoor {
   }
 
   #tick(): void {
-    this.device.tick(this.#ctx.clock.now());
+    const now = this.#ctx.clock.now();
+    this.#fast.tick(now);
+    this.device.tick(now);
+    for (const e of this.book.entries()) this.#fast.publish(e);
     this.#sendOutbox();
   }
 

@@ -10,6 +10,7 @@
 import { keyToBase64 } from "../../../crypto/x25519.ts";
 import type { Device } from "../../../protocol/wireguard/device.ts";
 import type { Peer } from "../../../protocol/wireguard/peer.ts";
+import type { Keypair } from "../../../protocol/wireguard/keypair.ts";
 import type { Session } from "../../session.ts";
 
 /** One configured peer, as the peers file gives it. */
@@ -31,6 +32,10 @@ export interface WgEntry {
   readonly identity: string;
   readonly peer: Peer;
   session: Session | null;
+  /** The keypair the fast data path seals this peer's packets with (fast.ts), or null. */
+  sending: Keypair | null;
+  /** The fast data path's activity times last passed to the peer's timers (Unix ms: rx, rx data, tx). */
+  readonly reported: Float64Array;
 }
 
 /** What `sync` changed. `removed` and `changed` are the old entries: their sessions must end. */
@@ -85,6 +90,7 @@ export class PeerBook {
   bind(e: WgEntry, s: Session | null): void {
     if (e.session !== null) this.#bySession.delete(e.session);
     e.session = s;
+    e.sending = null; // a new session's forwarding slot names no keypair yet
     if (s !== null) this.#bySession.set(s, e);
   }
 
@@ -127,7 +133,7 @@ export class PeerBook {
       ...(spec.presharedKey ? { presharedKey: spec.presharedKey } : {}),
       ...(spec.persistentKeepalive !== null ? { persistentKeepalive: spec.persistentKeepalive } : {}),
     });
-    const e: WgEntry = { spec, identity: `wg:${key}`, peer, session: null };
+    const e: WgEntry = { spec, identity: `wg:${key}`, peer, session: null, sending: null, reported: new Float64Array(3) };
     this.#byKey.set(key, e);
     this.#byPeer.set(peer, e);
     return e;
