@@ -7,16 +7,19 @@
  *             platform/linux/steer.ts) and TUN queue i (IFF_MULTI_QUEUE; the kernel
  *             returns a flow's packets to the queue that wrote it): recvmmsg -> anti-spoof
  *             lookup -> write(TUN); read(TUN) -> lookup by destination -> sendmmsg (loop.ts)
- *   main:     Bun.udpSocket (everything that is not an IP packet goes there: handshakes,
- *             keepalives, WireGuard on a shared port), the session table, admin, and the
+ *   main:     Bun.udpSocket (everything that is not data goes there: handshakes,
+ *             keepalives, WireGuard handshakes), the session table, admin, and the
  *             socket's sink / the router for every packet a worker hands over through its
- *             rings (no fast entry, capture on, hub traffic, WireGuard sessions, junk)
+ *             rings (no fast entry, capture on, hub traffic, junk)
  *
  * The main thread owns the forwarding table (table.ts): a slot per tunnel address,
- * written on session up/down and capture start/stop. Only ToyVpn sessions (raw IP in UDP)
- * are forwarded by the workers; any other session's slot is SLOW, so its TUN packets
- * reach the router and its door. Workers count into their own counter slabs; the main
- * thread folds them into the sessions on demand (counters.ts).
+ * written on session up/down and capture start/stop. ToyVpn sessions (raw IP in UDP) are
+ * forwarded by the workers; so are WireGuard sessions when `wireGuard` is given (the door
+ * runs on OpenSSL): the workers seal and open their transport data with the keypair table
+ * (wg-side.ts, wg-table.ts, wg-keys.ts), joining WireGuard's own port when it has one. Any
+ * other session's slot is SLOW, so its TUN packets reach the router and its door. Workers
+ * count into their own counter slabs; the main thread folds them into the sessions on
+ * demand (counters.ts).
  * Lifecycle: open (data sockets, TUN queues, table) -> start (workers, ring consumers) ->
  * close (STOP + wake, bounded wait for CTL_DONE, then the data sockets and extra queues
  * are closed, so the kernel steers everything to Bun's socket and queue 0 again). If a

@@ -82,7 +82,7 @@ export const F_WG = 8;
 /** Float64s before the first slot's counters (the worker's global counters G_*). */
 export const COUNTER_HEADER = 16;
 /** Float64s per slot. */
-export const COUNTERS_PER_SLOT = 12;
+export const COUNTERS_PER_SLOT = 14;
 /** The first of them are counts the main thread folds (C_RX_PACKETS .. C_DROP_SEND); the rest are times. */
 export const FOLDED_PER_SLOT = 8;
 /** TUN packets for no session. */
@@ -117,6 +117,10 @@ export const C_WG_RX_AT = 8;
 export const C_WG_RX_DATA_AT = 9;
 /** WireGuard: Unix ms of the last packet the worker sealed and sent. */
 export const C_WG_TX_AT = 10;
+/** WireGuard: bytes of the messages the worker opened and kept (not handed over), as `wg show` counts them. */
+export const C_WG_RX_WIRE = 11;
+/** WireGuard: bytes of the messages the worker sealed. */
+export const C_WG_TX_WIRE = 12;
 /** WireGuard messages whose tag did not verify (door drop "decrypt"). */
 export const G_WG_DECRYPT = 7;
 /** WireGuard messages whose counter was a replay or too old (door drop "replay"). */

@@ -29,7 +29,7 @@ import { errno, HOST_LE, libc } from "../platform/linux/libc.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, type MsgVec } from "../platform/linux/mmsg.ts";
 import { Coalescer } from "./coalesce.ts";
 import {
-  C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_WG_RX_AT, C_WG_RX_DATA_AT, counterIndex, G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED,
+  C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_RX_WIRE, counterIndex, G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED,
   TAG_DATAGRAM, TAG_WG_OPENED,
 } from "./layout.ts";
 import type { RingWriter } from "./ring.ts";
@@ -138,9 +138,14 @@ export class RxEngine {
     const known = slot >= 0 && slot < this.#view.capacity;
     if (known) c[counterIndex(slot, C_WG_RX_AT)] = wg.now;
     if (known && wg.confirmed) {
-      if (n === 0 && this.#view.sameEndpoint(slot, this.#vec.names, nameOff)) return; // a keepalive
+      const wire = counterIndex(slot, C_WG_RX_WIRE);
+      if (n === 0 && this.#view.sameEndpoint(slot, this.#vec.names, nameOff)) {
+        c[wire] = (c[wire] as number) + len; // a keepalive
+        return;
+      }
       const pt = off + WG_HEAD;
       if (n > 0 && this.#view.decideRx(this.#vec.data, pt, n, this.#vec.names, nameOff, true) === slot) {
+        c[wire] = (c[wire] as number) + len;
         c[counterIndex(slot, C_WG_RX_DATA_AT)] = wg.now;
         if (this.#co === null) this.#write(slot, pt, this.#view.len);
         else this.#offer(slot, pt, this.#view.len);

@@ -17,7 +17,7 @@ import type { Pointer } from "bun:ffi";
 import { ERRNO } from "../lib/errno.ts";
 import { errno, libc } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
-import { C_WG_TX_AT, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
+import { C_WG_TX_AT, C_WG_TX_WIRE, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
 import { sendAll } from "./send.ts";
 import type { RingWriter } from "./ring.ts";
@@ -128,6 +128,8 @@ export class TxEngine {
     this.#plain[i] = len;
     this.#onWg[i] = 1;
     this.#c[counterIndex(slot, C_WG_TX_AT)] = wg.keys.now;
+    const wire = counterIndex(slot, C_WG_TX_WIRE);
+    this.#c[wire] = (this.#c[wire] as number) + m;
     return true;
   }
 

@@ -26,7 +26,7 @@ import { ERRNO } from "../lib/errno.ts";
 import { errno, libc, nativeBuffer } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import {
-  C_DROP_SEND, C_WG_TX_AT, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
+  C_DROP_SEND, C_WG_TX_AT, C_WG_TX_WIRE, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
 } from "./layout.ts";
 import type { RingWriter } from "./ring.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
@@ -214,14 +214,17 @@ export class TxGsoEngine {
     const m = wg.keys.seal(this.#view.wgKp, this.#view.wgIndex, this.#b, pkt, len);
     if (m < 0) return false;
     this.#message(i, slot, pkt - WG_HEAD, m, 0, 1);
-    this.#sealedBy(wg, i, slot, len);
+    this.#sealedBy(wg, i, slot, len, m);
     return true;
   }
 
-  #sealedBy(wg: WgSend, i: number, slot: number, plain: number): void {
+  /** Message i carries `plain` bytes of packets in `wire` bytes of WireGuard messages for `slot`. */
+  #sealedBy(wg: WgSend, i: number, slot: number, plain: number, wire: number): void {
     this.#plain[i] = plain;
     this.#onWg[i] = 1;
     this.#c[counterIndex(slot, C_WG_TX_AT)] = wg.keys.now;
+    const w = counterIndex(slot, C_WG_TX_WIRE);
+    this.#c[w] = (this.#c[w] as number) + wire;
   }
 
   /**
@@ -258,7 +261,7 @@ export class TxGsoEngine {
       if (k !== count) for (let j = 0; j < 7; j++) vec.names[k * NAME_STRIDE_WORDS + j] = vec.names[first + j] as number;
       this.#view.nameLen = nameLen;
       this.#message(k, slot, pos + done * pitch, bytes, segs > 1 ? pitch : 0, segs);
-      this.#sealedBy(wg, k++, slot, plain);
+      this.#sealedBy(wg, k++, slot, plain, bytes);
       done += segs;
     }
     if (done < sealed) this.#bump(counterIndex(slot, C_DROP_SEND), sealed - done); // out of messages

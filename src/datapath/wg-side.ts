@@ -8,7 +8,7 @@
 import type { Keypair } from "../protocol/wireguard/keypair.ts";
 import type { WgDataPath } from "../server/datapath.ts";
 import type { Session } from "../server/session.ts";
-import { C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_TX_AT, counterIndex } from "./layout.ts";
+import { C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_RX_WIRE, C_WG_TX_AT, C_WG_TX_WIRE, counterIndex } from "./layout.ts";
 import type { FastTable } from "./table.ts";
 import { keypairSlots, WgKeypairTable } from "./wg-table.ts";
 
@@ -50,14 +50,19 @@ export class WgSide implements WgDataPath {
 
   activity(s: Session, out: Float64Array): void {
     out.fill(Number.NaN, 0, 3);
+    out.fill(0, 3, 5);
     const slot = this.#table.slotOf(s.addr4);
     if (slot < 0) return;
-    const at = [counterIndex(slot, C_WG_RX_AT), counterIndex(slot, C_WG_RX_DATA_AT), counterIndex(slot, C_WG_TX_AT)] as const;
     for (const c of this.#slabs) {
       for (let i = 0; i < 3; i++) {
-        const v = c[at[i] as number] as number;
+        const v = c[counterIndex(slot, TIMES[i] as number)] as number;
         if (v > 0 && !((out[i] as number) >= v)) out[i] = v;
       }
+      out[3] = (out[3] as number) + (c[counterIndex(slot, C_WG_RX_WIRE)] as number);
+      out[4] = (out[4] as number) + (c[counterIndex(slot, C_WG_TX_WIRE)] as number);
     }
   }
 }
+
+/** The three activity times, in the order of WgDataPath.activity. */
+const TIMES = [C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_TX_AT] as const;

@@ -52,7 +52,11 @@ export interface WgDataPath {
   free(index: number): void;
   /** Session `s` sends with `kp` now (null: none; its packets reach the door). */
   sending(s: Session, kp: Keypair | null): void;
-  /** Unix ms of the threads' last authenticated message from `s`, last data from it, last data to it (NaN: never), into out[0..2]. */
+  /**
+   * Into out[0..4]: Unix ms of the threads' last authenticated message from `s`, last data from
+   * it, last data to it (NaN: never); then the bytes of messages they opened and sealed for its
+   * tunnel address so far (running totals, over sessions: the caller takes differences).
+   */
   activity(s: Session, out: Float64Array): void;
 }
 

@@ -210,44 +210,55 @@ for (const dp of E2E_DATA_PATHS) {
   });
 }
 
-describe.skipIf(!run)("warren server --wg-listen on its own port with the pure-TypeScript AEAD", () => {
-  const lab = new Lab("wgts");
-  let srv: WgServer;
-  let w: WgGo;
-  let ns: Netns;
+// WireGuard on a port of its own: with the pure-TypeScript AEAD every packet takes the main
+// thread; with OpenSSL on the fast path the workers join that port too and move the data.
+for (const own of [{ crypto: "pure-ts", tag: "wgts" }, { crypto: "openssl", tag: "wgop" }] as const) {
+  describe.skipIf(!run)(`warren server --wg-listen on its own port with the ${own.crypto} AEAD (fast data path)`, () => {
+    const lab = new Lab(own.tag);
+    let srv: WgServer;
+    let w: WgGo;
+    let ns: Netns;
 
-  beforeAll(async () => {
-    await removeStale();
-    const topo = await lab.topology(1);
-    const me = await wgKeys(lab.dir, "solo");
-    const psk = await wgPsk(lab.dir, "solo");
-    const peers = join(lab.dir, "peers.conf");
-    writeFileSync(peers, peerSection("solo", me.publicKey, "10.9.0.5", psk.key), { mode: 0o600 });
-    // No key file yet: the server creates it (0600) and the client learns the key with `wg pubkey`.
-    srv = await startWgServer(lab, topo.server, "warren-wgts", {
-      args: ["--secret", SECRET, "--tun", "wtwgts0", "--listen", "0.0.0.0:8001", "--wg-listen", "0.0.0.0:51820",
-        "--wg-key-file", join(lab.dir, "server-created.key"), "--wg-peers", peers, "--pool", "10.9.0.0/24", "--route", "10.9.0.0/24"],
-      crypto: "pure-ts", port: 51820,
-    });
-    ns = host(topo, 1).ns;
-    w = await wgSetClient(lab, ns, wgIfName("p"), {
-      keys: me, pskFile: psk.file, serverPublicKey: srv.publicKey, endpoint: `${host(topo, 1).serverAddr}:51820`, address: "10.9.0.5", route: "10.9.0.0/24",
-    });
-  }, 120_000);
+    beforeAll(async () => {
+      await removeStale();
+      const topo = await lab.topology(1);
+      const me = await wgKeys(lab.dir, "solo");
+      const psk = await wgPsk(lab.dir, "solo");
+      const peers = join(lab.dir, "peers.conf");
+      writeFileSync(peers, peerSection("solo", me.publicKey, "10.9.0.5", psk.key), { mode: 0o600 });
+      // No key file yet: the server creates it (0600) and the client learns the key with `wg pubkey`.
+      srv = await startWgServer(lab, topo.server, `warren-${own.tag}`, {
+        args: ["--secret", SECRET, "--tun", `wt${own.tag}0`, "--listen", "0.0.0.0:8001", "--wg-listen", "0.0.0.0:51820",
+          "--wg-key-file", join(lab.dir, "server-created.key"), "--wg-peers", peers, "--pool", "10.9.0.0/24", "--route", "10.9.0.0/24", ...dataPathArgs("fast")],
+        crypto: own.crypto, port: 51820,
+      });
+      ns = host(topo, 1).ns;
+      w = await wgSetClient(lab, ns, wgIfName(own.tag === "wgts" ? "p" : "o"), {
+        keys: me, pskFile: psk.file, serverPublicKey: srv.publicKey, endpoint: `${host(topo, 1).serverAddr}:51820`, address: "10.9.0.5", route: "10.9.0.0/24",
+      });
+    }, 120_000);
 
-  afterAll(async () => {
-    await lab.cleanup();
-    cleanupWgSockets();
-  }, 30_000);
+    afterAll(async () => {
+      await lab.cleanup();
+      cleanupWgSockets();
+    }, 30_000);
 
-  test("pure-ts: ping, 1400-byte DF ping and 10 MB TCP each way (sha256)", async () => {
-    await withLogs([srv.proc, w.proc], async () => {
-      expect(srv.summary).toMatch(/wireguard\s+udp 0\.0\.0\.0:51820, public key \S+, 1 peer in .*; crypto pure-ts$/m);
-      await waitForPing(ns, "10.9.0.1", 15_000);
-      expect((await pingSize(ns, "10.9.0.1", { size: 1372, df: true })).received).toBe(3);
-      expect((await tcpTransfer(lab, { from: ns, to: srv.ns, bind: "10.9.0.1:9100", bytes: 10 << 20, name: "tcp-up" })).from).toBe("10.9.0.5");
-      expect((await tcpTransfer(lab, { from: srv.ns, to: ns, bind: "10.9.0.5:9101", bytes: 10 << 20, name: "tcp-down" })).from).toBe("10.9.0.1");
-      expect((await srv.clients())[0]).toMatchObject({ id: "solo", protocol: "wireguard", address: "10.9.0.5" });
-    });
-  }, 90_000);
-});
+    test(`${own.crypto}: ping, 1400-byte DF ping and 10 MB TCP each way (sha256)`, async () => {
+      await withLogs([srv.proc, w.proc], async () => {
+        expect(srv.summary).toMatch(new RegExp(`wireguard\\s+udp 0\\.0\\.0\\.0:51820, public key \\S+, 1 peer in .*; crypto ${own.crypto}`, "m"));
+        const line = await expectDataPath(srv.proc, "fast");
+        // Only OpenSSL, which the workers load too, puts WireGuard on them.
+        expect(line.includes("WireGuard")).toBe(own.crypto === "openssl");
+        await waitForPing(ns, "10.9.0.1", 15_000);
+        expect((await pingSize(ns, "10.9.0.1", { size: 1372, df: true })).received).toBe(3);
+        const before = (await srv.snapshot()).status.dataPath?.handoffs ?? 0;
+        expect((await tcpTransfer(lab, { from: ns, to: srv.ns, bind: "10.9.0.1:9100", bytes: 10 << 20, name: "tcp-up" })).from).toBe("10.9.0.5");
+        expect((await tcpTransfer(lab, { from: srv.ns, to: ns, bind: "10.9.0.5:9101", bytes: 10 << 20, name: "tcp-down" })).from).toBe("10.9.0.1");
+        const handed = ((await srv.snapshot()).status.dataPath?.handoffs ?? 0) - before;
+        if (own.crypto === "openssl") expect(handed).toBeLessThan(200);
+        else expect(handed).toBeGreaterThan(1000); // every TUN packet to the peer crossed to the main thread
+        expect((await srv.clients())[0]).toMatchObject({ id: "solo", protocol: "wireguard", address: "10.9.0.5" });
+      });
+    }, 90_000);
+  });
+}

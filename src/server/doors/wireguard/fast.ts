@@ -26,7 +26,7 @@ export class FastGlue {
   readonly #device: Device;
   readonly #book: PeerBook;
   readonly #clock: Clock;
-  readonly #seen = new Float64Array(3);
+  readonly #seen = new Float64Array(5);
 
   constructor(device: Device, book: PeerBook, clock: Clock) {
     this.#device = device;
@@ -85,12 +85,24 @@ export class FastGlue {
       if (s === null || !s.open) continue;
       wg.activity(s, seen);
       const r = e.reported;
+      if (e.reportedFor !== s) {
+        // A new session on this address: the byte totals count from here (the times are newer anyway).
+        e.reportedFor = s;
+        r[3] = seen[3] as number;
+        r[4] = seen[4] as number;
+      }
+      e.peer.rxBytes += (seen[3] as number) - (r[3] as number);
+      e.peer.txBytes += (seen[4] as number) - (r[4] as number);
+      r[3] = seen[3] as number;
+      r[4] = seen[4] as number;
       const rx = (seen[0] as number) > (r[0] as number) ? (seen[0] as number) : Number.NaN;
       const rxData = (seen[1] as number) > (r[1] as number) ? (seen[1] as number) : Number.NaN;
       const tx = (seen[2] as number) > (r[2] as number) ? (seen[2] as number) : Number.NaN;
       if (rx >= 0 || tx >= 0) {
         // Unix ms -> this clock's ms: the same distance into the past.
-        e.peer.activity(now - (unix - rx), now - (unix - rxData), now - (unix - tx), now);
+        const rxAt = now - (unix - rx);
+        e.peer.activity(rxAt, now - (unix - rxData), now - (unix - tx), now);
+        if (rxAt > s.lastSeen) s.lastSeen = rxAt; // keepalives count as life, as on the main thread
         for (let i = 0; i < 3; i++) if ((seen[i] as number) > (r[i] as number)) r[i] = seen[i] as number;
       }
     }

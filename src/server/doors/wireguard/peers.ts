@@ -34,8 +34,10 @@ export interface WgEntry {
   session: Session | null;
   /** The keypair the fast data path seals this peer's packets with (fast.ts), or null. */
   sending: Keypair | null;
-  /** The fast data path's activity times last passed to the peer's timers (Unix ms: rx, rx data, tx). */
+  /** The fast data path's activity last passed to the peer (Unix ms: rx, rx data, tx; wire bytes: rx, tx). */
   readonly reported: Float64Array;
+  /** The session `reported` belongs to. */
+  reportedFor: Session | null;
 }
 
 /** What `sync` changed. `removed` and `changed` are the old entries: their sessions must end. */
@@ -133,7 +135,7 @@ export class PeerBook {
       ...(spec.presharedKey ? { presharedKey: spec.presharedKey } : {}),
       ...(spec.persistentKeepalive !== null ? { persistentKeepalive: spec.persistentKeepalive } : {}),
     });
-    const e: WgEntry = { spec, identity: `wg:${key}`, peer, session: null, sending: null, reported: new Float64Array(3) };
+    const e: WgEntry = { spec, identity: `wg:${key}`, peer, session: null, sending: null, reported: new Float64Array(5), reportedFor: null };
     this.#byKey.set(key, e);
     this.#byPeer.set(peer, e);
     return e;
