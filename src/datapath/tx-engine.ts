@@ -17,9 +17,9 @@ import type { Pointer } from "bun:ffi";
 import { ERRNO } from "../lib/errno.ts";
 import { errno, libc } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
-import { C_WG_TX_AT, C_WG_TX_WIRE, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
+import { G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, TAG_TUN } from "./layout.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
-import { sendAll } from "./send.ts";
+import { TxBatch } from "./send.ts";
 import type { RingWriter } from "./ring.ts";
 import { NO_SESSION, type TableView } from "./view.ts";
 import { WG_HEAD, WG_TAG, type WgKeys } from "./wg-keys.ts";
@@ -42,24 +42,19 @@ export class TxEngine {
   readonly #view: TableView;
   readonly #ring: RingWriter;
   readonly #c: Float64Array;
-  readonly #slots: Int32Array;
+  readonly #batch: TxBatch;
   readonly #tunFd: number;
   readonly #udpFd: number;
   readonly #wg: WgSend | null;
-  /** Per message: plaintext bytes of a WireGuard message (0: count the message), and its socket. */
-  readonly #plain: Int32Array;
-  readonly #onWg: Uint8Array;
 
   /** With `wg` the vector's headroom must include WG_HEAD and its stride WG_TAIL more bytes. */
   constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number, wg: WgSend | null = null) {
     this.#vec = vec;
     this.#wg = wg;
-    this.#plain = new Int32Array(vec.count);
-    this.#onWg = new Uint8Array(vec.count);
     this.#view = view;
     this.#c = counters;
     this.#ring = ring;
-    this.#slots = new Int32Array(vec.count);
+    this.#batch = new TxBatch(vec, counters);
     this.#tunFd = tunFd;
     this.#udpFd = udpFd;
   }
@@ -89,13 +84,9 @@ export class TxEngine {
       const len = n - (h - lead);
       const slot = view.decideTx(data, off + h, len, names, count * NAME_STRIDE_WORDS);
       if (slot >= 0 && view.wgKp < 0) {
-        if (wg !== null) this.#plainMessage(count, off + h);
-        vec.setLen(count, len);
-        vec.setNameLen(count, view.nameLen);
-        this.#slots[count++] = slot;
+        this.#batch.set(count++, slot, vec.dataPtr + off + h, len, view.nameLen, 0, 1);
       } else if (slot >= 0 && wg !== null && this.#sealed(wg, count, slot, off + h, len)) {
-        vec.setNameLen(count, view.nameLen);
-        this.#slots[count++] = slot;
+        count++;
       } else if (slot === NO_SESSION) {
         c[G_TX_NO_SESSION] = (c[G_TX_NO_SESSION] as number) + 1;
       } else if (this.#ring.push(data, off + h, len, TAG_TUN, null, 0)) {
@@ -111,33 +102,19 @@ export class TxEngine {
     return count;
   }
 
-  /** Message i sends the ToyVpn packet at data[p..] from the data socket. */
-  #plainMessage(i: number, p: number): void {
-    this.#vec.setBase(i, this.#vec.dataPtr + p);
-    this.#plain[i] = 0;
-    this.#onWg[i] = 0;
-  }
-
   /** Seals the packet data[p, p+len) for the WireGuard session `slot` into message i; false: hand it over. */
   #sealed(wg: WgSend, i: number, slot: number, p: number, len: number): boolean {
     const vec = this.#vec;
-    const m = wg.keys.seal(this.#view.wgKp, this.#view.wgIndex, vec.data, p, len);
+    const view = this.#view;
+    const m = wg.keys.seal(view.wgKp, view.wgIndex, vec.data, p, len);
     if (m < 0) return false;
-    vec.setBase(i, vec.dataPtr + p - WG_HEAD);
-    vec.setLen(i, m);
-    this.#plain[i] = len;
-    this.#onWg[i] = 1;
-    this.#c[counterIndex(slot, C_WG_TX_AT)] = wg.keys.now;
-    const wire = counterIndex(slot, C_WG_TX_WIRE);
-    this.#c[wire] = (this.#c[wire] as number) + m;
+    this.#batch.set(i, slot, vec.dataPtr + p - WG_HEAD, m, view.nameLen, 0, 1);
+    this.#batch.sealed(i, slot, len, m, wg.keys.now);
     return true;
   }
 
   /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */
   send(count: number): void {
-    const wg = this.#wg;
-    if (wg === null) return sendAll(this.#udpFd, this.#vec, count, this.#slots, null, this.#c);
-    sendAll(this.#udpFd, this.#vec, count, this.#slots, null, this.#c, this.#plain, wg.fd, this.#onWg);
+    this.#batch.send(count, this.#udpFd, this.#wg?.fd ?? -1);
   }
-
 }

@@ -26,11 +26,11 @@ import { ERRNO } from "../lib/errno.ts";
 import { errno, libc, nativeBuffer } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import {
-  C_DROP_SEND, C_WG_TX_AT, C_WG_TX_WIRE, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
+  C_DROP_SEND, counterIndex, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, TAG_TUN,
 } from "./layout.ts";
 import type { RingWriter } from "./ring.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
-import { sendAll } from "./send.ts";
+import { TxBatch } from "./send.ts";
 import {
   completeChecksum, GSO_NONE, GSO_TCPV4, GSO_TCPV6, TcpSegmenter, VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_SIZE,
   VNET_GSO_TYPE,
@@ -76,8 +76,7 @@ export class TxGsoEngine {
   readonly #b: Uint8Array;
   readonly #w: Uint32Array;
   readonly #ptr: number;
-  readonly #slots: Int32Array;
-  readonly #pkts: Int32Array;
+  readonly #batch: TxBatch;
   readonly #seg = new TcpSegmenter();
   /** Send runs of segments with UDP_SEGMENT (else one message per segment). */
   readonly #udpGso: boolean;
@@ -85,16 +84,15 @@ export class TxGsoEngine {
   readonly #pace: boolean;
   readonly #wg: WgSend | null;
   readonly #pitch: ((segLen: number) => number) | null;
-  /** Per message: plaintext bytes of a WireGuard message (0: count the message), and its socket. */
-  readonly #plain: Int32Array;
-  readonly #onWg: Uint8Array;
+  /** During fill(): messages made, packets handed over, the arena's next free byte. */
+  #count = 0;
+  #handed = 0;
+  #pos = 0;
 
   constructor(vec: MsgVec, view: TableView, counters: Float64Array, ring: RingWriter, tunFd: number, udpFd: number, vnet: number, udpGso = true, pace = false, wg: WgSend | null = null) {
     this.#vec = vec;
     this.#wg = wg;
     this.#pitch = wg === null ? null : (segLen) => wg.keys.sealedLength(segLen);
-    this.#plain = new Int32Array(vec.count);
-    this.#onWg = new Uint8Array(vec.count);
     this.#view = view;
     this.#c = counters;
     this.#ring = ring;
@@ -107,8 +105,7 @@ export class TxGsoEngine {
     this.#b = mem.buf;
     this.#w = new Uint32Array(mem.buf.buffer);
     this.#ptr = mem.ptr;
-    this.#slots = new Int32Array(vec.count);
-    this.#pkts = new Int32Array(vec.count);
+    this.#batch = new TxBatch(vec, counters);
   }
 
   #bump(i: number, n = 1): void {
@@ -118,72 +115,82 @@ export class TxGsoEngine {
   /** Reads and prepares a turn's packets; returns the messages for send(). */
   fill(): number {
     const vec = this.#vec;
-    const b = this.#b;
     const v = this.#vnet;
-    let count = 0;
+    this.#count = 0;
+    this.#handed = 0;
+    this.#pos = READ_SLOTS * READ_STRIDE;
     let r = 0;
-    let pos = READ_SLOTS * READ_STRIDE;
-    const arenaEnd = pos + ARENA;
-    let handed = 0;
+    const arenaEnd = this.#pos + ARENA;
     this.err = 0;
     this.tsoBytes = 0;
     const tsoLimit = this.#pace ? TSO_TURN_BYTES : Infinity;
-    const wg = this.#wg;
-    const lead = wg === null ? 0 : WG_HEAD;
-    const room = READ_STRIDE - lead - (wg === null ? 0 : WG_TAIL);
-    while (count < vec.count - 1 && r < READ_SLOTS && arenaEnd - pos >= ARENA_NEED && this.tsoBytes < tsoLimit) {
+    const lead = this.#wg === null ? 0 : WG_HEAD;
+    const room = READ_STRIDE - lead - (this.#wg === null ? 0 : WG_TAIL);
+    while (this.#count < vec.count - 1 && r < READ_SLOTS && arenaEnd - this.#pos >= ARENA_NEED && this.tsoBytes < tsoLimit) {
       const roff = r * READ_STRIDE + lead;
       const n = libc.read(this.#tunFd, (this.#ptr + roff) as Pointer, room);
       if (n <= 0) {
         this.err = n < 0 ? errno() : ERRNO.EAGAIN;
         break;
       }
-      const pkt = roff + v;
-      const len = n - v;
-      const gso = b[roff + VNET_GSO_TYPE] as number;
+      const gso = this.#b[roff + VNET_GSO_TYPE] as number;
       if (gso === GSO_NONE) {
-        if (((b[roff + VNET_FLAGS] as number) & VNET_F_NEEDS_CSUM) !== 0) {
-          const start = (b[roff + VNET_CSUM_START] as number) | ((b[roff + VNET_CSUM_START + 1] as number) << 8);
-          const offset = (b[roff + VNET_CSUM_OFFSET] as number) | ((b[roff + VNET_CSUM_OFFSET + 1] as number) << 8);
-          if (start + offset + 2 <= len) completeChecksum(b, this.#w, pkt + start, offset, pkt + len);
-        }
-        const slot = this.#view.decideTx(b, pkt, len, vec.names, count * NAME_STRIDE_WORDS);
-        if (slot >= 0 && this.#view.wgKp < 0) {
-          this.#message(count++, slot, pkt, len, 0, 1);
-          r++; // the message sends straight from this read slot
-        } else if (slot >= 0 && wg !== null && this.#sealOne(wg, count, slot, pkt, len)) {
-          count++;
-          r++;
-        } else if (slot === NO_SESSION) this.#bump(G_TX_NO_SESSION);
-        else if (this.#ring.push(b, pkt, len, TAG_TUN, null, 0)) handed++;
-        else this.#bump(G_TX_HANDOFF_DROPS);
-        continue;
-      }
-      if ((gso & 0x7f) !== GSO_TCPV4 && (gso & 0x7f) !== GSO_TCPV6) {
+        if (this.#whole(roff, roff + v, n - v)) r++; // the message sends straight from this read slot
+      } else if ((gso & 0x7f) !== GSO_TCPV4 && (gso & 0x7f) !== GSO_TCPV6) {
         this.#bump(G_TX_OFFLOAD_DROPS);
-        continue;
+      } else {
+        this.tsoBytes += n - v;
+        this.#tso(roff, roff + v, n - v, arenaEnd);
       }
-      this.tsoBytes += len;
-      const mss = (b[roff + VNET_GSO_SIZE] as number) | ((b[roff + VNET_GSO_SIZE + 1] as number) << 8);
-      let slot = this.#view.decideTx(b, pkt, len, vec.names, count * NAME_STRIDE_WORDS);
-      const view = this.#view;
-      const sealing = slot >= 0 && view.wgKp >= 0 && wg !== null && wg.keys.usable(view.wgKp, view.wgIndex);
-      if (slot >= 0 && view.wgKp >= 0 && !sealing) slot = SLOW; // the main thread decides (a handshake)
-      const cut = slot !== NO_SESSION && (sealing ? this.#seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd, WG_HEAD, this.#pitch) : this.#seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd));
-      if (!cut) {
-        this.#bump(slot === NO_SESSION ? G_TX_NO_SESSION : G_TX_OFFLOAD_DROPS);
-        continue;
-      }
-      if (sealing) count = this.#sealRuns(wg as WgSend, count, slot, pos);
-      else if (slot >= 0) count = this.#runs(count, slot, pos);
-      else handed += this.#handSegments(pos);
-      pos += sealing ? this.#seg.count * this.#seg.pitch : (this.#seg.total + 7) & ~7;
     }
-    if (handed > 0) {
-      this.#bump(G_TX_HANDOFFS, handed);
+    if (this.#handed > 0) {
+      this.#bump(G_TX_HANDOFFS, this.#handed);
       this.#ring.wake();
     }
-    return count;
+    return this.#count;
+  }
+
+  /** A packet without GSO at b[pkt, pkt+len) (its header at roff): true when a message sends it from its read slot. */
+  #whole(roff: number, pkt: number, len: number): boolean {
+    const b = this.#b;
+    if (((b[roff + VNET_FLAGS] as number) & VNET_F_NEEDS_CSUM) !== 0) {
+      const start = (b[roff + VNET_CSUM_START] as number) | ((b[roff + VNET_CSUM_START + 1] as number) << 8);
+      const offset = (b[roff + VNET_CSUM_OFFSET] as number) | ((b[roff + VNET_CSUM_OFFSET + 1] as number) << 8);
+      if (start + offset + 2 <= len) completeChecksum(b, this.#w, pkt + start, offset, pkt + len);
+    }
+    const wg = this.#wg;
+    const slot = this.#view.decideTx(b, pkt, len, this.#vec.names, this.#count * NAME_STRIDE_WORDS);
+    if (slot >= 0 && this.#view.wgKp < 0) {
+      this.#message(this.#count++, slot, pkt, len, 0, 1);
+      return true;
+    }
+    if (slot >= 0 && wg !== null && this.#sealOne(wg, this.#count, slot, pkt, len)) {
+      this.#count++;
+      return true;
+    }
+    if (slot === NO_SESSION) this.#bump(G_TX_NO_SESSION);
+    else if (this.#ring.push(b, pkt, len, TAG_TUN, null, 0)) this.#handed++;
+    else this.#bump(G_TX_HANDOFF_DROPS);
+    return false;
+  }
+
+  /** A TCP GSO packet at b[pkt, pkt+len): cut into the arena at #pos, then sent, sealed and sent, or handed over. */
+  #tso(roff: number, pkt: number, len: number, arenaEnd: number): void {
+    const b = this.#b;
+    const view = this.#view;
+    const wg = this.#wg;
+    const mss = (b[roff + VNET_GSO_SIZE] as number) | ((b[roff + VNET_GSO_SIZE + 1] as number) << 8);
+    let slot = view.decideTx(b, pkt, len, this.#vec.names, this.#count * NAME_STRIDE_WORDS);
+    const sealing = slot >= 0 && view.wgKp >= 0 && wg !== null && wg.keys.usable(view.wgKp, view.wgIndex);
+    if (slot >= 0 && view.wgKp >= 0 && !sealing) slot = SLOW; // the main thread decides (a handshake)
+    const pos = this.#pos;
+    const seg = this.#seg;
+    const cut = slot !== NO_SESSION && (sealing ? seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd, WG_HEAD, this.#pitch) : seg.segment(b, this.#w, pkt, len, mss, pos, arenaEnd));
+    if (!cut) return this.#bump(slot === NO_SESSION ? G_TX_NO_SESSION : G_TX_OFFLOAD_DROPS);
+    if (sealing) this.#count = this.#sealRuns(wg as WgSend, this.#count, slot, pos);
+    else if (slot >= 0) this.#count = this.#runs(this.#count, slot, pos);
+    else this.#handed += this.#handSegments(pos);
+    this.#pos += sealing ? seg.count * seg.pitch : (seg.total + 7) & ~7;
   }
 
   /** Messages for the segments just cut at b[pos..]; the first message's name is already set. */
@@ -214,17 +221,8 @@ export class TxGsoEngine {
     const m = wg.keys.seal(this.#view.wgKp, this.#view.wgIndex, this.#b, pkt, len);
     if (m < 0) return false;
     this.#message(i, slot, pkt - WG_HEAD, m, 0, 1);
-    this.#sealedBy(wg, i, slot, len, m);
+    this.#batch.sealed(i, slot, len, m, wg.keys.now);
     return true;
-  }
-
-  /** Message i carries `plain` bytes of packets in `wire` bytes of WireGuard messages for `slot`. */
-  #sealedBy(wg: WgSend, i: number, slot: number, plain: number, wire: number): void {
-    this.#plain[i] = plain;
-    this.#onWg[i] = 1;
-    this.#c[counterIndex(slot, C_WG_TX_AT)] = wg.keys.now;
-    const w = counterIndex(slot, C_WG_TX_WIRE);
-    this.#c[w] = (this.#c[w] as number) + wire;
   }
 
   /**
@@ -261,7 +259,7 @@ export class TxGsoEngine {
       if (k !== count) for (let j = 0; j < 7; j++) vec.names[k * NAME_STRIDE_WORDS + j] = vec.names[first + j] as number;
       this.#view.nameLen = nameLen;
       this.#message(k, slot, pos + done * pitch, bytes, segs > 1 ? pitch : 0, segs);
-      this.#sealedBy(wg, k++, slot, plain, bytes);
+      this.#batch.sealed(k++, slot, plain, bytes, keys.now);
       done += segs;
     }
     if (done < sealed) this.#bump(counterIndex(slot, C_DROP_SEND), sealed - done); // out of messages
@@ -281,22 +279,11 @@ export class TxGsoEngine {
   }
 
   #message(i: number, slot: number, off: number, len: number, segment: number, packets: number): void {
-    const vec = this.#vec;
-    vec.setBase(i, this.#ptr + off);
-    vec.setLen(i, len);
-    vec.setNameLen(i, this.#view.nameLen);
-    vec.setSegment(i, segment);
-    this.#slots[i] = slot;
-    this.#pkts[i] = packets;
-    this.#plain[i] = 0;
-    this.#onWg[i] = 0;
+    this.#batch.set(i, slot, this.#ptr + off, len, this.#view.nameLen, segment, packets);
   }
 
   /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */
   send(count: number): void {
-    const wg = this.#wg;
-    if (wg === null) return sendAll(this.#udpFd, this.#vec, count, this.#slots, this.#pkts, this.#c);
-    sendAll(this.#udpFd, this.#vec, count, this.#slots, this.#pkts, this.#c, this.#plain, wg.fd, this.#onWg);
+    this.#batch.send(count, this.#udpFd, this.#wg?.fd ?? -1);
   }
-
 }

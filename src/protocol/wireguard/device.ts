@@ -17,23 +17,12 @@
 import type { AeadBackend } from "../../crypto/aead.ts";
 import { createPrivateKeyObject, generateKeyPair, sharedSecretWith, type X25519PrivateKey } from "../../crypto/x25519.ts";
 import {
-  COOKIE_OFF_RECEIVER,
-  COUNTER_LIMIT,
-  INIT_OFF_EPHEMERAL,
-  KEY_LEN,
-  OFF_SENDER,
-  REKEY_AFTER_MESSAGES,
-  REKEY_TIMEOUT_JITTER_MAX,
-  RESP_OFF_RECEIVER,
-  TIMESTAMP_LEN,
-  TRANSPORT_OFF_RECEIVER,
-  TYPE_COOKIE_REPLY,
-  TYPE_INITIATION,
-  TYPE_RESPONSE,
-  TYPE_TRANSPORT,
+  COOKIE_OFF_RECEIVER, COUNTER_LIMIT, INIT_OFF_EPHEMERAL, KEY_LEN, OFF_SENDER, REKEY_AFTER_MESSAGES, REKEY_TIMEOUT_JITTER_MAX, RESP_OFF_RECEIVER,
+  TIMESTAMP_LEN, TRANSPORT_OFF_RECEIVER, TYPE_COOKIE_REPLY, TYPE_INITIATION, TYPE_RESPONSE, TYPE_TRANSPORT,
 } from "./constants.ts";
 import type { Limits, PeerContext } from "./context.ts";
 import { CookieChecker, type RandomFill } from "./cookie.ts";
+import { IndexTable, type KeypairShare } from "./indices.ts";
 import type { Keypair } from "./keypair.ts";
 import { messageType, readU32 } from "./messages.ts";
 import { noiseStart, readInitiation, type NoiseStart, type StaticIdentity } from "./noise.ts";
@@ -69,28 +58,6 @@ export interface PeerOptions {
   readonly persistentKeepalive?: number;
 }
 
-/**
- * Whoever moves transport data beside the device (the fast data path's workers): it picks the
- * receiver indices (so that an index names its shared slot), sees every keypair's keys before
- * they are erased, and hears when an index is free again.
- */
-export interface KeypairShare {
-  /** The receiver index to use, made from 32 random bits (it may set some of them); 0 = the random value itself. */
-  index(random: number): number;
-  /** A keypair of `peer` was derived for its `localIndex`; may call `kp.share`. */
-  bind(peer: Peer, kp: Keypair, sendKey: Uint8Array, receiveKey: Uint8Array): void;
-  /** `index` (a handshake's or a keypair's) is no longer in use. */
-  free(index: number): void;
-}
-
-/** A working CSPRNG finds a free 32-bit index at once; this many misses means it is broken. */
-const MAX_INDEX_TRIES = 1000;
-
-interface IndexEntry {
-  readonly peer: Peer;
-  keypair: Keypair | null;
-}
-
 function hex(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i++) s += (b[i] as number).toString(16).padStart(2, "0");
@@ -106,10 +73,8 @@ export class Device implements PeerContext<Peer> {
   readonly sent = new Sent();
   /** Set by the caller while it is flooded: initiations and responses then need a valid mac2. */
   underLoad = false;
-  /** Who else moves transport data (the fast data path), or null; see {@link KeypairShare}. */
-  keypairShare: KeypairShare | null = null;
   readonly #peers = new Map<string, Peer>();
-  readonly #indices = new Map<number, IndexEntry>();
+  readonly #indices: IndexTable<Peer>;
   readonly #outbox: Outgoing<Peer>[] = [];
   readonly #received = new Received<Peer>();
   readonly #checker: CookieChecker;
@@ -131,9 +96,19 @@ export class Device implements PeerContext<Peer> {
       mtu: o.limits?.mtu ?? 0,
     };
     this.#random = o.random ?? ((out) => void crypto.getRandomValues(out));
+    this.#indices = new IndexTable(this.#random);
     this.#wallClock = o.wallClock;
     this.#newEphemeral = o.newEphemeral ?? (() => generateKeyPair().key);
     this.#checker = new CookieChecker(this.identity.publicKey, this.#random);
+  }
+
+  /** Who else moves transport data (the fast data path), or null; see {@link KeypairShare}. */
+  get keypairShare(): KeypairShare<Peer> | null {
+    return this.#indices.share;
+  }
+
+  set keypairShare(share: KeypairShare<Peer> | null) {
+    this.#indices.share = share;
   }
 
   /** Our static public key. */
@@ -210,9 +185,8 @@ export class Device implements PeerContext<Peer> {
   }
 
   /**
-   * A transport message for receiver `index` that a fast data path worker already opened
-   * (authenticated, decrypted in place, counter recorded; `n` = padded plaintext length) and
-   * handed over: confirms a next keypair, follows roaming, finds the packet. Reuses the result.
+   * A transport message for receiver `index` a fast data path worker opened (in place, counter
+   * recorded; `n` = padded plaintext length) and handed over: as `receive` from there on.
    */
   opened(index: number, msg: Uint8Array, n: number, address: string, port: number, now: number): Received<Peer> {
     const res = this.#received;
@@ -285,32 +259,22 @@ export class Device implements PeerContext<Peer> {
 
   /** @internal */
   shareKeys(peer: Peer, kp: Keypair, sendKey: Uint8Array, receiveKey: Uint8Array): void {
-    this.keypairShare?.bind(peer, kp, sendKey, receiveKey);
+    this.#indices.share?.bind(peer, kp, sendKey, receiveKey);
   }
 
   /** @internal */
   newIndex(peer: Peer): number {
-    for (let tries = 0; tries < MAX_INDEX_TRIES; tries++) {
-      this.#random(this.#scratchBytes);
-      const random = this.#scratch[0] as number;
-      const index = this.keypairShare === null ? random : this.keypairShare.index(random) || random;
-      if (index !== 0 && !this.#indices.has(index)) {
-        this.#indices.set(index, { peer, keypair: null });
-        return index;
-      }
-    }
-    throw new Error(`failed to allocate a receiver index: the random source repeated ${MAX_INDEX_TRIES} times`);
+    return this.#indices.allocate(peer);
   }
 
   /** @internal */
   bindIndex(index: number, keypair: Keypair): void {
-    const entry = this.#indices.get(index);
-    if (entry !== undefined) entry.keypair = keypair;
+    this.#indices.bind(index, keypair);
   }
 
   /** @internal */
   freeIndex(index: number): void {
-    if (this.#indices.delete(index)) this.keypairShare?.free(index);
+    this.#indices.free(index);
   }
 
   /** @internal */

@@ -150,10 +150,7 @@ export class Peer implements RemoteIdentity {
     this.timers.handshakeInitiated(now);
   }
 
-  /**
-   * A transport message for `kp` (found by its receiver index) from `address`:`port`. Decrypts
-   * in place and fills `res`.
-   */
+  /** A transport message for `kp` (found by its receiver index) from `address`:`port`: decrypts in place, fills `res`. */
   receiveTransport(kp: Keypair, msg: Uint8Array, address: string, port: number, now: number, res: Received<Peer>): void {
     if (now - kp.createdAt > REJECT_AFTER_TIME) return void res.drop("expired-key");
     const n = openTransport(kp, msg, this.ctx.limits.rejectAfterMessages);
@@ -162,9 +159,8 @@ export class Peer implements RemoteIdentity {
   }
 
   /**
-   * A transport message for `kp` already opened (authenticated, decrypted in place, its counter
-   * recorded): by {@link receiveTransport}, or by a fast data path worker that handed it over.
-   * `n` is the padded plaintext length at TRANSPORT_OFF_CONTENT. Fills `res`.
+   * A message for `kp` already opened in place (counter recorded; `n` = padded plaintext length)
+   * by {@link receiveTransport}, or by a fast data path worker that handed it over. Fills `res`.
    */
   opened(kp: Keypair, msg: Uint8Array, n: number, address: string, port: number, now: number, res: Received<Peer>): void {
     res.peer = this;
@@ -191,46 +187,15 @@ export class Peer implements RemoteIdentity {
     res.length = len;
   }
 
-  /**
-   * Transport data that a fast data path worker opened or sealed for this peer on its own,
-   * reported afterwards (times in this peer's clock; NaN = none since the last report): the
-   * last authenticated message received, the last one that carried data, the last data sent.
-   * The timers see them in time order, as if they had happened here.
-   */
+  /** Transport data a fast data path worker moved for this peer on its own (PeerTimers.replay; times in this clock). */
   activity(rxAt: number, rxDataAt: number, txAt: number, now: number): void {
-    const t = this.timers;
-    const rx = (): void => {
-      if (!(rxAt >= 0)) return;
-      t.anyAuthenticatedTraversal(rxAt);
-      t.anyAuthenticatedReceived();
-      if (rxDataAt >= 0) t.dataReceived(rxDataAt);
-    };
-    const tx = (): void => {
-      if (!(txAt >= 0)) return;
-      t.anyAuthenticatedTraversal(txAt);
-      t.anyAuthenticatedSent();
-      t.dataSent(txAt);
-    };
-    if (txAt > rxAt) {
-      rx();
-      tx();
-    } else {
-      tx();
-      rx();
-    }
+    this.timers.replay(rxAt, rxDataAt, txAt);
     if (rxAt >= 0) this.#keepKeyFreshReceiving(now);
     if (txAt >= 0) this.#keepKeyFreshSending(now);
   }
 
   /** An initiation from this peer, authenticated by `noise.readInitiation`: answer it, fill `res`. */
-  receiveInitiation(
-    consumed: ConsumedInitiation<Peer>,
-    senderIndex: number,
-    address: string,
-    port: number,
-    now: number,
-    res: Received<Peer>,
-  ): void {
+  receiveInitiation(consumed: ConsumedInitiation<Peer>, senderIndex: number, address: string, port: number, now: number, res: Received<Peer>): void {
     const response = respond(this, consumed, senderIndex, now);
     if (typeof response === "string") return void res.drop(response);
     this.rxBytes += INITIATION_SIZE;

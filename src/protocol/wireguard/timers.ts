@@ -71,6 +71,33 @@ export class PeerTimers {
     if (this.persistentInterval > 0) this.persistentAt = now + this.persistentInterval;
   }
 
+  /**
+   * Authenticated messages another thread moved (the fast data path), reported afterwards:
+   * the last one received, the last received with data, the last data sent (NaN: none). They
+   * are applied in time order, so a reply after a send stops the handshake timer it started.
+   */
+  replay(rxAt: number, rxDataAt: number, txAt: number): void {
+    const rx = (): void => {
+      if (!(rxAt >= 0)) return;
+      this.anyAuthenticatedTraversal(rxAt);
+      this.anyAuthenticatedReceived();
+      if (rxDataAt >= 0) this.dataReceived(rxDataAt);
+    };
+    const tx = (): void => {
+      if (!(txAt >= 0)) return;
+      this.anyAuthenticatedTraversal(txAt);
+      this.anyAuthenticatedSent();
+      this.dataSent(txAt);
+    };
+    if (txAt > rxAt) {
+      rx();
+      tx();
+    } else {
+      tx();
+      rx();
+    }
+  }
+
   /** After an initiation was sent. */
   handshakeInitiated(now: number): void {
     this.retransmitAt = now + REKEY_TIMEOUT + this.#jitter();

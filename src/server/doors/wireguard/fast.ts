@@ -9,7 +9,9 @@
  */
 
 import { REJECT_AFTER_TIME } from "../../../protocol/wireguard/constants.ts";
-import type { Device, KeypairShare } from "../../../protocol/wireguard/device.ts";
+import type { Device } from "../../../protocol/wireguard/device.ts";
+import type { KeypairShare } from "../../../protocol/wireguard/indices.ts";
+import type { Peer } from "../../../protocol/wireguard/peer.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import type { DataPath, WgDataPath } from "../../datapath.ts";
 import type { PeerBook, WgEntry } from "./peers.ts";
@@ -45,7 +47,7 @@ export class FastGlue {
     }
   }
 
-  #share(wg: WgDataPath): KeypairShare {
+  #share(wg: WgDataPath): KeypairShare<Peer> {
     return {
       index: (random) => wg.index(random),
       bind: (peer, kp, sendKey, receiveKey) => {
