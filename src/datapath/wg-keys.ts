@@ -70,7 +70,7 @@ export class WgKeys {
   slot = -1;
   /** After open(): the keypair was confirmed (else the main thread must confirm it). */
   confirmed = false;
-  /** After open(): the receiver index. */
+  /** After open(): the receiver index (unsigned, as the device keys it). */
   index = 0;
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
@@ -117,7 +117,7 @@ export class WgKeys {
     // The slot was rewritten while we decrypted: the key we used is void.
     if (Atomics.load(w, base + K_SEQ) !== seq) return this.#drop(G_WG_DECRYPT);
     if (!win.accept(counter, COUNTER_LIMIT)) return this.#drop(G_WG_REPLAY);
-    this.index = index;
+    this.index = index >>> 0;
     return n;
   }
 

@@ -23,14 +23,24 @@ import { ServerConfigSchema } from "../../src/config/server-schema.ts";
 import { SecretAuth } from "../../src/auth/secret.ts";
 import { toyVpnDoor } from "../../src/server/doors/toyvpn.ts";
 import { Server } from "../../src/server/server.ts";
+import type { Session } from "../../src/server/session.ts";
+import { C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_TX_AT, counterBytes, counterIndex, G_WG_REPLAY } from "../../src/datapath/layout.ts";
+import { encodeEndpoint, type EndpointName, FastTable } from "../../src/datapath/table.ts";
+import { TableView } from "../../src/datapath/view.ts";
+import { unixMs, WG_DROP, WG_HAND, WG_HEAD, WgKeys } from "../../src/datapath/wg-keys.ts";
+import { WgSide } from "../../src/datapath/wg-side.ts";
+import { type Libcrypto, loadLibcrypto } from "../../src/platform/linux/libcrypto.ts";
+import { FakeDataPath } from "../fakes/fake-datapath.ts";
 import { FakeTun } from "../fakes/fake-tun.ts";
 import { FakeUdp } from "../fakes/fake-udp.ts";
 import { ManualClock } from "../fakes/manual-clock.ts";
 import { formatIpv6, icmpEcho4, icmpEcho6, parseIcmpEcho4, parseIcmpEcho6 } from "../fakes/packets.ts";
 import { recordingLogger } from "../lib/log.ts";
+import type { DataPath } from "../../src/server/datapath.ts";
 
 const SERVER_KEY = generatePrivateKey();
 const SERVER_PORT = 8000;
+const AF_INET6 = 10;
 
 /** A WireGuard client: the pure core with one peer (the server), talking through the rig's FakeUdp. */
 class WgClient {
@@ -40,6 +50,8 @@ class WgClient {
   address: string;
   port: number;
   readonly received: Uint8Array[] = [];
+  /** Where transport data goes instead of the rig's socket (a fast path's worker), or null. */
+  via: ((d: Uint8Array, address: string, port: number) => void) | null = null;
 
   constructor(readonly rig: Rig, endpoint: { address: string; port: number }, psk: Uint8Array | null, key?: Uint8Array) {
     if (key) this.key = key;
@@ -57,7 +69,7 @@ class WgClient {
   pump(): void {
     for (let round = 0; round < 10; round++) {
       const out = this.device.takeOutgoing();
-      for (const m of out) this.rig.udp.receive(m.data, this.address, this.port);
+      for (const m of out) this.#out(m.data);
       const back = this.rig.udp.take(this.address, this.port);
       for (const d of back) {
         const r = this.device.receive(d.slice(), "::ffff:192.0.2.1", SERVER_PORT, this.rig.clock.now());
@@ -75,8 +87,13 @@ class WgClient {
   send(pkt: Uint8Array): void {
     const buf = new Uint8Array(2048);
     const r = this.server.encapsulate(pkt, this.rig.clock.now(), buf);
-    if (r.kind === "send") this.rig.udp.receive(buf.subarray(0, r.length), this.address, this.port);
+    if (r.kind === "send") this.#out(buf.subarray(0, r.length));
     this.pump();
+  }
+
+  #out(d: Uint8Array): void {
+    if (this.via !== null && d[0] === 4) this.via(d, this.address, this.port);
+    else this.rig.udp.receive(d, this.address, this.port);
   }
 }
 
@@ -89,7 +106,7 @@ interface Rig {
   logs: string[];
 }
 
-async function rig(peers: WgPeerSpec[], settings: Record<string, unknown> = {}): Promise<Rig> {
+async function rig(peers: WgPeerSpec[], settings: Record<string, unknown> = {}, openDataPath?: () => DataPath): Promise<Rig> {
   const tun = new FakeTun();
   const udp = new FakeUdp();
   const clock = new ManualClock();
@@ -105,6 +122,7 @@ async function rig(peers: WgPeerSpec[], settings: Record<string, unknown> = {}):
     ],
     clock,
     log,
+    ...(openDataPath && { openDataPath }),
   });
   return { server, wg: server.doors[1] as WireGuardDoor, tun, udp, clock, logs: log.lines };
 }
@@ -298,3 +316,171 @@ describe("WireGuard door on fakes", () => {
     expect(r.server.sessions.all().map((s) => s.deviceId)).toEqual(["b"]);
   });
 });
+
+/**
+ * A fast path whose worker is the test itself: the real forwarding table, keypair table and
+ * a worker's opener/sealer (datapath/wg-keys.ts), driven one packet at a time the way
+ * rx-engine.ts and tx-engine.ts drive them.
+ */
+class HandWorker extends FakeDataPath {
+  readonly table = new FastTable({ pool4Network: parseIpv4("10.8.0.0") as number, pool4PrefixLen: 24, server4: parseIpv4("10.8.0.1") as number, pool6: null }, 256);
+  override readonly wireGuard = new WgSide(this.table, 1400);
+  readonly slab = new Float64Array(new SharedArrayBuffer(counterBytes(256)));
+  readonly view = new TableView(this.table.sab);
+  readonly keys: WgKeys;
+  /** Packets the worker wrote to the TUN itself. */
+  readonly tunWrites: Uint8Array[] = [];
+
+  constructor(lib: Libcrypto) {
+    super({ host: "::", port: SERVER_PORT });
+    this.wireGuard.useSlabs([this.slab.buffer as SharedArrayBuffer]);
+    this.keys = new WgKeys(this.wireGuard.keypairs.sab, lib.context(new Uint8Array(32)), this.slab);
+  }
+
+  override sessionUp(s: Session): void {
+    super.sessionUp(s);
+    this.#set(s);
+  }
+
+  override moved(s: Session): void {
+    super.moved(s);
+    this.#set(s);
+  }
+
+  #set(s: Session): void {
+    this.table.set(this.table.slotOf(s.addr4), s.serial, encodeEndpoint(s.address, s.port, AF_INET6), s.addr4, null, false, true);
+  }
+
+  /** What receive() did, in order. */
+  readonly outcomes: string[] = [];
+
+  /** A datagram the kernel steered to the worker: what the worker did with it. */
+  receive(d: Uint8Array, address: string, port: number): string {
+    const what = this.#receive(d, address, port);
+    this.outcomes.push(what);
+    return what;
+  }
+
+  #receive(d: Uint8Array, address: string, port: number): "tun" | "keepalive" | "handed" | "raw" | "dropped" {
+    const buf = d.slice();
+    const names = (encodeEndpoint(address, port, AF_INET6) as EndpointName).words;
+    const k = this.keys;
+    k.now = unixMs();
+    const n = k.open(buf, 0, buf.length);
+    if (n === WG_DROP) return "dropped";
+    if (n === WG_HAND) {
+      this.handDatagram(buf, address, port);
+      return "raw";
+    }
+    this.slab[counterIndex(k.slot, C_WG_RX_AT)] = k.now;
+    if (k.confirmed && n === 0 && this.view.sameEndpoint(k.slot, names, 0)) return "keepalive";
+    if (k.confirmed && n > 0 && this.view.decideRx(buf, WG_HEAD, n, names, 0, true) === k.slot) {
+      this.slab[counterIndex(k.slot, C_WG_RX_DATA_AT)] = k.now;
+      this.tunWrites.push(buf.slice(WG_HEAD, WG_HEAD + this.view.len));
+      return "tun";
+    }
+    this.handOpened(k.index, buf, address, port);
+    return "handed";
+  }
+
+  /** A TUN packet the worker read: the sealed message it sends, or "handed" to the door. */
+  send(p: Uint8Array): Uint8Array | "handed" {
+    const names = new Int32Array(8);
+    const slot = this.view.decideTx(p, 0, p.length, names, 0);
+    const buf = new Uint8Array(WG_HEAD + p.length + 48);
+    buf.set(p, WG_HEAD);
+    this.keys.now = unixMs();
+    const m = slot >= 0 && this.view.wgKp >= 0 ? this.keys.seal(this.view.wgKp, this.view.wgIndex, buf, WG_HEAD, p.length) : -1;
+    if (m < 0) {
+      this.handPackets(p);
+      return "handed";
+    }
+    this.slab[counterIndex(slot, C_WG_TX_AT)] = this.keys.now;
+    return buf.slice(0, m);
+  }
+}
+
+const libcrypto = loadLibcrypto();
+
+describe.skipIf(!libcrypto.ok)("WireGuard door with a fast path that seals and opens on its workers", () => {
+  async function fastRig() {
+    if (!libcrypto.ok) throw new Error("no libcrypto");
+    const worker = new HandWorker(libcrypto.lib);
+    const r = await rig([], {}, () => worker);
+    const c = new WgClient(r, { address: "::ffff:198.51.100.40", port: 53000 }, null);
+    c.via = (d, address, port) => void worker.receive(d, address, port); // the kernel steers transport data to the worker
+    r.wg.sync([spec(c, "fast", "10.8.0.40")]);
+    c.connect();
+    return { r, c, worker, s: r.server.sessions.all()[0] as Session };
+  }
+
+  /** The client's next message for `pkt` (empty: a keepalive), not yet delivered. */
+  function seal(c: WgClient, pkt: Uint8Array): Uint8Array {
+    const buf = new Uint8Array(2048);
+    const res = c.server.encapsulate(pkt, c.rig.clock.now(), buf);
+    if (res.kind !== "send") throw new Error(`client could not send: ${res.kind}`);
+    return buf.slice(0, res.length);
+  }
+
+  test("the first message under the new keypair is handed over and confirms it; then packets cross no thread, both ways", async () => {
+    const { r, c, worker } = await fastRig();
+    expect(worker.wireGuard.keypairs.size).toBe(1); // the responder's keypair, shared at the handshake
+    // The client's keepalive after the handshake: opened by the worker, finished (confirmed) by the door.
+    expect(worker.outcomes).toEqual(["handed"]);
+    for (let seq = 3; seq < 6; seq++) {
+      expect(worker.receive(seal(c, ping("10.8.0.40", "10.8.0.1", seq)), c.address, c.port)).toBe("tun");
+      const out = worker.send(ping("10.8.0.1", "10.8.0.40", seq, 0));
+      if (out === "handed") throw new Error("handed over");
+      const got = c.device.receive(out, "::ffff:192.0.2.1", SERVER_PORT, r.clock.now());
+      expect(got.kind).toBe("deliver");
+      expect(parseIcmpEcho4(got.packet)?.seq).toBe(seq);
+    }
+    expect(worker.tunWrites.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([3, 4, 5]);
+    expect(r.tun.written.length).toBe(0);
+    // The main thread seals with the same counter: a packet the door sends (one a worker handed over) is not a replay.
+    worker.handPackets(ping("10.8.0.1", "10.8.0.40", 6, 0));
+    c.pump();
+    expect(c.received.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([6]);
+    // One replay window: the same message again is dropped by the worker and counted.
+    const m = seal(c, ping("10.8.0.40", "10.8.0.1", 7));
+    expect(worker.receive(m, c.address, c.port)).toBe("tun");
+    expect(worker.receive(m, c.address, c.port)).toBe("dropped");
+    expect(worker.slab[G_WG_REPLAY]).toBe(1); // folded into the door drops by the fast path (counters.test.ts)
+  });
+
+  test("roaming reaches the forwarding table; hub and spoofed packets go to the door's rules", async () => {
+    const { r, c, worker, s } = await fastRig();
+    expect(worker.receive(seal(c, ping("10.8.0.40", "10.8.0.1", 1)), c.address, c.port)).toBe("tun");
+    c.port = 53999;
+    expect(worker.receive(seal(c, ping("10.8.0.40", "10.8.0.1", 2)), c.address, c.port)).toBe("handed");
+    expect(s.port).toBe(53999);
+    expect(worker.calls).toContain(`moved ${s.label}`);
+    expect(worker.receive(seal(c, ping("10.8.0.40", "10.8.0.1", 3)), c.address, c.port)).toBe("tun"); // the new endpoint is known
+    // A spoofed inner source is handed over and the router drops it, counted.
+    expect(worker.receive(seal(c, ping("10.8.0.66", "10.8.0.1", 4)), c.address, c.port)).toBe("handed");
+    expect(s.drops.spoofed).toBe(1);
+    expect(r.tun.written.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([2]);
+    expect(worker.tunWrites.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([1, 3]);
+  });
+
+  test("the workers' traffic drives the timers: a passive keepalive, lastSeen, and a handshake when the client falls silent", async () => {
+    const { r, c, worker, s } = await fastRig();
+    r.udp.take(c.address, c.port);
+    r.clock.advance(1000);
+    expect(worker.receive(seal(c, ping("10.8.0.40", "10.8.0.1", 2)), c.address, c.port)).toBe("tun");
+    r.clock.advance(500); // a tick passes the data received to the peer's timers
+    const seen = s.lastSeen;
+    expect(seen).toBeGreaterThan(r.clock.now() - 1000);
+    r.udp.take(c.address, c.port);
+    r.clock.advance(10_500); // KEEPALIVE_TIMEOUT with nothing sent: the door sends a keepalive
+    const sent = r.udp.take(c.address, c.port);
+    expect(sent.map((d) => d.length)).toContain(32);
+    // Now the server sends data and the client stays silent: after KEEPALIVE + REKEY_TIMEOUT the server initiates.
+    const out = worker.send(ping("10.8.0.1", "10.8.0.40", 3, 0));
+    expect(out).toBeInstanceOf(Uint8Array);
+    r.clock.advance(17_500);
+    const later = r.udp.take(c.address, c.port);
+    expect(later.some((d) => d[0] === 1 && d.length === 148)).toBe(true); // an initiation
+  });
+}
+);

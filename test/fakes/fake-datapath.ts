@@ -7,7 +7,7 @@
  * or later (`failStart`, `fail`).
  */
 
-import type { DataPath, DataPathSinks, DataPathStats } from "../../src/server/datapath.ts";
+import type { DataPath, DataPathSinks, DataPathStats, WgDataPath } from "../../src/server/datapath.ts";
 import type { Session } from "../../src/server/session.ts";
 import type { ServerStats } from "../../src/server/stats.ts";
 
@@ -17,7 +17,7 @@ export class FakeDataPath implements DataPath {
   readonly listen: { host: string; port: number };
   readonly stats: DataPathStats = { handoffsTx: 0, handoffsRx: 0, handoffDrops: 0, offloadDrops: 0 };
   readonly wgListen = null;
-  readonly wireGuard = null;
+  readonly wireGuard: WgDataPath | null = null;
   /** What the server called, in order: `start`, `up #1`, `down #1`, `slow #1 on`, `sync`, `close`. */
   readonly calls: string[] = [];
   /** Sessions it serves (up and not down). */
@@ -77,6 +77,11 @@ export class FakeDataPath implements DataPath {
   /** A worker hands over a datagram it did not deliver itself. */
   handDatagram(d: Uint8Array, address: string, port: number): void {
     this.#sinks?.datagrams.datagram(d, address, port, false);
+  }
+
+  /** A worker hands over a WireGuard message it opened, for the door to finish. */
+  handOpened(index: number, msg: Uint8Array, address: string, port: number): void {
+    this.#sinks?.wgOpened?.(index, msg, address, port);
   }
 
   /** A worker hands over TUN packets it did not send itself, as one batch. */
