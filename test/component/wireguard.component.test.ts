@@ -482,5 +482,27 @@ describe.skipIf(!libcrypto.ok)("WireGuard door with a fast path that seals and o
     const later = r.udp.take(c.address, c.port);
     expect(later.some((d) => d[0] === 1 && d.length === 148)).toBe(true); // an initiation
   });
+
+  test("a rekey: the new keypair is confirmed by hand-over, packets under the old one still open, and the old one's slot is freed in time", async () => {
+    const { r, c, worker } = await fastRig();
+    const old = seal(c, ping("10.8.0.40", "10.8.0.1", 1)); // sealed under the first keypair, delivered late
+    r.clock.advance(6000); // REKEY_TIMEOUT since the last initiation: the client may start another
+    c.connect();
+    expect(worker.outcomes).toEqual(["handed", "handed"]); // each keypair's first message confirms it
+    expect(worker.wireGuard.keypairs.size).toBe(2); // current and previous
+    expect(worker.receive(old, c.address, c.port)).toBe("tun");
+    expect(worker.receive(seal(c, ping("10.8.0.40", "10.8.0.1", 2)), c.address, c.port)).toBe("tun");
+    // The server sends with the new keypair: the client opens it with its new one.
+    const out = worker.send(ping("10.8.0.1", "10.8.0.40", 3, 0));
+    if (out === "handed") throw new Error("handed over");
+    expect(c.device.receive(out, "::ffff:192.0.2.1", SERVER_PORT, r.clock.now()).kind).toBe("deliver");
+    expect(c.server.keypairs.current?.localIndex).toBe(((out[4] as number) | ((out[5] as number) << 8) | ((out[6] as number) << 16) | ((out[7] as number) << 24)) >>> 0);
+    // A third handshake retires the first keypair: its slot is cleared, so its messages are handed over as they came.
+    r.clock.advance(6000);
+    c.connect();
+    expect(worker.wireGuard.keypairs.size).toBe(2);
+    expect(worker.receive(old, c.address, c.port)).toBe("raw");
+    expect(worker.tunWrites.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([1, 2]);
+  });
 }
 );
