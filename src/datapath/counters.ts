@@ -16,13 +16,13 @@ import type { Session } from "../server/session.ts";
 import type { ServerStats } from "../server/stats.ts";
 import {
   C_DROP_SEND, C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_TX_BYTES, C_TX_PACKETS, counterIndex, FOLDED_PER_SLOT,
-  G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, G_WG_DECRYPT, G_WG_REPLAY,
+  G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED, G_TX_HANDOFF_DROPS, G_TX_HANDOFFS, G_TX_NO_SESSION, G_TX_OFFLOAD_DROPS, G_WG_DECRYPT, G_WG_REPLAY, G_WG_UNKNOWN,
 } from "./layout.ts";
 
 /** Slot counters folded. */
 const N = FOLDED_PER_SLOT;
 /** Header counters folded. */
-const GLOBALS = [G_TX_NO_SESSION, G_RX_TRUNCATED, G_TX_HANDOFFS, G_RX_HANDOFFS, G_TX_HANDOFF_DROPS, G_RX_HANDOFF_DROPS, G_TX_OFFLOAD_DROPS, G_WG_DECRYPT, G_WG_REPLAY] as const;
+const GLOBALS = [G_TX_NO_SESSION, G_RX_TRUNCATED, G_TX_HANDOFFS, G_RX_HANDOFFS, G_TX_HANDOFF_DROPS, G_RX_HANDOFF_DROPS, G_TX_OFFLOAD_DROPS, G_WG_DECRYPT, G_WG_REPLAY, G_WG_UNKNOWN] as const;
 
 /** The folding state of every worker's counters. */
 export class CounterFold {
@@ -120,5 +120,6 @@ export class CounterFold {
     const drops = this.#stats.doorDrops;
     if ((sum[7] as number) > 0) drops["wireguard:decrypt"] = (drops["wireguard:decrypt"] ?? 0) + (sum[7] as number);
     if ((sum[8] as number) > 0) drops["wireguard:replay"] = (drops["wireguard:replay"] ?? 0) + (sum[8] as number);
+    if ((sum[9] as number) > 0) drops["wireguard:unknown-index"] = (drops["wireguard:unknown-index"] ?? 0) + (sum[9] as number);
   }
 }

@@ -125,6 +125,8 @@ export const C_WG_TX_WIRE = 12;
 export const G_WG_DECRYPT = 7;
 /** WireGuard messages whose counter was a replay or too old (door drop "replay"). */
 export const G_WG_REPLAY = 8;
+/** WireGuard messages for a receiver index no keypair has, dropped by the worker (door drop "unknown-index"). */
+export const G_WG_UNKNOWN = 9;
 
 /** Bytes of a counter block for a table of `capacity` slots. */
 export function counterBytes(capacity: number): number {
@@ -181,6 +183,11 @@ export const KP_HEADER_BYTES = 64;
 export const KW_SLOTS = 0;
 /** Header word: the tunnel MTU (plaintext is padded to 16, not beyond it). */
 export const KW_MTU = 1;
+/**
+ * Header word: keypairs the main thread holds without a slot (their slot was taken). While it
+ * is 0, a message whose index no slot holds cannot be anybody's: the worker drops it itself.
+ */
+export const KW_UNSHARED = 2;
 /** Int32 words per keypair slot (8-byte aligned). */
 export const KP_WORDS = 160;
 /** Seqlock word. */

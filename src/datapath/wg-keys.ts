@@ -7,9 +7,10 @@
  *   open: receiver index -> slot (its low bits) -> the slot still holds that index, the keypair
  *         has not expired -> replay check -> key copied under the seqlock -> decrypt in place
  *         -> the seqlock still holds -> the counter recorded in the shared window.
- *         HAND: the main thread must see the message as it came (unknown or stale index,
- *         expired keypair, a slot being rewritten); DROP: counted here (a bad tag or a
- *         replay), nothing is left to hand over.
+ *         HAND: the main thread must see the message as it came (an index only it may know,
+ *         an expired keypair, a slot being rewritten); DROP: counted here (a bad tag, a replay,
+ *         an index nobody has while every keypair has a slot), nothing is left to hand over:
+ *         junk with made-up indices never reaches the main thread.
  *   seal: the slot still holds the index the forwarding table named and may send (confirmed,
  *         not expired) -> a counter (Atomics.add: every thread that seals with the keypair
  *         takes its own) -> key copied under the seqlock -> header, zero padding, seal in place.
@@ -23,8 +24,8 @@ import { SHARED_COUNTER_MAX } from "../protocol/wireguard/keypair.ts";
 import { ReplayWindow } from "../protocol/wireguard/replay.ts";
 import { paddedLength } from "../protocol/wireguard/transport.ts";
 import {
-  G_WG_DECRYPT, G_WG_REPLAY, K_COUNTER, K_EXPIRES, K_FLAGS, K_INDEX, K_LAST, K_RECV_KEY, K_REMOTE, K_REPLAY, K_SEND_KEY, K_SEQ, K_SLOT,
-  KF_CONFIRMED, KP_HEADER_BYTES, KP_WORDS, KW_MTU, KW_SLOTS,
+  G_WG_DECRYPT, G_WG_REPLAY, G_WG_UNKNOWN, K_COUNTER, K_EXPIRES, K_FLAGS, K_INDEX, K_LAST, K_RECV_KEY, K_REMOTE, K_REPLAY, K_SEND_KEY, K_SEQ, K_SLOT,
+  KF_CONFIRMED, KP_HEADER_BYTES, KP_WORDS, KW_MTU, KW_SLOTS, KW_UNSHARED,
 } from "./layout.ts";
 
 /** open(): the main thread must see the message unchanged. */
@@ -101,7 +102,9 @@ export class WgKeys {
     const k = index & this.#mask;
     const base = kpBase(k);
     const seq = Atomics.load(w, base + K_SEQ);
-    if ((seq & 1) !== 0 || w[base + K_INDEX] !== index || !(this.now < (this.#f64[(base + K_EXPIRES) >>> 1] as number))) return WG_HAND;
+    if ((seq & 1) !== 0) return WG_HAND;
+    if (w[base + K_INDEX] !== index) return Atomics.load(w, KW_UNSHARED) === 0 ? this.#drop(G_WG_UNKNOWN) : WG_HAND;
+    if (!(this.now < (this.#f64[(base + K_EXPIRES) >>> 1] as number))) return WG_HAND;
     const lo = ((b[off + 8] as number) | ((b[off + 9] as number) << 8) | ((b[off + 10] as number) << 16) | ((b[off + 11] as number) << 24)) >>> 0;
     const hi = ((b[off + 12] as number) | ((b[off + 13] as number) << 8) | ((b[off + 14] as number) << 16) | ((b[off + 15] as number) << 24)) >>> 0;
     const counter = lo + hi * 0x100000000;

@@ -5,13 +5,14 @@
  * one mask; `index()` bends a random index onto a free slot, `bind()` fills the slot when the
  * handshake derived the keys (and moves the keypair's send counter and replay window into it,
  * so the main thread and the workers share them), `free()` clears it when the keypair retires.
- * A keypair that finds no free slot simply stays with the main thread.
+ * A keypair that finds no free slot simply stays with the main thread; while none does, the
+ * workers drop messages for indices no slot holds themselves (KW_UNSHARED).
  */
 
 import type { Keypair } from "../protocol/wireguard/keypair.ts";
 import type { ReplayWindow } from "../protocol/wireguard/replay.ts";
 import {
-  K_COUNTER, K_EXPIRES, K_FLAGS, K_INDEX, K_RECV_KEY, K_REMOTE, K_SEND_KEY, K_SEQ, K_SLOT, KF_CONFIRMED, KW_MTU, KW_SLOTS,
+  K_COUNTER, K_EXPIRES, K_FLAGS, K_INDEX, K_RECV_KEY, K_REMOTE, K_SEND_KEY, K_SEQ, K_SLOT, KF_CONFIRMED, KW_MTU, KW_SLOTS, KW_UNSHARED,
 } from "./layout.ts";
 import { kpBase, kpTableBytes, sharedWindows } from "./wg-keys.ts";
 
@@ -27,6 +28,8 @@ export class WgKeypairTable {
   readonly #windows: ReplayWindow[];
   /** Slots bound to a keypair, by local index (what free() gets). */
   readonly #bound = new Map<number, Keypair>();
+  /** Local indices of keypairs that found their slot taken (the main thread serves them). */
+  readonly #unshared = new Set<number>();
 
   /** `slots` a power of two; `mtu` caps the padding. */
   constructor(slots: number, mtu: number) {
@@ -63,7 +66,11 @@ export class WgKeypairTable {
     const k = kp.localIndex & this.#mask;
     const base = kpBase(k);
     const w = this.#i32;
-    if (w[base + K_INDEX] !== 0) return false;
+    if (w[base + K_INDEX] !== 0) {
+      this.#unshared.add(kp.localIndex);
+      Atomics.store(w, KW_UNSHARED, this.#unshared.size);
+      return false;
+    }
     this.#begin(base);
     w[base + K_INDEX] = kp.localIndex | 0;
     w[base + K_REMOTE] = kp.remoteIndex | 0;
@@ -105,6 +112,7 @@ export class WgKeypairTable {
 
   /** Clears the slot of `index` (its keypair retired); its keys are erased. */
   free(index: number): void {
+    if (this.#unshared.delete(index)) Atomics.store(this.#i32, KW_UNSHARED, this.#unshared.size);
     if (!this.#bound.delete(index)) return;
     const base = kpBase(index & this.#mask);
     const w = this.#i32;

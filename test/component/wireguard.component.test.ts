@@ -24,7 +24,7 @@ import { SecretAuth } from "../../src/auth/secret.ts";
 import { toyVpnDoor } from "../../src/server/doors/toyvpn.ts";
 import { Server } from "../../src/server/server.ts";
 import type { Session } from "../../src/server/session.ts";
-import { C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_TX_AT, counterBytes, counterIndex, G_WG_REPLAY } from "../../src/datapath/layout.ts";
+import { C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_TX_AT, counterBytes, counterIndex, G_WG_REPLAY, G_WG_UNKNOWN } from "../../src/datapath/layout.ts";
 import { encodeEndpoint, type EndpointName, FastTable } from "../../src/datapath/table.ts";
 import { TableView } from "../../src/datapath/view.ts";
 import { unixMs, WG_DROP, WG_HAND, WG_HEAD, WgKeys } from "../../src/datapath/wg-keys.ts";
@@ -497,11 +497,13 @@ describe.skipIf(!libcrypto.ok)("WireGuard door with a fast path that seals and o
     if (out === "handed") throw new Error("handed over");
     expect(c.device.receive(out, "::ffff:192.0.2.1", SERVER_PORT, r.clock.now()).kind).toBe("deliver");
     expect(c.server.keypairs.current?.localIndex).toBe(((out[4] as number) | ((out[5] as number) << 8) | ((out[6] as number) << 16) | ((out[7] as number) << 24)) >>> 0);
-    // A third handshake retires the first keypair: its slot is cleared, so its messages are handed over as they came.
+    // A third handshake retires the first keypair: its slot is cleared and every keypair has a
+    // slot, so the worker drops its messages itself, counted as the door would.
     r.clock.advance(6000);
     c.connect();
     expect(worker.wireGuard.keypairs.size).toBe(2);
-    expect(worker.receive(old, c.address, c.port)).toBe("raw");
+    expect(worker.receive(old, c.address, c.port)).toBe("dropped");
+    expect(worker.slab[G_WG_UNKNOWN]).toBe(1);
     expect(worker.tunWrites.map((p) => parseIcmpEcho4(p)?.seq)).toEqual([1, 2]);
   });
 }

@@ -1,7 +1,7 @@
 /** Folding the workers' counters into sessions and totals (datapath/counters.ts). */
 import { describe, expect, test } from "bun:test";
 import { CounterFold } from "../../../src/datapath/counters.ts";
-import { C_DROP_SEND, C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_TX_BYTES, C_TX_PACKETS, counterBytes, counterIndex, G_RX_TRUNCATED, G_TX_NO_SESSION, G_WG_DECRYPT, G_WG_REPLAY } from "../../../src/datapath/layout.ts";
+import { C_DROP_SEND, C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_TX_BYTES, C_TX_PACKETS, counterBytes, counterIndex, G_RX_TRUNCATED, G_TX_NO_SESSION, G_WG_DECRYPT, G_WG_REPLAY, G_WG_UNKNOWN } from "../../../src/datapath/layout.ts";
 import { newDropCounters, type Session, type SessionDoor } from "../../../src/server/session.ts";
 import { newServerStats } from "../../../src/server/stats.ts";
 
@@ -44,9 +44,10 @@ describe("CounterFold", () => {
     expect(stats.doorDrops["wireguard:decrypt"]).toBeUndefined();
     (w[0] as Float64Array)[G_WG_DECRYPT] = 2;
     (w[1] as Float64Array)[G_WG_REPLAY] = 3;
+    (w[1] as Float64Array)[G_WG_UNKNOWN] = 4;
     fold.foldAll(600);
     fold.foldAll(700); // folded once, not twice
-    expect([stats.doorDrops["wireguard:decrypt"], stats.doorDrops["wireguard:replay"]]).toEqual([2, 3]);
+    expect([stats.doorDrops["wireguard:decrypt"], stats.doorDrops["wireguard:replay"], stats.doorDrops["wireguard:unknown-index"]]).toEqual([2, 3, 4]);
     fold.foldAll(900); // nothing new: nothing changes, lastSeen stays
     expect([s.rxPackets, s.lastSeen, stats.rxPackets]).toEqual([3, 500, 8]);
     add(1, 2, C_TX_PACKETS, 1);

@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { loadOpenSslAead } from "../../../src/crypto/openssl.ts";
 import { loadLibcrypto } from "../../../src/platform/linux/libcrypto.ts";
-import { counterBytes, G_WG_DECRYPT, G_WG_REPLAY } from "../../../src/datapath/layout.ts";
+import { counterBytes, G_WG_DECRYPT, G_WG_REPLAY, G_WG_UNKNOWN } from "../../../src/datapath/layout.ts";
 import { unixMs, WG_DROP, WG_HAND, WG_HEAD, WgKeys } from "../../../src/datapath/wg-keys.ts";
 import { keypairSlots, WgKeypairTable } from "../../../src/datapath/wg-table.ts";
 import { Keypair } from "../../../src/protocol/wireguard/keypair.ts";
@@ -123,18 +123,20 @@ describe.skipIf(!haveOpenSsl)("WireGuard keypairs shared with the fast path's wo
   });
 
   test("a freed or reused slot, a stale index and an expired keypair are never used by a worker", () => {
-    const { table, server, client, worker } = setup(0x7777_0010);
+    const { table, server, client, worker, counters } = setup(0x7777_0010);
     const k = table.slotOf(server);
     const msg = new Uint8Array(transportLength(40, MTU));
     sealTransport(client, packet(40, 1), msg, MTU);
-    // An index with the same slot bits but other high bits: not this keypair.
+    // An index with the same slot bits but other high bits: not this keypair, and nobody's
+    // (every keypair has a slot), so the worker drops it itself, counted.
     const other = msg.slice();
     other[7] = (other[7] as number) ^ 0x40;
-    expect(worker.open(other, 0, other.length)).toBe(WG_HAND);
+    expect(worker.open(other, 0, other.length)).toBe(WG_DROP);
+    expect(counters[G_WG_UNKNOWN]).toBe(1);
     expect(worker.seal(k, server.localIndex ^ 0x40000000, framed(packet(40, 1)), WG_HEAD, 40)).toBe(-1);
     table.free(server.localIndex);
     expect(table.size).toBe(0);
-    expect(worker.open(msg.slice(), 0, msg.length)).toBe(WG_HAND);
+    expect(worker.open(msg.slice(), 0, msg.length)).toBe(WG_DROP);
     expect(worker.seal(k, server.localIndex, framed(packet(40, 1)), WG_HEAD, 40)).toBe(-1);
 
     const late = setup(0x7777_0011, true, unixMs() - 1);
@@ -153,6 +155,17 @@ describe.skipIf(!haveOpenSsl)("WireGuard keypairs shared with the fast path's wo
     expect(clash.shared).toBe(false);
     expect(table.slotOf(clash)).toBe(-1);
     expect(table.slotOf(server)).toBe(3);
+    // While the main thread holds a keypair without a slot, an index no slot holds may be its:
+    // the worker hands such messages over instead of dropping them.
+    if (!lib.ok) return;
+    const worker = new WgKeys(table.sab, lib.lib.context(new Uint8Array(32)), new Float64Array(new SharedArrayBuffer(counterBytes(8))));
+    worker.now = unixMs();
+    const peer = new Keypair(aead.backend, key(4), key(3), 1, 0x6000_0003, false, 0);
+    const msg = new Uint8Array(transportLength(40, MTU));
+    sealTransport(peer, packet(40, 1), msg, MTU);
+    expect(worker.open(msg, 0, msg.length)).toBe(WG_HAND);
+    table.free(clash.localIndex);
+    expect(worker.open(msg, 0, msg.length)).toBe(WG_DROP);
   });
 
   test("slots: a few per tunnel address, within bounds", () => {
