@@ -229,13 +229,17 @@ for (const own of [{ crypto: "pure-ts", tag: "wgts" }, { crypto: "openssl", tag:
       // No key file yet: the server creates it (0600) and the client learns the key with `wg pubkey`.
       srv = await startWgServer(lab, topo.server, `warren-${own.tag}`, {
         args: ["--secret", SECRET, "--tun", `wt${own.tag}0`, "--listen", "0.0.0.0:8001", "--wg-listen", "0.0.0.0:51820",
-          "--wg-key-file", join(lab.dir, "server-created.key"), "--wg-peers", peers, "--pool", "10.9.0.0/24", "--route", "10.9.0.0/24", ...dataPathArgs("fast")],
+          "--wg-key-file", join(lab.dir, "server-created.key"), "--wg-peers", peers, "--pool", "10.9.0.0/24", "--pool6", "fd00:9::/64", "--route", "10.9.0.0/24", ...dataPathArgs("fast")],
         crypto: own.crypto, port: 51820,
       });
       ns = host(topo, 1).ns;
       w = await wgSetClient(lab, ns, wgIfName(own.tag === "wgts" ? "p" : "o"), {
         keys: me, pskFile: psk.file, serverPublicKey: srv.publicKey, endpoint: `${host(topo, 1).serverAddr}:51820`, address: "10.9.0.5", route: "10.9.0.0/24",
       });
+      // The peer's paired IPv6 address (--pool6) and the pool's IPv6 route.
+      await w.wg("set", w.ifname, "peer", srv.publicKey, "allowed-ips", "10.9.0.0/24,fd00:9::/64");
+      await ns.ip("-6", "addr", "add", "fd00:9::5/128", "dev", w.ifname, "nodad");
+      await ns.ip("-6", "route", "add", "fd00:9::/64", "dev", w.ifname);
     }, 120_000);
 
     afterAll(async () => {
@@ -243,7 +247,7 @@ for (const own of [{ crypto: "pure-ts", tag: "wgts" }, { crypto: "openssl", tag:
       cleanupWgSockets();
     }, 30_000);
 
-    test(`${own.crypto}: ping, 1400-byte DF ping and 10 MB TCP each way (sha256)`, async () => {
+    test(`${own.crypto}: ping, 1400-byte DF ping, 10 MB TCP each way and 2 MB each way over IPv6 (sha256)`, async () => {
       await withLogs([srv.proc, w.proc], async () => {
         expect(srv.summary).toMatch(new RegExp(`wireguard\\s+udp 0\\.0\\.0\\.0:51820, public key \\S+, 1 peer in .*; crypto ${own.crypto}`, "m"));
         const line = await expectDataPath(srv.proc, "fast");
@@ -254,6 +258,9 @@ for (const own of [{ crypto: "pure-ts", tag: "wgts" }, { crypto: "openssl", tag:
         const before = (await srv.snapshot()).status.dataPath?.handoffs ?? 0;
         expect((await tcpTransfer(lab, { from: ns, to: srv.ns, bind: "10.9.0.1:9100", bytes: 10 << 20, name: "tcp-up" })).from).toBe("10.9.0.5");
         expect((await tcpTransfer(lab, { from: srv.ns, to: ns, bind: "10.9.0.5:9101", bytes: 10 << 20, name: "tcp-down" })).from).toBe("10.9.0.1");
+        // IPv6 through the same tunnel: the paired address, both ways (cryptokey routing for the /128).
+        expect((await tcpTransfer(lab, { from: ns, to: srv.ns, bind: "fd00:9::1:9102", bytes: 2 << 20, name: "tcp6-up" })).from).toBe("fd00:9::5");
+        expect((await tcpTransfer(lab, { from: srv.ns, to: ns, bind: "fd00:9::5:9103", bytes: 2 << 20, name: "tcp6-down" })).from).toBe("fd00:9::1");
         const handed = ((await srv.snapshot()).status.dataPath?.handoffs ?? 0) - before;
         if (own.crypto === "openssl") expect(handed).toBeLessThan(200);
         else expect(handed).toBeGreaterThan(1000); // every TUN packet to the peer crossed to the main thread
