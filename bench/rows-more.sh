@@ -15,13 +15,18 @@ multi_topo_up() {
     done
 }
 
-multi_topo_down() {
+# Stops every process in each namespace given and deletes the namespace.
+netns_down() {
     local ns
-    for ns in "${MULTI_NS[@]}"; do
+    for ns in "$@"; do
         # shellcheck disable=SC2046
         wb_stop $(ip netns pids "$ns" 2>/dev/null)
         ip netns del "$ns" 2>/dev/null
     done
+}
+
+multi_topo_down() {
+    netns_down "${MULTI_NS[@]}"
     MULTI_NS=()
 }
 
@@ -166,11 +171,6 @@ rtt_part() { # "VARIANT CMD ADDR" lines on stdin
 }
 
 rtt_topo_down() {
-    local ns
-    for ns in "${RTT_NS[@]}"; do
-        # shellcheck disable=SC2046
-        wb_stop $(ip netns pids "$ns" 2>/dev/null)
-        ip netns del "$ns" 2>/dev/null
-    done
+    netns_down "${RTT_NS[@]}"
     RTT_NS=()
 }
