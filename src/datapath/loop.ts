@@ -20,6 +20,7 @@
  */
 
 import type { Pointer } from "bun:ffi";
+import { unixMs } from "../lib/clock.ts";
 import { ERRNO } from "../lib/errno.ts";
 import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, TIMESPEC_NSEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
@@ -30,7 +31,7 @@ import { RxEngine } from "./rx-engine.ts";
 import { TxEngine } from "./tx-engine.ts";
 import { TxGsoEngine } from "./tx-gso.ts";
 import { TableView } from "./view.ts";
-import { unixMs, WgKeys } from "./wg-keys.ts";
+import { WgKeys } from "./wg-keys.ts";
 
 /** Idle poll timeout: a safety net; STOP arrives through the wake eventfd. */
 export const POLL_MS = 1000;
@@ -93,10 +94,7 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
   const pause = start.pace ? new Pause(pollFds([start.wakeFd, ...socks]), rx, wgRx, keys) : null;
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) === CTL_STOP) return;
-    if (keys !== null) keys.now = unixMs();
-    let n = rxStep(rx);
-    const m = n >= 0 && wgRx !== null ? rxStep(wgRx) : 0;
-    if (m < 0) n = m;
+    const n = rxAll(rx, wgRx, keys);
     if (n < 0) {
       ctl[CTL_ERRNO] = -n;
       return;
@@ -115,8 +113,21 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
       }
       continue; // the TUN side waited: read it again before sleeping in poll
     }
-    if (n < rxBatch && m < rxBatch && tx.err === ERRNO.EAGAIN) libc.poll(p.ptr, p.n, POLL_MS);
+    if (n < rxBatch && tx.err === ERRNO.EAGAIN) libc.poll(p.ptr, p.n, POLL_MS);
   }
+}
+
+/**
+ * One rx batch on each socket (the data socket, WireGuard's own if any), after stamping the
+ * turn's time: the larger of the two counts (so a full batch on either means "look again"),
+ * or -errno of a socket failure.
+ */
+function rxAll(rx: RxEngine, wgRx: RxEngine | null, keys: WgKeys | null): number {
+  if (keys !== null) keys.now = unixMs();
+  const n = rxStep(rx);
+  if (n < 0 || wgRx === null) return n;
+  const m = rxStep(wgRx);
+  return m < 0 ? m : Math.max(n, m);
 }
 
 /** One rx batch: received and forwarded. Returns how many datagrams (0 when none waited), or -errno of a socket failure. */
@@ -173,11 +184,8 @@ class Pause {
       const r = libc.ppoll(this.#fds.ptr, this.#fds.n, this.#ts.ptr, null);
       if (r <= 0) continue; // timeout (loop ends) or EINTR
       if ((this.#fds.view.getInt16(POLLFD_REVENTS, HOST_LE) & POLLIN) !== 0) return 0; // wake: STOP
-      if (this.#keys !== null) this.#keys.now = unixMs();
-      const n = rxStep(this.#rx);
+      const n = rxAll(this.#rx, this.#wgRx, this.#keys);
       if (n < 0) return -n;
-      const m = this.#wgRx === null ? 0 : rxStep(this.#wgRx);
-      if (m < 0) return -m;
     }
   }
 }
