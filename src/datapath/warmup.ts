@@ -13,6 +13,7 @@
  * keypair table whose one keypair opens what it seals), so opening and sealing are warm too.
  */
 
+import { unixMs } from "../lib/clock.ts";
 import { AF_UNIX, HOST_LE, libc, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import {
@@ -24,7 +25,7 @@ import { RxEngine } from "./rx-engine.ts";
 import { TxEngine } from "./tx-engine.ts";
 import { TxGsoEngine } from "./tx-gso.ts";
 import { TableView } from "./view.ts";
-import { kpBase, kpTableBytes, unixMs, WG_HEAD, WG_TAG } from "./wg-keys.ts";
+import { kpBase, kpTableBytes, WG_HEAD, WG_TAG } from "./wg-keys.ts";
 import { wgKeys } from "./loop.ts";
 
 /** Iterations per engine (one packet each). */

@@ -58,11 +58,6 @@ export function kpTableBytes(slots: number): number {
   return KP_HEADER_BYTES + slots * KP_WORDS * 4;
 }
 
-/** Unix milliseconds (the table's time base; every thread computes it the same way). */
-export function unixMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
 /** A worker's opener and sealer over the keypair table. */
 export class WgKeys {
   /** Unix ms of this turn (set by the loop). */

@@ -12,6 +12,14 @@ export interface Clock {
   every(ms: number, fn: () => void): () => void;
 }
 
+/**
+ * Unix milliseconds from this thread's monotonic clock: the one time base threads agree on
+ * (each has its own performance.now() origin), e.g. the fast path's workers and the main thread.
+ */
+export function unixMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** The real clock: performance.now() and unref'd intervals. */
 export const systemClock: Clock = {
   now: () => performance.now(),

@@ -12,14 +12,9 @@ import { REJECT_AFTER_TIME } from "../../../protocol/wireguard/constants.ts";
 import type { Device } from "../../../protocol/wireguard/device.ts";
 import type { KeypairShare } from "../../../protocol/wireguard/indices.ts";
 import type { Peer } from "../../../protocol/wireguard/peer.ts";
-import type { Clock } from "../../../lib/clock.ts";
+import { type Clock, unixMs } from "../../../lib/clock.ts";
 import type { DataPath, WgDataPath } from "../../datapath.ts";
 import type { PeerBook, WgEntry } from "./peers.ts";
-
-/** Unix ms now (the workers' time base). */
-function unixNow(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** The glue; see the module comment. */
 export class FastGlue {
@@ -53,7 +48,7 @@ export class FastGlue {
       bind: (peer, kp, sendKey, receiveKey) => {
         const e = this.#book.ofPeer(peer);
         if (e === undefined) return;
-        const expiresAt = unixNow() + (kp.createdAt + REJECT_AFTER_TIME - this.#clock.now());
+        const expiresAt = unixMs() + (kp.createdAt + REJECT_AFTER_TIME - this.#clock.now());
         wg.bind(kp, e.spec.addr4, sendKey, receiveKey, expiresAt);
       },
       free: (index) => wg.free(index),
@@ -76,30 +71,28 @@ export class FastGlue {
     if (e.session !== null) this.#dp?.moved(e.session);
   }
 
-  /** Passes the workers' activity since the last tick to the peers' timers, then publishes keypair changes. */
+  /** Passes the workers' activity since the last tick to the peers (timers, lastSeen, transfer bytes). */
   tick(now: number): void {
     const wg = this.#wg;
     if (wg === null) return;
     const seen = this.#seen;
-    const unix = unixNow();
+    const unix = unixMs();
     for (const e of this.#book.entries()) {
       const s = e.session;
       if (s === null || !s.open) continue;
       wg.activity(s, seen);
       const r = e.reported;
-      if (e.reportedFor !== s) {
-        // A new session on this address: the byte totals count from here (the times are newer anyway).
-        e.reportedFor = s;
-        r[3] = seen[3] as number;
-        r[4] = seen[4] as number;
+      // The byte totals are the slot's over sessions: a new session counts from its first tick.
+      if (e.reportedFor === s) {
+        e.peer.rxBytes += (seen[3] as number) - (r[3] as number);
+        e.peer.txBytes += (seen[4] as number) - (r[4] as number);
       }
-      e.peer.rxBytes += (seen[3] as number) - (r[3] as number);
-      e.peer.txBytes += (seen[4] as number) - (r[4] as number);
+      e.reportedFor = s;
       r[3] = seen[3] as number;
       r[4] = seen[4] as number;
-      const rx = (seen[0] as number) > (r[0] as number) ? (seen[0] as number) : Number.NaN;
-      const rxData = (seen[1] as number) > (r[1] as number) ? (seen[1] as number) : Number.NaN;
-      const tx = (seen[2] as number) > (r[2] as number) ? (seen[2] as number) : Number.NaN;
+      const rx = newer(seen, r, 0);
+      const rxData = newer(seen, r, 1);
+      const tx = newer(seen, r, 2);
       if (rx >= 0 || tx >= 0) {
         // Unix ms -> this clock's ms: the same distance into the past.
         const rxAt = now - (unix - rx);
@@ -109,4 +102,10 @@ export class FastGlue {
       }
     }
   }
+}
+
+/** Time `i` of `seen` when it is newer than the one reported, else NaN (nothing new). */
+function newer(seen: Float64Array, reported: Float64Array, i: number): number {
+  const v = seen[i] as number;
+  return v > (reported[i] as number) ? v : Number.NaN;
 }
