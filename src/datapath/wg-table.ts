@@ -24,6 +24,7 @@ export class WgKeypairTable {
   readonly sab: SharedArrayBuffer;
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
+  readonly #u8: Uint8Array;
   readonly #mask: number;
   readonly #windows: ReplayWindow[];
   /** Slots bound to a keypair, by local index (what free() gets). */
@@ -37,6 +38,7 @@ export class WgKeypairTable {
     this.sab = new SharedArrayBuffer(kpTableBytes(slots));
     this.#i32 = new Int32Array(this.sab);
     this.#f64 = new Float64Array(this.sab);
+    this.#u8 = new Uint8Array(this.sab);
     this.#i32[KW_SLOTS] = slots;
     this.#i32[KW_MTU] = mtu;
     this.#mask = slots - 1;
@@ -78,14 +80,8 @@ export class WgKeypairTable {
     w[base + K_SLOT] = slot;
     w[base + K_COUNTER] = 0;
     this.#f64[(base + K_EXPIRES) >>> 1] = expiresAt;
-    const sk = new Int32Array(sendKey.slice().buffer);
-    const rk = new Int32Array(receiveKey.slice().buffer);
-    for (let i = 0; i < 8; i++) {
-      w[base + K_SEND_KEY + i] = sk[i] as number;
-      w[base + K_RECV_KEY + i] = rk[i] as number;
-    }
-    sk.fill(0);
-    rk.fill(0);
+    this.#u8.set(sendKey, (base + K_SEND_KEY) * 4);
+    this.#u8.set(receiveKey, (base + K_RECV_KEY) * 4);
     const win = this.#windows[k] as ReplayWindow;
     win.reset();
     this.#end(base);
