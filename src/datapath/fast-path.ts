@@ -79,6 +79,8 @@ export interface FastPathOptions extends DataPathPools {
   udpGso?: boolean;
   /** With tso: pace bulk sends to a client, at most 64 KiB of TSO data a turn and a 100 us pause after one (default true). */
   pace?: boolean;
+  /** Let datagrams gather for 100 us after a turn that received 4 or more without filling the batch (default true). */
+  linger?: boolean;
   /** With vnet: coalesce UDP flows into UDP_L4 GSO writes too (default false: measured not to pay). */
   coalesceUdp?: boolean;
   /**
@@ -204,7 +206,7 @@ export class FastPath implements DataPath {
     const msg: WorkerStart = {
       index, tunFd: this.#queues[index] as number, udpFd: this.#udpFds[index] as number, wakeFd, family: this.#family,
       packetRoom: Math.max(2048, (o.mtu + 64 + 7) & ~7), vnet: o.vnet, batch: BATCH,
-      tso, udpGso: o.udpGso !== false, pace: tso && o.pace !== false, coalesceUdp: o.coalesceUdp === true,
+      tso, udpGso: o.udpGso !== false, pace: tso && o.pace !== false, linger: o.linger !== false, coalesceUdp: o.coalesceUdp === true,
       table: this.#table.sab, counters, rxRing, txRing, control,
       wgUdpFd: this.#wgFds[index] ?? -1, wgFamily: this.#wgFamily, wgTable: this.wireGuard?.keypairs.sab ?? null,
     };

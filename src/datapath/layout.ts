@@ -253,6 +253,8 @@ export interface WorkerStart {
   udpGso: boolean;
   /** With tso: pace bulk sends (tx-gso.ts TSO_TURN_BYTES, loop.ts PACE_US). */
   pace: boolean;
+  /** Sleep before receiving again after a bulk turn (loop.ts LINGER_AFTER, LINGER_US). */
+  linger: boolean;
   /** With vnet: coalesce UDP datagrams of a flow into UDP_L4 GSO writes too (TCP always). */
   coalesceUdp: boolean;
   /** Messages per recvmmsg / sendmmsg. */

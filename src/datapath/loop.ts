@@ -5,7 +5,9 @@
  *   1. rx: receive a batch of datagrams from this worker's data socket (and from its
  *      WireGuard socket when WireGuard has a port of its own), process it
  *   2. tx: read this worker's TUN queue until EAGAIN (or a full batch), send it
- *   3. both drained -> poll({socket, TUN queue, wake}, POLL_MS)
+ *   3. both drained -> poll({socket, TUN queue, wake}, POLL_MS); but after a turn that
+ *      received LINGER_AFTER or more datagrams without filling the batch (a client
+ *      sending in bulk), sleep LINGER_US first and receive again
  * Pacing: after a turn that sent PACE_AFTER_BYTES or more of TCP GSO data (a bulk
  * download), the TUN side waits PACE_US before its next read while step 1 goes on
  * (ppoll on the socket and the wake fd). The kernel's TSO hands over 64 KiB at once;
@@ -16,6 +18,14 @@
  * A reply the kernel produces while step 1 writes a request to the TUN (ping, a TCP
  * ACK) is already queued when step 2 reads (the TUN picks the queue of the flow's
  * writer), so it leaves in the same wakeup: no thread hop on a request/response path.
+ * Lingering (client -> server): woken by every datagram, a worker received 3-4 per
+ * wakeup during a TCP upload, and the client's sending thread paid for each wakeup
+ * (the socket's wake-up runs in the sender's context; on 2 CPUs that thread bounded the
+ * upload: its TUN dropped 60-70 k segments per 8 s). Sleeping LINGER_US without watching
+ * the socket lets a batch gather: no wake-ups, one receive and one coalesced TUN write for
+ * many segments, fewer TCP ACKs back (bench/RESULTS.md, "Lingering"). A lone datagram (a
+ * ping, a keepalive) never lingers, nor does a full batch (a flood is drained at full
+ * speed); the socket buffer holds what arrives meanwhile.
  * Leaves when CTL_STATE is CTL_STOP (the main thread also writes the wake eventfd).
  */
 
@@ -35,6 +45,10 @@ import { WgKeys } from "./wg-keys.ts";
 
 /** Idle poll timeout: a safety net; STOP arrives through the wake eventfd. */
 export const POLL_MS = 1000;
+/** A turn that received this many datagrams (and not a full batch) is followed by a linger. */
+export const LINGER_AFTER = 4;
+/** The linger, in microseconds (measured: see bench/RESULTS.md, "Lingering"). */
+export const LINGER_US = 100;
 /** A turn that sent this many bytes of TCP GSO data is followed by a pause of the TUN side. */
 export const PACE_AFTER_BYTES = 32768;
 /** The pause, in microseconds (measured: 100 paid, 200 with 32 KiB turns capped the rate). */
@@ -92,6 +106,7 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
   const socks = wgRx === null ? [start.udpFd] : [start.udpFd, start.wgUdpFd];
   const p = pollFds([...socks, start.tunFd, start.wakeFd]);
   const pause = start.pace ? new Pause(pollFds([start.wakeFd, ...socks]), rx, wgRx, keys) : null;
+  const linger = start.linger ? new Pause(pollFds([start.wakeFd]), rx, wgRx, keys) : null;
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) === CTL_STOP) return;
     const n = rxAll(rx, wgRx, keys);
@@ -113,8 +128,20 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
       }
       continue; // the TUN side waited: read it again before sleeping in poll
     }
-    if (n < rxBatch && tx.err === ERRNO.EAGAIN) libc.poll(p.ptr, p.n, POLL_MS);
+    if (tx.err !== ERRNO.EAGAIN) continue;
+    if (linger !== null && lingers(n, rxBatch)) {
+      const err = linger.run(LINGER_US);
+      if (err !== 0) {
+        ctl[CTL_ERRNO] = err;
+        return;
+      }
+    } else if (n < rxBatch) libc.poll(p.ptr, p.n, POLL_MS);
   }
+}
+
+/** After a turn that received `n` datagrams on a socket with batches of `batch`: sleep before receiving again (see the module comment). */
+export function lingers(n: number, batch: number): boolean {
+  return n >= LINGER_AFTER && n < batch;
 }
 
 /**
@@ -155,7 +182,11 @@ function pollFds(fds: readonly number[]): PollFds {
   return { ptr: p.ptr, n: fds.length, view };
 }
 
-/** The TUN side's pause after a bulk turn: datagrams from clients are still received meanwhile. */
+/**
+ * A timed wait that STOP (the wake fd) ends early. The TUN side's pause after a bulk turn
+ * watches the sockets too and receives what arrives meanwhile; the linger watches nothing
+ * else (so datagrams gather in the socket without waking the worker).
+ */
 class Pause {
   readonly #fds: PollFds;
   readonly #rx: RxEngine;
@@ -165,7 +196,7 @@ class Pause {
   readonly #ts = nativeBuffer(TIMESPEC_SIZE);
   readonly #tsView = new DataView(this.#ts.buf.buffer);
 
-  /** `fds`: the wake fd first, then the sockets. */
+  /** `fds`: the wake fd first, then the sockets to receive on during the wait (none for a linger). */
   constructor(fds: PollFds, rx: RxEngine, wgRx: RxEngine | null, keys: WgKeys | null) {
     this.#fds = fds;
     this.#rx = rx;
