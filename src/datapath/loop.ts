@@ -7,7 +7,7 @@
  *   2. tx: read this worker's TUN queue until EAGAIN (or a full batch), send it
  *   3. both drained -> poll({socket, TUN queue, wake}, POLL_MS); but after a turn that
  *      received LINGER_AFTER or more datagrams without filling the batch (a client
- *      sending in bulk), sleep LINGER_US first and receive again
+ *      sending in bulk), poll({TUN queue, wake}, LINGER_US) and receive again
  * Pacing: after a turn that sent PACE_AFTER_BYTES or more of TCP GSO data (a bulk
  * download), the TUN side waits PACE_US before its next read while step 1 goes on
  * (ppoll on the socket and the wake fd). The kernel's TSO hands over 64 KiB at once;
@@ -22,10 +22,11 @@
  * wakeup during a TCP upload, and the client's sending thread paid for each wakeup
  * (the socket's wake-up runs in the sender's context; on 2 CPUs that thread bounded the
  * upload: its TUN dropped 60-70 k segments per 8 s). Sleeping LINGER_US without watching
- * the socket lets a batch gather: no wake-ups, one receive and one coalesced TUN write for
+ * the sockets lets a batch gather: no wake-ups, one receive and one coalesced TUN write for
  * many segments, fewer TCP ACKs back (bench/RESULTS.md, "Lingering"). A lone datagram (a
  * ping, a keepalive) never lingers, nor does a full batch (a flood is drained at full
- * speed); the socket buffer holds what arrives meanwhile.
+ * speed); the socket buffer holds what arrives meanwhile. A packet in the TUN queue ends
+ * the linger, so replies and downloads to this worker's clients do not wait for it.
  * Leaves when CTL_STATE is CTL_STOP (the main thread also writes the wake eventfd).
  */
 
@@ -105,8 +106,9 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
   const { rx, wgRx, tx, keys } = e;
   const socks = wgRx === null ? [start.udpFd] : [start.udpFd, start.wgUdpFd];
   const p = pollFds([...socks, start.tunFd, start.wakeFd]);
-  const pause = start.pace ? new Pause(pollFds([start.wakeFd, ...socks]), rx, wgRx, keys) : null;
-  const linger = start.linger ? new Pause(pollFds([start.wakeFd]), rx, wgRx, keys) : null;
+  const receive = (): number => rxAll(rx, wgRx, keys);
+  const pause = start.pace ? new Pause(pollFds([start.wakeFd, ...socks]), 1, receive) : null;
+  const linger = start.linger ? new Pause(pollFds([start.wakeFd, start.tunFd]), 2, receive) : null;
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) === CTL_STOP) return;
     const n = rxAll(rx, wgRx, keys);
@@ -165,14 +167,14 @@ function rxStep(rx: RxEngine): number {
 }
 
 /** A pollfd array for `fds`, each waiting for POLLIN, in native memory (the worker's lifetime). */
-interface PollFds {
+export interface PollFds {
   ptr: Pointer;
   n: number;
   /** The array itself, to read `revents`. */
   view: DataView;
 }
 
-function pollFds(fds: readonly number[]): PollFds {
+export function pollFds(fds: readonly number[]): PollFds {
   const p = nativeBuffer(POLLFD_SIZE * fds.length);
   const view = new DataView(p.buf.buffer);
   fds.forEach((fd, i) => {
@@ -184,27 +186,28 @@ function pollFds(fds: readonly number[]): PollFds {
 
 /**
  * A timed wait that STOP (the wake fd) ends early. The TUN side's pause after a bulk turn
- * watches the sockets too and receives what arrives meanwhile; the linger watches nothing
- * else (so datagrams gather in the socket without waking the worker).
+ * watches the sockets too and receives what arrives meanwhile; the linger is also ended by
+ * the TUN queue and does not watch the sockets (datagrams gather without waking the worker).
  */
-class Pause {
+export class Pause {
   readonly #fds: PollFds;
-  readonly #rx: RxEngine;
-  readonly #wgRx: RxEngine | null;
-  readonly #keys: WgKeys | null;
+  readonly #stops: number;
+  readonly #receive: () => number;
   /** struct timespec: tv_sec stays 0, tv_nsec (< 1e9) is written as two 32-bit halves (no BigInt per pause). */
   readonly #ts = nativeBuffer(TIMESPEC_SIZE);
   readonly #tsView = new DataView(this.#ts.buf.buffer);
 
-  /** `fds`: the wake fd first, then the sockets to receive on during the wait (none for a linger). */
-  constructor(fds: PollFds, rx: RxEngine, wgRx: RxEngine | null, keys: WgKeys | null) {
+  /**
+   * `fds`: first the `stops` fds that end the wait when readable (the wake fd first), then
+   * the sockets that `receive` (rxAll: a count, or -errno) drains when they are readable.
+   */
+  constructor(fds: PollFds, stops: number, receive: () => number) {
     this.#fds = fds;
-    this.#rx = rx;
-    this.#wgRx = wgRx;
-    this.#keys = keys;
+    this.#stops = stops;
+    this.#receive = receive;
   }
 
-  /** Waits `us` microseconds, receiving what arrives; stops early when the wake fd fires (STOP). Returns an errno or 0. */
+  /** Waits `us` (< 1 000 000) microseconds, receiving what arrives; stops early when a `stops` fd is readable (STOP). Returns an errno or 0. */
   run(us: number): number {
     const until = performance.now() + us / 1000;
     for (;;) {
@@ -214,8 +217,8 @@ class Pause {
       this.#tsView.setUint32(TIMESPEC_NSEC + 4, 0, HOST_LE);
       const r = libc.ppoll(this.#fds.ptr, this.#fds.n, this.#ts.ptr, null);
       if (r <= 0) continue; // timeout (loop ends) or EINTR
-      if ((this.#fds.view.getInt16(POLLFD_REVENTS, HOST_LE) & POLLIN) !== 0) return 0; // wake: STOP
-      const n = rxAll(this.#rx, this.#wgRx, this.#keys);
+      for (let i = 0; i < this.#stops; i++) if ((this.#fds.view.getInt16(i * POLLFD_SIZE + POLLFD_REVENTS, HOST_LE) & POLLIN) !== 0) return 0;
+      const n = this.#receive();
       if (n < 0) return -n;
     }
   }
