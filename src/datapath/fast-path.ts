@@ -79,7 +79,7 @@ export interface FastPathOptions extends DataPathPools {
   udpGso?: boolean;
   /** With tso: pace bulk sends to a client, at most 64 KiB of TSO data a turn and a 100 us pause after one (default true). */
   pace?: boolean;
-  /** Let datagrams gather for 100 us after a turn that received 4 or more without filling the batch (default true). */
+  /** Let datagrams gather for up to 100 us (a TUN packet ends the wait) after a turn that received 4 or more without filling the batch (default true). */
   linger?: boolean;
   /** With vnet: coalesce UDP flows into UDP_L4 GSO writes too (default false: measured not to pay). */
   coalesceUdp?: boolean;

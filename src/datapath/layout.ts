@@ -253,7 +253,7 @@ export interface WorkerStart {
   udpGso: boolean;
   /** With tso: pace bulk sends (tx-gso.ts TSO_TURN_BYTES, loop.ts PACE_US). */
   pace: boolean;
-  /** Sleep before receiving again after a bulk turn (loop.ts LINGER_AFTER, LINGER_US). */
+  /** After a turn that received a run of datagrams, wait (a TUN packet ends it) before receiving again (loop.ts LINGER_AFTER, LINGER_US). */
   linger: boolean;
   /** With vnet: coalesce UDP datagrams of a flow into UDP_L4 GSO writes too (TCP always). */
   coalesceUdp: boolean;

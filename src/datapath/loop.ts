@@ -141,7 +141,7 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
   }
 }
 
-/** After a turn that received `n` datagrams on a socket with batches of `batch`: sleep before receiving again (see the module comment). */
+/** After a turn that received `n` datagrams on a socket with batches of `batch`: linger before receiving again (see the module comment). */
 export function lingers(n: number, batch: number): boolean {
   return n >= LINGER_AFTER && n < batch;
 }
