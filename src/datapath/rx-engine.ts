@@ -27,6 +27,8 @@ import type { Pointer } from "bun:ffi";
 import { ERRNO } from "../lib/errno.ts";
 import { errno, HOST_LE, libc } from "../platform/linux/libc.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, type MsgVec } from "../platform/linux/mmsg.ts";
+import { TYPE_TRANSPORT } from "../protocol/wireguard/constants.ts";
+import { readU32 } from "../protocol/wireguard/messages.ts";
 import { Coalescer } from "./coalesce.ts";
 import {
   C_DROP_TUN_WRITE, C_RX_BYTES, C_RX_PACKETS, C_WG_RX_AT, C_WG_RX_DATA_AT, C_WG_RX_WIRE, counterIndex, G_RX_HANDOFF_DROPS, G_RX_HANDOFFS, G_RX_TRUNCATED,
@@ -109,7 +111,7 @@ export class RxEngine {
         continue;
       }
       const off = i * stride + vec.headroom;
-      if (wg !== null && data[off] === 4 && data[off + 1] === 0 && data[off + 2] === 0 && data[off + 3] === 0) {
+      if (wg !== null && readU32(data, off) === TYPE_TRANSPORT) { // the type byte and three zero bytes
         this.#wgRx(wg, off, len, i * NAME_STRIDE_WORDS);
         continue;
       }

@@ -22,10 +22,10 @@ import {
 } from "./layout.ts";
 import { newRing, RingWriter } from "./ring.ts";
 import { RxEngine } from "./rx-engine.ts";
-import { TxEngine } from "./tx-engine.ts";
+import { TxEngine, WG_TAIL } from "./tx-engine.ts";
 import { TxGsoEngine } from "./tx-gso.ts";
 import { TableView } from "./view.ts";
-import { kpBase, kpTableBytes, WG_HEAD, WG_TAG } from "./wg-keys.ts";
+import { kpBase, kpTableBytes, WG_HEAD } from "./wg-keys.ts";
 import { wgKeys } from "./loop.ts";
 
 /** Iterations per engine (one packet each). */
@@ -96,7 +96,7 @@ function packet(src: number, dst: number): Uint8Array {
 
 /** The WireGuard rounds' packets: a buffer to seal the client's packet in, and the TUN's packet to the client (behind a zero vnet header). */
 function wgPackets(net: number, server: number, vnet: number): { plain: Uint8Array; sealed: Uint8Array; tx: Uint8Array } {
-  const sealed = new Uint8Array(WG_HEAD + PKT_LEN + 2 * WG_TAG);
+  const sealed = new Uint8Array(WG_HEAD + PKT_LEN + WG_TAIL);
   const tx = new Uint8Array(vnet + PKT_LEN);
   tx.set(packet(server, net + WG_SLOT), vnet);
   return { plain: packet(net + WG_SLOT, server), sealed, tx };

@@ -19,8 +19,9 @@
 
 import { writeNonce } from "../crypto/aead.ts";
 import type { EvpAeadContext } from "../platform/linux/libcrypto.ts";
-import { COUNTER_LIMIT } from "../protocol/wireguard/constants.ts";
+import { COUNTER_LIMIT, TAG_LEN, TRANSPORT_HEADER_SIZE, TRANSPORT_OFF_COUNTER, TRANSPORT_OFF_RECEIVER, TYPE_TRANSPORT } from "../protocol/wireguard/constants.ts";
 import { SHARED_COUNTER_MAX } from "../protocol/wireguard/keypair.ts";
+import { readCounter, readU32, writeCounter, writeU32 } from "../protocol/wireguard/messages.ts";
 import { ReplayWindow } from "../protocol/wireguard/replay.ts";
 import { paddedLength } from "../protocol/wireguard/transport.ts";
 import {
@@ -33,10 +34,8 @@ export const WG_HAND = -1;
 /** open(): dropped and counted (bad tag, replay); the bytes may be destroyed. */
 export const WG_DROP = -2;
 /** Bytes of a transport message's header (type, receiver, counter) and of its tag. */
-export const WG_HEAD = 16;
-export const WG_TAG = 16;
-/** Type byte of a transport data message. */
-const TYPE_TRANSPORT = 4;
+export const WG_HEAD = TRANSPORT_HEADER_SIZE;
+export const WG_TAG = TAG_LEN;
 
 /** Word index of the first word of keypair slot `k`. */
 export function kpBase(k: number): number {
@@ -93,16 +92,14 @@ export class WgKeys {
   open(b: Uint8Array, off: number, len: number): number {
     if (len < WG_HEAD + WG_TAG) return WG_HAND;
     const w = this.#i32;
-    const index = (b[off + 4] as number) | ((b[off + 5] as number) << 8) | ((b[off + 6] as number) << 16) | ((b[off + 7] as number) << 24);
+    const index = readU32(b, off + TRANSPORT_OFF_RECEIVER) | 0; // as the table's Int32 words hold it
     const k = index & this.#mask;
     const base = kpBase(k);
     const seq = Atomics.load(w, base + K_SEQ);
     if ((seq & 1) !== 0) return WG_HAND;
     if (w[base + K_INDEX] !== index) return Atomics.load(w, KW_UNSHARED) === 0 ? this.#drop(G_WG_UNKNOWN) : WG_HAND;
     if (!(this.now < (this.#f64[(base + K_EXPIRES) >>> 1] as number))) return WG_HAND;
-    const lo = ((b[off + 8] as number) | ((b[off + 9] as number) << 8) | ((b[off + 10] as number) << 16) | ((b[off + 11] as number) << 24)) >>> 0;
-    const hi = ((b[off + 12] as number) | ((b[off + 13] as number) << 8) | ((b[off + 14] as number) << 16) | ((b[off + 15] as number) << 24)) >>> 0;
-    const counter = lo + hi * 0x100000000;
+    const counter = readCounter(b, off + TRANSPORT_OFF_COUNTER);
     const win = this.#windows[k] as ReplayWindow;
     if (!win.check(counter, COUNTER_LIMIT)) return this.#drop(G_WG_REPLAY);
     for (let i = 0; i < 8; i++) this.#keyW[i] = w[base + K_RECV_KEY + i] as number;
@@ -139,19 +136,9 @@ export class WgKeys {
     const padded = paddedLength(n, this.#mtu);
     b.fill(0, p + n, p + padded);
     const h = p - WG_HEAD;
-    b[h] = TYPE_TRANSPORT;
-    b[h + 1] = 0;
-    b[h + 2] = 0;
-    b[h + 3] = 0;
-    b[h + 4] = remote & 0xff;
-    b[h + 5] = (remote >>> 8) & 0xff;
-    b[h + 6] = (remote >>> 16) & 0xff;
-    b[h + 7] = (remote >>> 24) & 0xff;
-    b[h + 8] = counter & 0xff;
-    b[h + 9] = (counter >>> 8) & 0xff;
-    b[h + 10] = (counter >>> 16) & 0xff;
-    b[h + 11] = (counter >>> 24) & 0xff;
-    b.fill(0, h + 12, h + 16);
+    writeU32(b, h, TYPE_TRANSPORT); // the type byte and three zero bytes
+    writeU32(b, h + TRANSPORT_OFF_RECEIVER, remote);
+    writeCounter(b, h + TRANSPORT_OFF_COUNTER, counter);
     writeNonce(this.#nonce, counter);
     if (!this.#ctx.seal(this.#nonce, b, p, padded, null, b, p, this.#key)) return -1;
     return WG_HEAD + padded + WG_TAG;
