@@ -13,6 +13,8 @@ import { ERRNO } from "../lib/errno.ts";
 import { errno, libc } from "../platform/linux/libc.ts";
 import { MMSG_SIZE, type MsgVec } from "../platform/linux/mmsg.ts";
 import { C_DROP_SEND, C_TX_BYTES, C_TX_PACKETS, C_WG_TX_AT, C_WG_TX_WIRE, counterIndex } from "./layout.ts";
+import type { TableView } from "./view.ts";
+import { WG_HEAD, type WgKeys } from "./wg-keys.ts";
 
 /** The messages of one turn; see the module comment. */
 export class TxBatch {
@@ -58,6 +60,19 @@ export class TxBatch {
     c[counterIndex(slot, C_WG_TX_AT)] = now;
     const w = counterIndex(slot, C_WG_TX_WIRE);
     c[w] = (c[w] as number) + wire;
+  }
+
+  /**
+   * Seals the packet b[p, p+len) in place (`ptr`: b's native address; WG_HEAD bytes free
+   * before it) with the keypair decideTx named, as message i for `slot`. False: that keypair
+   * cannot send now (the packet goes to the main thread).
+   */
+  seal(i: number, slot: number, keys: WgKeys, view: TableView, b: Uint8Array, ptr: number, p: number, len: number): boolean {
+    const m = keys.seal(view.wgKp, view.wgIndex, b, p, len);
+    if (m < 0) return false;
+    this.set(i, slot, ptr + p - WG_HEAD, m, view.nameLen, 0, 1);
+    this.sealed(i, slot, len, m, keys.now);
+    return true;
   }
 
   /** Sends messages 0..count on `fd`, WireGuard's on `wgFd` when that is >= 0, in runs of one socket each. */

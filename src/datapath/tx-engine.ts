@@ -85,7 +85,7 @@ export class TxEngine {
       const slot = view.decideTx(data, off + h, len, names, count * NAME_STRIDE_WORDS);
       if (slot >= 0 && view.wgKp < 0) {
         this.#batch.set(count++, slot, vec.dataPtr + off + h, len, view.nameLen, 0, 1);
-      } else if (slot >= 0 && wg !== null && this.#sealed(wg, count, slot, off + h, len)) {
+      } else if (slot >= 0 && wg !== null && this.#batch.seal(count, slot, wg.keys, view, data, vec.dataPtr, off + h, len)) {
         count++;
       } else if (slot === NO_SESSION) {
         c[G_TX_NO_SESSION] = (c[G_TX_NO_SESSION] as number) + 1;
@@ -100,17 +100,6 @@ export class TxEngine {
       this.#ring.wake();
     }
     return count;
-  }
-
-  /** Seals the packet data[p, p+len) for the WireGuard session `slot` into message i; false: hand it over. */
-  #sealed(wg: WgSend, i: number, slot: number, p: number, len: number): boolean {
-    const vec = this.#vec;
-    const view = this.#view;
-    const m = wg.keys.seal(view.wgKp, view.wgIndex, vec.data, p, len);
-    if (m < 0) return false;
-    this.#batch.set(i, slot, vec.dataPtr + p - WG_HEAD, m, view.nameLen, 0, 1);
-    this.#batch.sealed(i, slot, len, m, wg.keys.now);
-    return true;
   }
 
   /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */

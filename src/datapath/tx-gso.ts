@@ -164,7 +164,7 @@ export class TxGsoEngine {
       this.#message(this.#count++, slot, pkt, len, 0, 1);
       return true;
     }
-    if (slot >= 0 && wg !== null && this.#sealOne(wg, this.#count, slot, pkt, len)) {
+    if (slot >= 0 && wg !== null && this.#batch.seal(this.#count, slot, wg.keys, this.#view, b, this.#ptr, pkt, len)) {
       this.#count++;
       return true;
     }
@@ -214,15 +214,6 @@ export class TxGsoEngine {
     }
     if (left > 0) this.#bump(counterIndex(slot, C_DROP_SEND), left); // out of messages (not with the default sizes)
     return k;
-  }
-
-  /** Seals a NONE packet in its read slot into message i; false: hand it over. */
-  #sealOne(wg: WgSend, i: number, slot: number, pkt: number, len: number): boolean {
-    const m = wg.keys.seal(this.#view.wgKp, this.#view.wgIndex, this.#b, pkt, len);
-    if (m < 0) return false;
-    this.#message(i, slot, pkt - WG_HEAD, m, 0, 1);
-    this.#batch.sealed(i, slot, len, m, wg.keys.now);
-    return true;
   }
 
   /**
