@@ -117,8 +117,7 @@ export class RxEngine {
       }
       const slot = view.decideRx(data, off, len, names, i * NAME_STRIDE_WORDS);
       if (slot >= 0) {
-        if (this.#co === null) this.#write(slot, off, view.len);
-        else this.#offer(slot, off, view.len);
+        this.#forward(slot, off, view.len);
       } else {
         this.#hand(off, len, this.#tag, i * NAME_STRIDE_WORDS, 0);
       }
@@ -149,8 +148,7 @@ export class RxEngine {
       if (n > 0 && this.#view.decideRx(this.#vec.data, pt, n, this.#vec.names, nameOff, true) === slot) {
         c[wire] = (c[wire] as number) + len;
         c[counterIndex(slot, C_WG_RX_DATA_AT)] = wg.now;
-        if (this.#co === null) this.#write(slot, pt, this.#view.len);
-        else this.#offer(slot, pt, this.#view.len);
+        this.#forward(slot, pt, this.#view.len);
         return;
       }
     }
@@ -169,9 +167,10 @@ export class RxEngine {
     this.#count(slot, libc.write(this.#tunFd, (this.#vec.dataPtr + off - v) as Pointer, len + v) === len + v, 1, len);
   }
 
-  /** Feeds the coalescer: appended, or the open group is written and this one starts the next. */
-  #offer(slot: number, off: number, len: number): void {
-    const co = this.#co as Coalescer;
+  /** Forwards the packet at data[off, off+len) for `slot`: written alone, or fed to the coalescer (appended, or the open group is written and this one starts the next). */
+  #forward(slot: number, off: number, len: number): void {
+    const co = this.#co;
+    if (co === null) return this.#write(slot, off, len);
     const data = this.#vec.data;
     if (slot === this.#coSlot && co.append(data, off, len)) return;
     if (co.count > 0) this.#flushGroup();
