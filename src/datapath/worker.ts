@@ -21,13 +21,15 @@ addEventListener("message", (event: MessageEvent<WorkerStart>) => {
   const ctl = new Int32Array(start.control);
   Atomics.store(ctl, CTL_STARTED, 1);
   try {
-    const rxVec = new MsgVec(start.batch, start.packetRoom + start.vnet, start.vnet, start.vnet > 0 ? COALESCE_ROOM : 0);
+    // A receive vector (the data socket's, and WireGuard's own socket's when it has one): the coalescer builds in its spare tail.
+    const rxVector = (): MsgVec => new MsgVec(start.batch, start.packetRoom + start.vnet, start.vnet, start.vnet > 0 ? COALESCE_ROOM : 0);
+    const rxVec = rxVector();
     // With offloads the tx engine brings its own 64 KiB read slots; its vector only holds messages.
     // With WireGuard a tx buffer keeps room for a message header before the packet and for padding and tag after it.
     const lead = start.wgTable === null ? 0 : WG_HEAD;
     const tail = start.wgTable === null ? 0 : WG_TAIL;
     const txVec = start.tso ? new MsgVec(start.udpGso ? start.batch : 128, 0) : new MsgVec(start.batch, lead + start.packetRoom + start.vnet + tail, lead + start.vnet);
-    const wgRxVec = start.wgUdpFd < 0 ? null : new MsgVec(start.batch, start.packetRoom + start.vnet, start.vnet, start.vnet > 0 ? COALESCE_ROOM : 0);
+    const wgRxVec = start.wgUdpFd < 0 ? null : rxVector();
     warmUp(start, rxVec, txVec);
     const e = engines(start, rxVec, txVec, wgRxVec);
     if (Atomics.load(ctl, CTL_STATE) !== CTL_STOP) runLoop(start, ctl, e, rxVec.count);
