@@ -161,11 +161,7 @@ export class Device implements PeerContext<Peer> {
    * reused (see {@link Received}). Answers, if any, are in the outbox.
    */
   receive(d: Uint8Array, address: string, port: number, now: number): Received<Peer> {
-    const res = this.#received;
-    res.reason = "none";
-    res.peer = null;
-    res.roamed = false;
-    res.data = d;
+    const res = this.#received.begin(d);
     switch (messageType(d)) {
       case TYPE_TRANSPORT: {
         const entry = this.#indices.get(readU32(d, TRANSPORT_OFF_RECEIVER));
@@ -189,11 +185,7 @@ export class Device implements PeerContext<Peer> {
    * recorded; `n` = padded plaintext length) and handed over: as `receive` from there on.
    */
   opened(index: number, msg: Uint8Array, n: number, address: string, port: number, now: number): Received<Peer> {
-    const res = this.#received;
-    res.reason = "none";
-    res.peer = null;
-    res.roamed = false;
-    res.data = msg;
+    const res = this.#received.begin(msg);
     const entry = this.#indices.get(index);
     if (entry === undefined || entry.keypair === null) return res.drop("unknown-index");
     entry.peer.opened(entry.keypair, msg, n, address, port, now, res);

@@ -64,6 +64,15 @@ export class Received<P> {
     return this.data.subarray(this.offset, this.offset + this.length);
   }
 
+  /** Starts the result of datagram `d` (no reason, peer or roaming yet); returns this. */
+  begin(d: Uint8Array): this {
+    this.reason = "none";
+    this.peer = null;
+    this.roamed = false;
+    this.data = d;
+    return this;
+  }
+
   /** Resets to a drop for `reason`; returns this. */
   drop(reason: ReceiveDrop): this {
     this.kind = "drop";
