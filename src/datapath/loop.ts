@@ -33,7 +33,7 @@
 import type { Pointer } from "bun:ffi";
 import { unixMs } from "../lib/clock.ts";
 import { ERRNO } from "../lib/errno.ts";
-import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, TIMESPEC_NSEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
+import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, TIMESPEC_NSEC, TIMESPEC_SEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import { loadLibcrypto } from "../platform/linux/libcrypto.ts";
 import { CTL_ERRNO, CTL_STATE, CTL_STOP, TAG_WG_DATAGRAM, type WorkerStart } from "./layout.ts";
@@ -193,7 +193,7 @@ export class Pause {
   readonly #fds: PollFds;
   readonly #stops: number;
   readonly #receive: () => number;
-  /** struct timespec: tv_sec stays 0, tv_nsec (< 1e9) is written as two 32-bit halves (no BigInt per pause). */
+  /** struct timespec; each 64-bit field is written as two 32-bit halves (no BigInt per pause). */
   readonly #ts = nativeBuffer(TIMESPEC_SIZE);
   readonly #tsView = new DataView(this.#ts.buf.buffer);
 
@@ -207,13 +207,16 @@ export class Pause {
     this.#receive = receive;
   }
 
-  /** Waits `us` (< 1 000 000) microseconds, receiving what arrives; stops early when a `stops` fd is readable (STOP). Returns an errno or 0. */
+  /** Waits `us` microseconds, receiving what arrives; stops early when a `stops` fd is readable (STOP). Returns an errno or 0. */
   run(us: number): number {
     const until = performance.now() + us / 1000;
     for (;;) {
       const leftNs = Math.floor((until - performance.now()) * 1e6);
       if (leftNs <= 0) return 0;
-      this.#tsView.setUint32(TIMESPEC_NSEC, leftNs, HOST_LE);
+      const sec = Math.floor(leftNs / 1e9);
+      this.#tsView.setUint32(TIMESPEC_SEC, sec, HOST_LE);
+      this.#tsView.setUint32(TIMESPEC_SEC + 4, 0, HOST_LE);
+      this.#tsView.setUint32(TIMESPEC_NSEC, leftNs - sec * 1e9, HOST_LE);
       this.#tsView.setUint32(TIMESPEC_NSEC + 4, 0, HOST_LE);
       const r = libc.ppoll(this.#fds.ptr, this.#fds.n, this.#ts.ptr, null);
       if (r <= 0) continue; // timeout (loop ends) or EINTR

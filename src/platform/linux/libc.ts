@@ -98,6 +98,8 @@ export const POLLFD_EVENTS = 4;
 export const POLLFD_REVENTS = 6;
 /** Size of struct timespec { time_t tv_sec; long tv_nsec; } (64-bit), ppoll's timeout. */
 export const TIMESPEC_SIZE = 16;
+/** Offset of `tv_sec` in struct timespec. */
+export const TIMESPEC_SEC = 0;
 /** Offset of `tv_nsec` in struct timespec. */
 export const TIMESPEC_NSEC = 8;
 
