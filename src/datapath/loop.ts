@@ -15,15 +15,6 @@
  * lost twice the reference's segments (bench/RESULTS.md, "Pacing"). A 64 KiB turn, its
  * cutting and sending, then 100 us: about 2.3 Gbit/s of bulk sending per worker on the
  * bench machine. Other clients' replies read during a pause wait for it to end.
- * Spreading: a paced turn (one that read TCP GSO data) goes out in bursts of
- * BURST_DATAGRAMS datagrams with a GAP_US wait between them (the same wait as the pause:
- * receiving, ended by STOP). A 64 KiB TSO packet sent at once is ~47 datagrams at the
- * client in a few microseconds; a client that drains one datagram at a time lost the tail
- * of such bursts whenever its socket buffer was half full. With a CPU of its own the
- * refclient then lost 2x the reference's segments and got 0.83x its download; spread,
- * 1.09x and a fifth of the losses (bench/RESULTS.md, "Spreading"). The worker's timer slack
- * is set to TIMER_SLACK_NS, so these short waits (and the linger and the pause) last what
- * they ask plus the kernel's wake-up, not 50 us more.
  * A reply the kernel produces while step 1 writes a request to the TUN (ping, a TCP
  * ACK) is already queued when step 2 reads (the TUN picks the queue of the flow's
  * writer), so it leaves in the same wakeup: no thread hop on a request/response path.
@@ -42,13 +33,12 @@
 import type { Pointer } from "bun:ffi";
 import { unixMs } from "../lib/clock.ts";
 import { ERRNO } from "../lib/errno.ts";
-import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, PR_SET_TIMERSLACK, TIMESPEC_NSEC, TIMESPEC_SEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
+import { HOST_LE, libc, nativeBuffer, POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN, TIMESPEC_NSEC, TIMESPEC_SEC, TIMESPEC_SIZE } from "../platform/linux/libc.ts";
 import type { MsgVec } from "../platform/linux/mmsg.ts";
 import { loadLibcrypto } from "../platform/linux/libcrypto.ts";
 import { CTL_ERRNO, CTL_STATE, CTL_STOP, TAG_WG_DATAGRAM, type WorkerStart } from "./layout.ts";
 import { RingWriter } from "./ring.ts";
 import { RxEngine } from "./rx-engine.ts";
-import type { Gap } from "./send.ts";
 import { TxEngine } from "./tx-engine.ts";
 import { TxGsoEngine } from "./tx-gso.ts";
 import { TableView } from "./view.ts";
@@ -64,10 +54,6 @@ export const LINGER_US = 100;
 export const PACE_AFTER_BYTES = 32768;
 /** The pause, in microseconds (measured: 100 paid, 200 with 32 KiB turns capped the rate). */
 export const PACE_US = 100;
-/** The wait between two bursts of a spread turn, in microseconds (a ppoll: ~35 us with the wake-up on the bench machine). */
-export const GAP_US = 5;
-/** The worker thread's timer slack in nanoseconds (Linux's default, 50 us, lengthens every wait above). */
-export const TIMER_SLACK_NS = 1000;
 
 /** What the loop needs of a tx engine (TxEngine, or TxGsoEngine with offloads). */
 export interface TxSide {
@@ -75,8 +61,7 @@ export interface TxSide {
   /** Bytes of TCP GSO data the last fill() read (TxGsoEngine; absent: never paced). */
   tsoBytes?: number;
   fill(): number;
-  /** Sends the turn; with a `gap` (paced TSO data read), in bursts (send.ts). */
-  send(count: number, gap?: Gap | null): void;
+  send(count: number): void;
 }
 
 /** A worker's engines: rx on the data socket, rx on WireGuard's own socket (or null), tx, and WireGuard's keys (or null). */
@@ -124,9 +109,6 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
   const receive = (): number => rxAll(rx, wgRx, keys);
   const pause = start.pace ? new Pause(pollFds([start.wakeFd, ...socks]), 1, receive) : null;
   const linger = start.linger ? new Pause(pollFds([start.wakeFd, start.tunFd]), 2, receive) : null;
-  let gapErr = 0;
-  const gap: Gap | null = pause === null ? null : () => (gapErr = pause.run(GAP_US)) === 0;
-  if (pause !== null || linger !== null) libc.prctl(PR_SET_TIMERSLACK, BigInt(TIMER_SLACK_NS), 0n, 0n, 0n);
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) === CTL_STOP) return;
     const n = rxAll(rx, wgRx, keys);
@@ -135,11 +117,7 @@ export function runLoop(start: WorkerStart, ctl: Int32Array, e: Engines, rxBatch
       return;
     }
     const count = tx.fill();
-    if (count > 0) tx.send(count, (tx.tsoBytes ?? 0) > 0 ? gap : null);
-    if (gapErr !== 0) {
-      ctl[CTL_ERRNO] = gapErr;
-      return;
-    }
+    if (count > 0) tx.send(count);
     if (tx.err !== 0 && tx.err !== ERRNO.EAGAIN && tx.err !== ERRNO.EINTR) {
       ctl[CTL_ERRNO] = tx.err;
       return;

@@ -6,8 +6,6 @@
  * went out or was refused, counting each on its session's slot (packets and bytes sent, or
  * a send drop). A WireGuard message counts the bytes of the packets it carries, as the main
  * thread does, and goes out on WireGuard's own socket when it has one.
- * A paced bulk turn goes out in bursts of BURST_DATAGRAMS datagrams with a gap between
- * them (loop.ts, "Spreading"): the tx engine then makes messages of at most that many.
  */
 
 import type { Pointer } from "bun:ffi";
@@ -17,12 +15,6 @@ import { MMSG_SIZE, type MsgVec } from "../platform/linux/mmsg.ts";
 import { C_DROP_SEND, C_TX_BYTES, C_TX_PACKETS, C_WG_TX_AT, C_WG_TX_WIRE, counterIndex } from "./layout.ts";
 import type { TableView } from "./view.ts";
 import { WG_HEAD, type WgKeys } from "./wg-keys.ts";
-
-/** Datagrams a spread turn sends back to back before a gap (bench/RESULTS.md, "Spreading"). */
-export const BURST_DATAGRAMS = 8;
-
-/** Waits between two bursts of a spread turn, receiving meanwhile; false when the wait failed (the rest goes out at once). */
-export type Gap = () => boolean;
 
 /** The messages of one turn; see the module comment. */
 export class TxBatch {
@@ -83,23 +75,17 @@ export class TxBatch {
     return true;
   }
 
-  /**
-   * Sends messages 0..count on `fd`, WireGuard's on `wgFd` when that is >= 0, in runs of one
-   * socket each; with a `gap`, a run ends once it holds BURST_DATAGRAMS datagrams and the
-   * gap waits before the next.
-   */
-  send(count: number, fd: number, wgFd: number, gap: Gap | null = null): void {
+  /** Sends messages 0..count on `fd`, WireGuard's on `wgFd` when that is >= 0, in runs of one socket each. */
+  send(count: number, fd: number, wgFd: number): void {
+    if (wgFd < 0) return this.#run(fd, 0, count);
     const onWg = this.#onWg;
-    let spread = gap;
     let k = 0;
     while (k < count) {
-      const o = wgFd < 0 ? 0 : onWg[k];
+      const o = onWg[k];
       let j = k + 1;
-      let datagrams = this.#packets[k] as number;
-      while (j < count && (wgFd < 0 || onWg[j] === o) && (spread === null || datagrams < BURST_DATAGRAMS)) datagrams += this.#packets[j++] as number;
+      while (j < count && onWg[j] === o) j++;
       this.#run(o === 1 ? wgFd : fd, k, j);
       k = j;
-      if (spread !== null && k < count && !spread()) spread = null;
     }
   }
 

@@ -11,16 +11,14 @@
  *                  at the read slot (zero copy)
  *           TCPV4/6 decideTx on the headers; cut into segments in the arena (tso.ts);
  *                  one UDP_SEGMENT message per run of segments (the kernel cuts the
- *                  datagrams: one trip through the UDP/IP stack for up to 45 segments;
- *                  paced: BURST_DATAGRAMS, one burst of a spread turn)
+ *                  datagrams: one trip through the UDP/IP stack for up to 45 segments)
  *           other  (never asked for) dropped, counted
  *         SLOW packets go to the ring whole (NONE) or segment by segment.
  *         A WireGuard session's packet is sealed in place (NONE: in its read slot, which keeps
  *         WG_HEAD bytes before it; TCP: each segment is cut at a pitch that leaves room for
  *         its header, padding and tag, then sealed, so a run of them is still one
  *         UDP_SEGMENT message of equal datagrams).
- *   send: sendmmsg as TxEngine.send, in bursts with a gap between them when the loop
- *         spreads the turn; counters count the segments each message carried.
+ *   send: sendmmsg as TxEngine.send; counters count the segments each message carried.
  */
 
 import type { Pointer } from "bun:ffi";
@@ -32,7 +30,7 @@ import {
 } from "./layout.ts";
 import type { RingWriter } from "./ring.ts";
 import { NAME_STRIDE_WORDS } from "./rx-engine.ts";
-import { BURST_DATAGRAMS, type Gap, TxBatch } from "./send.ts";
+import { TxBatch } from "./send.ts";
 import {
   completeChecksum, GSO_NONE, GSO_TCPV4, GSO_TCPV6, TcpSegmenter, VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_SIZE,
   VNET_GSO_TYPE,
@@ -61,11 +59,6 @@ const ARENA_NEED = 65536 + 64 * 128;
 const GSO_MAX_BYTES = 64000;
 /** Most segments in one UDP_SEGMENT message (the kernel's UDP_MAX_SEGMENTS is 64 or more). */
 const GSO_MAX_SEGS = 64;
-/**
- * Paced, a read needs room for this many messages: a 64 KiB TSO packet cut at an MSS of
- * 512 or more is at most 128 segments, BURST_DATAGRAMS a message (more: counted send drops).
- */
-const PACED_ROOM = 128 / BURST_DATAGRAMS + 1;
 
 /** One turn of the offloaded tx path. */
 export class TxGsoEngine {
@@ -89,8 +82,6 @@ export class TxGsoEngine {
   readonly #udpGso: boolean;
   /** Read at most TSO_TURN_BYTES of GSO packets a turn. */
   readonly #pace: boolean;
-  /** Most segments a UDP_SEGMENT message carries (paced: one burst). */
-  readonly #maxSegs: number;
   readonly #wg: WgSend | null;
   readonly #pitch: ((segLen: number) => number) | null;
   /** During fill(): messages made, packets handed over, the arena's next free byte. */
@@ -110,7 +101,6 @@ export class TxGsoEngine {
     this.#vnet = vnet;
     this.#udpGso = udpGso;
     this.#pace = pace;
-    this.#maxSegs = pace ? BURST_DATAGRAMS : GSO_MAX_SEGS;
     const mem = nativeBuffer(READ_SLOTS * READ_STRIDE + ARENA);
     this.#b = mem.buf;
     this.#w = new Uint32Array(mem.buf.buffer);
@@ -136,8 +126,7 @@ export class TxGsoEngine {
     const tsoLimit = this.#pace ? TSO_TURN_BYTES : Infinity;
     const lead = this.#wg === null ? 0 : WG_HEAD;
     const room = READ_STRIDE - lead - (this.#wg === null ? 0 : WG_TAIL);
-    const spare = this.#pace ? Math.min(PACED_ROOM, vec.count - 1) : 1;
-    while (this.#count < vec.count - spare && r < READ_SLOTS && arenaEnd - this.#pos >= ARENA_NEED && this.tsoBytes < tsoLimit) {
+    while (this.#count < vec.count - 1 && r < READ_SLOTS && arenaEnd - this.#pos >= ARENA_NEED && this.tsoBytes < tsoLimit) {
       const roff = r * READ_STRIDE + lead;
       const n = libc.read(this.#tunFd, (this.#ptr + roff) as Pointer, room);
       if (n <= 0) {
@@ -208,7 +197,7 @@ export class TxGsoEngine {
   #runs(count: number, slot: number, pos: number): number {
     const seg = this.#seg;
     const vec = this.#vec;
-    const per = this.#udpGso ? Math.max(1, Math.min(this.#maxSegs, Math.floor(GSO_MAX_BYTES / seg.segLen))) : 1;
+    const per = this.#udpGso ? Math.max(1, Math.min(GSO_MAX_SEGS, Math.floor(GSO_MAX_BYTES / seg.segLen))) : 1;
     const nameLen = this.#view.nameLen;
     const first = count * NAME_STRIDE_WORDS;
     let p = pos;
@@ -248,7 +237,7 @@ export class TxGsoEngine {
       lastSealed = m;
     }
     if (sealed < seg.count) this.#bump(counterIndex(slot, C_DROP_SEND), seg.count - sealed);
-    const per = this.#udpGso ? Math.max(1, Math.min(this.#maxSegs, Math.floor(GSO_MAX_BYTES / pitch))) : 1;
+    const per = this.#udpGso ? Math.max(1, Math.min(GSO_MAX_SEGS, Math.floor(GSO_MAX_BYTES / pitch))) : 1;
     const nameLen = this.#view.nameLen;
     const first = count * NAME_STRIDE_WORDS;
     let k = count;
@@ -284,8 +273,8 @@ export class TxGsoEngine {
     this.#batch.set(i, slot, this.#ptr + off, len, this.#view.nameLen, segment, packets);
   }
 
-  /** sendmmsg until all `count` messages went out or were refused (counted on their slots); with a `gap`, in bursts (send.ts). */
-  send(count: number, gap: Gap | null = null): void {
-    this.#batch.send(count, this.#udpFd, this.#wg?.fd ?? -1, gap);
+  /** sendmmsg until all `count` messages went out or were refused (counted on their slots). */
+  send(count: number): void {
+    this.#batch.send(count, this.#udpFd, this.#wg?.fd ?? -1);
   }
 }

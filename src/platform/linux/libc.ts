@@ -25,7 +25,6 @@ const lib = dlopen("libc.so.6", {
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   ppoll: { args: ["ptr", "u64", "ptr", "ptr"], returns: "i32" },
-  prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
   if_nametoindex: { args: ["ptr"], returns: "u32" },
   eventfd: { args: ["u32", "i32"], returns: "i32" },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
@@ -99,8 +98,6 @@ export const POLLFD_EVENTS = 4;
 export const POLLFD_REVENTS = 6;
 /** Size of struct timespec { time_t tv_sec; long tv_nsec; } (64-bit), ppoll's timeout. */
 export const TIMESPEC_SIZE = 16;
-/** prctl option: the calling thread's timer slack in ns (the default 50 us rounds every short wait up). */
-export const PR_SET_TIMERSLACK = 29;
 /** Offset of `tv_sec` in struct timespec. */
 export const TIMESPEC_SEC = 0;
 /** Offset of `tv_nsec` in struct timespec. */
