@@ -27,48 +27,27 @@ for s in "$@"; do
     [ "$s" = ref ] && continue
     [ -x "${s#*=}" ] && [ "${s%%=*}" != "$s" ] || die "'$s' is not NAME=BINARY with an executable BINARY"
 done
-[ -f "$SHARED/bench/netns.sh" ] || die "$SHARED/bench/netns.sh not found; set WARREN_SHARED"
-SERVER_CPU=() CLIENT_CPU=()
-[ -n "${BENCH_PIN:-}" ] && SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1)
-
-# shellcheck source=/dev/null
-. "$SHARED/bench/netns.sh"
-# shellcheck disable=SC2034  # read by netns.sh
-WB_CLI=wbx$$-cli
-# shellcheck disable=SC2034
-WB_SRV=wbx$$-srv
-wb_init || exit 1
-wb_build_ref >/dev/null || die "building the C reference pair failed"
-wb_topo_up || die "topology setup failed"
+PROBE_SERVER_PIN=() PROBE_CLIENT_PIN=()
+[ -n "${BENCH_PIN:-}" ] && PROBE_SERVER_PIN=(taskset -c 0) PROBE_CLIENT_PIN=(taskset -c 1)
+# shellcheck source=bench/probe.sh
+. "$HERE/probe.sh"
+probe_up wbx
 CELLS=$WB_WORK/cells.tsv
 
 # cell REP NAME BINARY|ref: one server, one refclient, one iperf3 test; appends to CELLS.
 cell() {
-    local cmd addr s c v
-    if [ "$3" = ref ]; then
-        cmd="exec $WB_REFSERVER -p 8000 -k wbsecret -t wbrs1 -A 198.19.1.1/24 -m 1400 -b 4194304 -o 'm,1400 a,198.19.1.2,32 r,198.19.1.0,24'"
-        addr=198.19.1.1
-    else
-        cmd="exec $3 server --listen 0.0.0.0:8000 --secret wbsecret --tun wbw4 --pool 198.19.4.0/24 --route 198.19.4.0/24 --log-format text --control-socket $WB_WORK/ctl.sock --state-dir $WB_WORK/state --data-path fast ${WARREN_EXTRA:-}"
-        addr=198.19.4.1
-    fi
-    ip netns exec "$WB_SRV" "${SERVER_CPU[@]}" bash -c "$cmd" >"$WB_WORK/server.log" 2>&1 &
-    s=$!
-    WB_PIDS+=("$s")
-    wb_wait_udp_listener 10 || die "$2 did not bind (log: $(tail -3 "$WB_WORK/server.log"))"
-    ip netns exec "$WB_CLI" "${CLIENT_CPU[@]}" "$WB_REFCLIENT" -s "$WB_SRV_IP" -p 8000 -k wbsecret -t wbrc0 -R >"$WB_WORK/client.log" 2>&1 &
-    c=$!
-    WB_PIDS+=("$c")
-    wb_wait_reachable "$addr" 10 "$c" || die "the tunnel to $2 did not come up"
-    ip netns exec "$WB_SRV" "${SERVER_CPU[@]}" iperf3 -s -1 -B "$addr" >/dev/null 2>&1 &
+    local v
+    probe_server "$3"
+    probe_tunnel
+    ip netns exec "$WB_SRV" "${PROBE_SERVER_PIN[@]}" iperf3 -s -1 -B "$PROBE_ADDR" >/dev/null 2>&1 &
     WB_PIDS+=($!)
     sleep 0.5
     # shellcheck disable=SC2086  # IPERF_ARGS is a word list
-    v=$(ip netns exec "$WB_CLI" "${CLIENT_CPU[@]}" iperf3 -c "$addr" -t "${AB_SECS:-8}" $IPERF_ARGS -J |
+    v=$(ip netns exec "$WB_CLI" "${PROBE_CLIENT_PIN[@]}" iperf3 -c "$PROBE_ADDR" -t "${AB_SECS:-8}" $IPERF_ARGS -J |
         jq -r 'if .end.sum_received then "\(.end.sum_received.bits_per_second / 1e6 | floor)\t\(.end.sum_sent.retransmits)" else "\(.end.sum.bits_per_second / 1e6 | floor)\t\(.end.sum.lost_percent | floor)" end') ||
         die "iperf3 against $2 failed"
     printf '%s\t%s\t%s\n' "$1" "$2" "$v" | tee -a "$CELLS"
-    wb_stop "$c" "$s"
+    wb_stop "$PROBE_CLIENT" "$PROBE_SERVER"
 }
 
 echo "rep	server	Mbit/s	$([ "$IPERF_ARGS" = "${IPERF_ARGS#-u}" ] && echo retransmits || echo loss%)"

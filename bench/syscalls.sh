@@ -18,39 +18,23 @@ die() { echo "syscalls.sh: $*" >&2; exit 1; }
 [ $# = 2 ] || die "usage: bench/syscalls.sh ref|fast up|down|udp"
 case $2 in up) IPERF_ARGS="" ;; down) IPERF_ARGS="-R" ;; udp) IPERF_ARGS="-u -b 0 -l 1300" ;; *) die "direction must be up, down or udp, got '$2'" ;; esac
 command -v perf >/dev/null || die "perf not found (apt-get install linux-perf)"
-[ -f "$SHARED/bench/netns.sh" ] || die "$SHARED/bench/netns.sh not found; set WARREN_SHARED"
 PERF_SECS=${PERF_SECS:-4}
 EVENTS=${EVENTS:-context-switches,syscalls:sys_enter_recvmmsg,syscalls:sys_enter_sendmmsg,syscalls:sys_enter_poll,syscalls:sys_enter_ppoll,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto}
 
-# shellcheck source=/dev/null
-. "$SHARED/bench/netns.sh"
-# shellcheck disable=SC2034  # read by netns.sh
-WB_CLI=wbs$$-cli
-# shellcheck disable=SC2034
-WB_SRV=wbs$$-srv
-wb_init || exit 1
-wb_build_ref >/dev/null || die "building the C reference pair failed"
-wb_topo_up || die "topology setup failed"
 case $1 in
-ref)
-    CMD="exec $WB_REFSERVER -p 8000 -k wbsecret -t wbrs1 -A 198.19.1.1/24 -m 1400 -b 4194304 -o 'm,1400 a,198.19.1.2,32 r,198.19.1.0,24'"
-    ADDR=198.19.1.1 ;;
-fast)
-    BIN=${WARREN_BIN:-$HERE/../dist/warren}
-    [ -x "$BIN" ] || die "$BIN is not an executable (npm run build, or set WARREN_BIN)"
-    CMD="exec $BIN server --listen 0.0.0.0:8000 --secret wbsecret --tun wbw4 --pool 198.19.4.0/24 --route 198.19.4.0/24 --log-format text --control-socket $WB_WORK/ctl.sock --state-dir $WB_WORK/state --data-path fast"
-    ADDR=198.19.4.1 ;;
+ref) SERVER_BIN=ref ;;
+fast) SERVER_BIN=${WARREN_BIN:-$HERE/../dist/warren} ;;
 *) die "server must be ref or fast, got '$1'" ;;
 esac
-
-ip netns exec "$WB_SRV" bash -c "$CMD" >"$WB_WORK/server.log" 2>&1 &
-SERVER=$!
-WB_PIDS+=("$SERVER")
-wb_wait_udp_listener 10 || die "the server did not bind (log: $(tail -3 "$WB_WORK/server.log"))"
-ip netns exec "$WB_CLI" "$WB_REFCLIENT" -s "$WB_SRV_IP" -p 8000 -k wbsecret -t wbrc0 -R >"$WB_WORK/client.log" 2>&1 &
-CLIENT=$!
-WB_PIDS+=("$CLIENT")
-wb_wait_reachable "$ADDR" 10 "$CLIENT" || die "the tunnel did not come up"
+PROBE_SERVER_PIN=() PROBE_CLIENT_PIN=()
+# shellcheck source=bench/probe.sh
+. "$HERE/probe.sh"
+probe_up wbs
+probe_server "$SERVER_BIN"
+probe_tunnel
+SERVER=$PROBE_SERVER
+CLIENT=$PROBE_CLIENT
+ADDR=$PROBE_ADDR
 ip netns exec "$WB_SRV" iperf3 -s -1 -B "$ADDR" >/dev/null 2>&1 &
 WB_PIDS+=($!)
 sleep 0.5
