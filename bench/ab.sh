@@ -27,7 +27,6 @@ for s in "$@"; do
     [ "$s" = ref ] && continue
     [ -x "${s#*=}" ] && [ "${s%%=*}" != "$s" ] || die "'$s' is not NAME=BINARY with an executable BINARY"
 done
-PROBE_SERVER_PIN=() PROBE_CLIENT_PIN=()
 [ -n "${BENCH_PIN:-}" ] && PROBE_SERVER_PIN=(taskset -c 0) PROBE_CLIENT_PIN=(taskset -c 1)
 # shellcheck source=bench/probe.sh
 . "$HERE/probe.sh"

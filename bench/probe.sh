@@ -5,11 +5,14 @@
 #   probe_up PREFIX                 topology up (dies on failure)
 #   probe_server ref|BINARY         sets PROBE_CMD (the server's shell command, run in the
 #                                   server namespace) and PROBE_ADDR (its tunnel address)
-#   probe_tunnel [CPU-PIN...]       starts PROBE_CMD and a refclient (each behind the
-#                                   optional pin command, e.g. taskset -c 0 / 1: set
-#                                   PROBE_SERVER_PIN / PROBE_CLIENT_PIN arrays), waits for
-#                                   the tunnel; sets PROBE_SERVER, PROBE_CLIENT (PIDs)
+#   probe_tunnel                    starts PROBE_CMD and a refclient, waits for the tunnel;
+#                                   sets PROBE_SERVER, PROBE_CLIENT (PIDs). Each runs behind
+#                                   the command in the array PROBE_SERVER_PIN /
+#                                   PROBE_CLIENT_PIN if the caller set one (taskset -c N)
 # shellcheck shell=bash
+
+[ -v PROBE_SERVER_PIN ] || PROBE_SERVER_PIN=()
+[ -v PROBE_CLIENT_PIN ] || PROBE_CLIENT_PIN=()
 
 probe_up() {
     [ -f "$SHARED/bench/netns.sh" ] || die "$SHARED/bench/netns.sh not found; set WARREN_SHARED"

@@ -26,28 +26,24 @@ ref) SERVER_BIN=ref ;;
 fast) SERVER_BIN=${WARREN_BIN:-$HERE/../dist/warren} ;;
 *) die "server must be ref or fast, got '$1'" ;;
 esac
-PROBE_SERVER_PIN=() PROBE_CLIENT_PIN=()
 # shellcheck source=bench/probe.sh
 . "$HERE/probe.sh"
 probe_up wbs
 probe_server "$SERVER_BIN"
 probe_tunnel
-SERVER=$PROBE_SERVER
-CLIENT=$PROBE_CLIENT
-ADDR=$PROBE_ADDR
-ip netns exec "$WB_SRV" iperf3 -s -1 -B "$ADDR" >/dev/null 2>&1 &
+ip netns exec "$WB_SRV" iperf3 -s -1 -B "$PROBE_ADDR" >/dev/null 2>&1 &
 WB_PIDS+=($!)
 sleep 0.5
 
 ip netns exec "$WB_SRV" nstat -n
 ip netns exec "$WB_CLI" nstat -n
 cp /proc/net/softnet_stat "$WB_WORK/softnet0"
-(sleep 2; perf stat -e "$EVENTS" -p "$SERVER" --per-thread -- sleep "$PERF_SECS" 2>"$WB_WORK/perf-server") &
+(sleep 2; perf stat -e "$EVENTS" -p "$PROBE_SERVER" --per-thread -- sleep "$PERF_SECS" 2>"$WB_WORK/perf-server") &
 P1=$!
-(sleep 2; perf stat -e "$EVENTS" -p "$CLIENT" --per-thread -- sleep "$PERF_SECS" 2>"$WB_WORK/perf-client") &
+(sleep 2; perf stat -e "$EVENTS" -p "$PROBE_CLIENT" --per-thread -- sleep "$PERF_SECS" 2>"$WB_WORK/perf-client") &
 P2=$!
 # shellcheck disable=SC2086  # IPERF_ARGS is a word list
-ip netns exec "$WB_CLI" iperf3 -c "$ADDR" -t 8 $IPERF_ARGS -J >"$WB_WORK/iperf.json" || die "iperf3 failed"
+ip netns exec "$WB_CLI" iperf3 -c "$PROBE_ADDR" -t 8 $IPERF_ARGS -J >"$WB_WORK/iperf.json" || die "iperf3 failed"
 wait "$P1" "$P2"
 
 echo "## $1 $2: $(jq -r 'if .end.sum_received then "\(.end.sum_received.bits_per_second / 1e6 | floor) Mbit/s, \(.end.sum_sent.retransmits) TCP retransmits" else "\(.end.sum.bits_per_second / 1e6 | floor) Mbit/s received, \(.end.sum.lost_percent | floor) % lost" end' "$WB_WORK/iperf.json")"
